@@ -1,0 +1,39 @@
+# Everything a newcomer needs: `make run` serves a node on http://localhost:8080, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= data
+PORT ?= 8080
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+$(DATA)/cityfed.toml: | $(VENV)/.installed
+	$(BIN)/cityfed init --data-dir $(DATA) --domain localhost:$(PORT) --scheme http \
+		--handle city --name "Example City" --allow-private-addresses
+
+run: $(VENV)/.installed $(DATA)/cityfed.toml
+	$(BIN)/cityfed serve --config $(DATA)/cityfed.toml --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

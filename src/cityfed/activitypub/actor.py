@@ -1,0 +1,247 @@
+"""Actor documents: build ours (§4 City, the instance actor) and read remote ones.
+
+Pure: takes plain values, returns plain JSON-ready dicts; no database, no HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+
+from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
+from cityfed.activitypub.timefmt import format_datetime
+
+ACTOR_TYPES = frozenset({"Person", "Organization", "Application", "Group", "Service"})
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyInfo:
+    key_id: str
+    owner: str
+    pem: str
+
+
+@dataclass(frozen=True, slots=True)
+class MultikeyInfo:
+    key_id: str
+    controller: str
+    multibase: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocalActorDocument:
+    """Everything needed to render one of our actors as JSON-LD."""
+
+    id: str
+    type: str
+    handle: str
+    name: str
+    summary_html: str
+    url: str
+    inbox: str
+    outbox: str
+    followers: str
+    following: str
+    featured: str | None
+    shared_inbox: str
+    public_key: PublicKeyInfo
+    published: datetime
+    assertion_methods: tuple[MultikeyInfo, ...] = ()
+    manually_approves_followers: bool = False
+    icon_url: str | None = None
+    website: str | None = None
+    contact: str | None = None
+    official_identifier: str | None = None
+
+    def to_ap(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "@context": DEFAULT_CONTEXT,
+            "id": self.id,
+            "type": self.type,
+            "preferredUsername": self.handle,
+            "name": self.name,
+            "summary": self.summary_html,
+            "url": self.url,
+            "inbox": self.inbox,
+            "outbox": self.outbox,
+            "followers": self.followers,
+            "following": self.following,
+            "endpoints": {"sharedInbox": self.shared_inbox},
+            "publicKey": {
+                "id": self.public_key.key_id,
+                "owner": self.public_key.owner,
+                "publicKeyPem": self.public_key.pem,
+            },
+            "manuallyApprovesFollowers": self.manually_approves_followers,
+            "discoverable": True,
+            "indexable": True,
+            "published": format_datetime(self.published),
+        }
+        if self.featured:
+            doc["featured"] = self.featured
+        if self.assertion_methods:
+            doc["assertionMethod"] = [
+                {
+                    "id": key.key_id,
+                    "type": "Multikey",
+                    "controller": key.controller,
+                    "publicKeyMultibase": key.multibase,
+                }
+                for key in self.assertion_methods
+            ]
+        if self.icon_url:
+            doc["icon"] = {"type": "Image", "url": self.icon_url}
+        attachments = []
+        if self.website:
+            link = escape(self.website, quote=True)
+            shown = escape(self.website.split("://", 1)[-1])
+            attachments.append(
+                _property(
+                    "Website",
+                    f'<a href="{link}" rel="me nofollow noopener" target="_blank">{shown}</a>',
+                )
+            )
+        if self.contact:
+            attachments.append(_property("Contact", escape(self.contact)))
+        if attachments:
+            doc["attachment"] = attachments
+        if self.official_identifier:
+            doc["cf:officialIdentifier"] = self.official_identifier
+        return doc
+
+
+def _property(name: str, value_html: str) -> dict[str, str]:
+    return {"type": "PropertyValue", "name": name, "value": value_html}
+
+
+class ActorParseError(ValueError):
+    """A remote actor document lacks something we need to talk to it."""
+
+
+@dataclass(slots=True)
+class RemoteActor:
+    """The parts of a remote actor document that federation needs."""
+
+    id: str
+    type: str
+    handle: str
+    inbox: str
+    shared_inbox: str | None = None
+    outbox: str | None = None
+    followers: str | None = None
+    following: str | None = None
+    name: str | None = None
+    summary: str | None = None
+    url: str | None = None
+    icon_url: str | None = None
+    manually_approves_followers: bool = False
+    public_keys: list[PublicKeyInfo] = field(default_factory=list)
+    multikeys: list[MultikeyInfo] = field(default_factory=list)
+
+    @property
+    def domain(self) -> str:
+        return authority(self.id)
+
+    @classmethod
+    def from_ap(cls, doc: dict[str, Any]) -> RemoteActor:
+        actor_id = _str(doc.get("id"))
+        if not actor_id or not is_http_url(actor_id):
+            raise ActorParseError("actor has no http(s) id")
+        types = as_list(doc.get("type"))
+        actor_type = next((t for t in types if t in ACTOR_TYPES), None)
+        if actor_type is None:
+            raise ActorParseError(f"not an actor type: {types!r}")
+        inbox = _str(doc.get("inbox"))
+        if not inbox or not is_http_url(inbox):
+            raise ActorParseError("actor has no inbox")
+        endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+        shared_inbox = _str(endpoints.get("sharedInbox")) or None
+        if shared_inbox and not is_http_url(shared_inbox):
+            shared_inbox = None
+        handle = (
+            _str(doc.get("preferredUsername"))
+            or urlsplit(actor_id).path.rstrip("/").rsplit("/", 1)[-1]
+        )
+        keys = []
+        for entry in as_list(doc.get("publicKey")):
+            if isinstance(entry, dict) and isinstance(entry.get("publicKeyPem"), str):
+                key_id = _str(entry.get("id"))
+                owner = _str(entry.get("owner")) or actor_id
+                if key_id:
+                    keys.append(PublicKeyInfo(key_id, owner, entry["publicKeyPem"]))
+        multikeys = []
+        for entry in as_list(doc.get("assertionMethod")):
+            if (
+                isinstance(entry, dict)
+                and entry.get("type") == "Multikey"
+                and isinstance(entry.get("publicKeyMultibase"), str)
+                and _str(entry.get("id"))
+            ):
+                controller = _str(entry.get("controller")) or actor_id
+                multikeys.append(MultikeyInfo(entry["id"], controller, entry["publicKeyMultibase"]))
+        icon = doc.get("icon")
+        icon_url = _str(icon.get("url")) if isinstance(icon, dict) else _str(icon)
+        return cls(
+            id=actor_id,
+            type=actor_type,
+            handle=handle,
+            inbox=inbox,
+            shared_inbox=shared_inbox,
+            outbox=_str(doc.get("outbox")) or None,
+            followers=_str(doc.get("followers")) or None,
+            following=_str(doc.get("following")) or None,
+            name=_str(doc.get("name")) or None,
+            summary=_str(doc.get("summary")) or None,
+            url=_str(first(doc.get("url"))) or None,
+            icon_url=icon_url or None,
+            manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
+            public_keys=keys,
+            multikeys=multikeys,
+        )
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def first(value: Any) -> Any:
+    items = as_list(value)
+    return items[0] if items else None
+
+
+def id_of(value: Any) -> str | None:
+    """The id of a reference that may be a string, an object with ``id``, or a list of those."""
+    value = first(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value["id"]
+    return None
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("href") or value.get("id")
+    return value if isinstance(value, str) else ""
+
+
+def is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+def authority(url: str) -> str:
+    """host[:port] of a URL, lower-cased, default ports dropped: the unit of peer policy (§7)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or (parts.scheme, port) in {("https", 443), ("http", 80)}:
+        return host
+    return f"{host}:{port}"

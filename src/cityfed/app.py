@@ -1,0 +1,98 @@
+"""create_app(settings): the aiohttp application of one node, with its services and workers.
+
+No globals: the ``Node`` lives on the application under an AppKey, background work is owned by
+``cleanup_ctx`` and cancelled on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from cityfed import __version__
+from cityfed.activitypub.jsonld import install_document_loader
+from cityfed.config import Settings
+from cityfed.federation import actors, discovery
+from cityfed.federation.responses import error
+from cityfed.federation.urls import Urls
+from cityfed.models.db import open_database
+from cityfed.node import NODE, Node
+from cityfed.web import pages
+from cityfed.web.render import create_environment
+from cityfed.web.templates_key import TEMPLATES
+
+log = logging.getLogger("cityfed.app")
+
+USER_AGENT = f"cityfed/{__version__}"
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+@web.middleware
+async def errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Refusals on machine endpoints answer JSON ``{"error": ...}`` with the right status."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        if exc.status == 413:
+            return error(413, "request body too large")
+        return error(exc.status, exc.reason)
+
+
+@web.middleware
+async def security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.content_type == "text/html":
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+    return response
+
+
+def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
+    logging.getLogger("cityfed").setLevel(settings.log_level)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[errors_as_json, security_headers],
+    )
+    node = Node(
+        settings=settings, db=open_database(settings.database_url), urls=Urls(settings.base_url)
+    )
+    app[NODE] = node
+    app[TEMPLATES] = create_environment()
+    app.cleanup_ctx.append(_lifecycle)
+
+    discovery.add_routes(app)
+    actors.add_routes(app)
+    pages.add_routes(app)
+    app.router.add_static("/static", STATIC, append_version=False)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    node = app[NODE]
+    install_document_loader()
+    node.http = aiohttp.ClientSession(
+        headers={"User-Agent": f"{USER_AGENT} (+{node.urls.base}/)"},
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=node.settings.delivery_per_host),
+    )
+    log.info("node %s up (%s)", node.urls.base, node.db.dialect)
+    try:
+        yield
+    finally:
+        await node.http.close()
+        node.http = None
+        await node.db.dispose()

@@ -1,0 +1,206 @@
+"""The ``cityfed`` command: set up a node, serve it, run workers, manage tokens and the database."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from cityfed.config import ConfigError, Settings, load_settings, write_settings
+from cityfed.models.db import Database, open_database
+
+T = TypeVar("T")
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    envvar="CITYFED_CONFIG",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The node's cityfed.toml (or set CITYFED_CONFIG).",
+)
+
+
+def _settings(config_path: Path) -> Settings:
+    try:
+        return load_settings(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = open_database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group()
+@click.version_option(package_name="cityfed")
+def main() -> None:
+    """cityfed: a federation server for cities' projects and challenges."""
+
+
+@main.command()
+@click.option("--data-dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--domain", required=True, help="host[:port] the node is reached at")
+@click.option("--handle", required=True, help="the city actor's handle, e.g. berlin")
+@click.option("--name", required=True, help='the city actor\'s display name, e.g. "City of Berlin"')
+@click.option("--scheme", type=click.Choice(["https", "http"]), default="https", show_default=True)
+@click.option(
+    "--allow-private-addresses",
+    is_flag=True,
+    help="allow fetching loopback/private addresses (tests and local demos only)",
+)
+@click.option("--database-url", default=None, help="default: SQLite file in the data dir")
+@click.option("--force", is_flag=True, help="use a data dir that already has a config")
+def init(
+    data_dir: Path,
+    domain: str,
+    handle: str,
+    name: str,
+    scheme: str,
+    allow_private_addresses: bool,
+    database_url: str | None,
+    force: bool,
+) -> None:
+    """Create a node: config file, database, keys, the instance actor and the city actor."""
+    from cityfed.actions import setup
+    from cityfed.federation.urls import Urls
+    from cityfed.models import actors as actor_queries
+    from cityfed.models import migrate
+    from cityfed.models.tokens import create_token
+
+    config_file = data_dir / "cityfed.toml"
+    if config_file.exists() and not force:
+        raise click.ClickException(
+            f"{config_file} exists already; pass --force to reuse the data dir "
+            "(existing keys and actors are never overwritten)"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        "CITYFED_DOMAIN": domain,
+        "CITYFED_SCHEME": scheme,
+        "CITYFED_DATA_DIR": str(data_dir.resolve()),
+        "CITYFED_ALLOW_PRIVATE_ADDRESSES": str(allow_private_addresses),
+    }
+    if database_url:
+        env["CITYFED_DATABASE_URL"] = database_url
+    try:
+        settings = dataclasses.replace(load_settings(None, env=env), config_file=config_file)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    urls = Urls(settings.base_url)
+
+    async def work(db: Database) -> tuple[str, str | None]:
+        await migrate.upgrade(db)
+        async with db.transaction() as session:
+            await setup.ensure_instance_actor(session, urls, settings.hostname, settings.domain)
+            existing = await actor_queries.local_actor(session, handle.lower())
+            token = None
+            if existing is None:
+                try:
+                    actor = await setup.create_local_actor(
+                        session, urls, settings.domain, handle, name
+                    )
+                except setup.SetupError as exc:
+                    raise click.ClickException(str(exc)) from None
+                token = await create_token(session, "init", "admin")
+            else:
+                actor = existing
+            return actor.ap_id, token
+
+    actor_id, token = _with_db(settings, work)
+    write_settings(settings, config_file)
+    click.echo(f"config:  {config_file}")
+    click.echo(f"city:    @{handle.lower()}@{settings.domain}  ({actor_id})")
+    if token:
+        click.echo(f"admin token (shown once): {token}")
+    else:
+        click.echo("the city existed already; keys and tokens were left as they were")
+
+
+@main.command()
+@config_option
+@click.option("--host", default=None, help="listen address (default from config)")
+@click.option("--port", default=None, type=int, help="listen port (default from config)")
+@click.option("--no-worker", is_flag=True, help="serve HTTP only; run `cityfed worker` separately")
+def serve(config_path: Path, host: str | None, port: int | None, no_worker: bool) -> None:
+    """Serve the node over HTTP (with its inbox and delivery workers unless --no-worker)."""
+    from aiohttp import web
+
+    from cityfed.app import create_app
+
+    settings = _settings(config_path)
+    _configure_logging(settings.log_level)
+    app = create_app(settings, workers=not no_worker)
+    listen_host = host or settings.listen_host
+    listen_port = port or settings.listen_port
+    click.echo(f"cityfed serving {settings.base_url} on http://{listen_host}:{listen_port}/")
+    web.run_app(app, host=listen_host, port=listen_port, print=None)
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@config_option
+@click.option("--name", required=True, help="what the token is for, e.g. 'press office'")
+@click.option(
+    "--scope", type=click.Choice(["admin", "editor"]), default="editor", show_default=True
+)
+def token_create(config_path: Path, name: str, scope: str) -> None:
+    """Create an API token and print it (only the token, once)."""
+    from cityfed.models.tokens import create_token
+
+    settings = _settings(config_path)
+
+    async def work(db: Database) -> str:
+        async with db.transaction() as session:
+            return await create_token(session, name, scope)
+
+    click.echo(_with_db(settings, work))
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path) -> None:
+    """Apply pending migrations."""
+    from cityfed.models import migrate
+
+    settings = _settings(config_path)
+
+    async def work(database: Database) -> Any:
+        await migrate.upgrade(database)
+        return await migrate.current_revision(database)
+
+    click.echo(f"database at revision {_with_db(settings, work)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Load, validate and write the node's settings.
+
+Every value has one home in the TOML file (``[section] key``) and one ``CITYFED_*`` environment
+override. A wrong or missing value fails at start with a message that names the key and the file, so
+an admin never has to guess which line to fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_AUTHORITY = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?::[0-9]{1,5})?$|^\[[0-9a-f:]+\](?::[0-9]{1,5})?$"
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or has a value we cannot use; the message names key and source."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a node needs to know at start. Immutable: pass it around, never patch it."""
+
+    domain: str
+    data_dir: Path
+    database_url: str
+    scheme: str = "https"
+    federation_mode: str = "open"
+    allow_private_addresses: bool = False
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    max_body_bytes: int = 1024 * 1024
+    fetch_timeout: float = 10.0
+    fetch_max_bytes: int = 1024 * 1024
+    fetch_max_redirects: int = 3
+    signature_max_skew: int = 3600
+    delivery_concurrency: int = 50
+    delivery_per_host: int = 4
+    delivery_max_attempts: int = 16
+    inbox_concurrency: int = 8
+    log_level: str = "INFO"
+    config_file: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def hostname(self) -> str:
+        """The domain without its port, as used in ``acct:`` handles' host part comparisons."""
+        host = self.domain
+        if host.startswith("["):
+            return host[: host.index("]") + 1]
+        return host.rsplit(":", 1)[0] if ":" in host else host
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    result = int(value)
+    if result < 0:
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    return result
+
+
+def _as_float(value: Any) -> float:
+    result = float(value)
+    if result <= 0:
+        raise ValueError(f"expected a positive number, got {value!r}")
+    return result
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _as_str(value).lower()
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return text
+
+    return parse
+
+
+def _domain(value: Any) -> str:
+    text = _as_str(value).lower()
+    if "://" in text or "/" in text or not _AUTHORITY.match(text):
+        raise ValueError(f"expected a host name with an optional :port (no scheme), got {value!r}")
+    return text
+
+
+def _port(value: Any) -> int:
+    port = _as_int(value)
+    if not 0 < port < 65536:
+        raise ValueError(f"expected a TCP port, got {value!r}")
+    return port
+
+
+# field name -> (TOML section, TOML key, parser). The env override is CITYFED_<KEY upper>.
+_FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
+    "domain": ("node", "domain", _domain),
+    "scheme": ("node", "scheme", _choice("https", "http")),
+    "data_dir": ("node", "data_dir", lambda v: Path(_as_str(v))),
+    "database_url": ("database", "url", _as_str),
+    "federation_mode": ("federation", "mode", _choice("open", "allowlist")),
+    "allow_private_addresses": ("federation", "allow_private_addresses", _as_bool),
+    "signature_max_skew": ("federation", "signature_max_skew", _as_int),
+    "listen_host": ("server", "host", _as_str),
+    "listen_port": ("server", "port", _port),
+    "max_body_bytes": ("limits", "max_body_bytes", _as_int),
+    "fetch_timeout": ("limits", "fetch_timeout", _as_float),
+    "fetch_max_bytes": ("limits", "fetch_max_bytes", _as_int),
+    "fetch_max_redirects": ("limits", "fetch_max_redirects", _as_int),
+    "delivery_concurrency": ("worker", "delivery_concurrency", _as_int),
+    "delivery_per_host": ("worker", "delivery_per_host", _as_int),
+    "delivery_max_attempts": ("worker", "delivery_max_attempts", _as_int),
+    "inbox_concurrency": ("worker", "inbox_concurrency", _as_int),
+    "log_level": ("logging", "level", _choice("debug", "info", "warning", "error")),
+}
+
+_ENV_NAMES = {
+    "database_url": "CITYFED_DATABASE_URL",
+    "federation_mode": "CITYFED_FEDERATION_MODE",
+    "listen_host": "CITYFED_HOST",
+    "listen_port": "CITYFED_PORT",
+    "log_level": "CITYFED_LOG_LEVEL",
+}
+
+
+def env_name(field: str) -> str:
+    return _ENV_NAMES.get(field, "CITYFED_" + field.upper())
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / 'cityfed.db').resolve()}"
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read ``path`` (may be None when the environment gives everything) and apply env overrides."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    source = "the environment"
+    config_file: Path | None = None
+    if path is not None:
+        config_file = Path(path)
+        source = str(config_file)
+        try:
+            with config_file.open("rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"config file {config_file} does not exist (run `cityfed init`)"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file}: not valid TOML: {exc}") from None
+
+    values: dict[str, Any] = {}
+    for field, (section, key, parse) in _FIELDS.items():
+        name = env_name(field)
+        if name in env:
+            where, value = f"environment variable {name}", env[name]
+        else:
+            table = raw.get(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{source}: [{section}] must be a table")
+            if key not in table:
+                continue
+            where, value = f"{source}: [{section}] {key}", table[key]
+        try:
+            values[field] = parse(value)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+    if "domain" not in values:
+        raise ConfigError(f"{source}: [node] domain is required (or set CITYFED_DOMAIN)")
+    if "data_dir" not in values:
+        values["data_dir"] = config_file.parent if config_file else Path.cwd()
+    data_dir: Path = values["data_dir"]
+    if not data_dir.is_absolute() and config_file is not None:
+        values["data_dir"] = (config_file.parent / data_dir).resolve()
+    values.setdefault("database_url", default_database_url(values["data_dir"]))
+    values["log_level"] = values.get("log_level", "info").upper()
+    return Settings(config_file=config_file, **values)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def write_settings(settings: Settings, path: Path) -> None:
+    """Write every field that differs from the defaults, grouped by section, to ``path``."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    sections: dict[str, list[str]] = {}
+    for field, (section, key, _parse) in _FIELDS.items():
+        value = getattr(settings, field)
+        if field == "data_dir":
+            continue  # the file lives in the data dir; keeping it implicit lets the dir move
+        if field == "database_url" and value == default_database_url(settings.data_dir):
+            continue  # likewise: the default follows the data dir
+        if field == "log_level":
+            value, default = value.lower(), str(defaults[field]).lower()
+        else:
+            default = defaults.get(field)
+        if field not in {"domain", "scheme"} and value == default:
+            continue
+        sections.setdefault(section, []).append(f"{key} = {_toml_value(value)}")
+    body = "\n\n".join(f"[{name}]\n" + "\n".join(lines) for name, lines in sections.items())
+    path.write_text(
+        "# cityfed node settings; every key may be overridden by CITYFED_* env vars.\n\n"
+        + body
+        + "\n",
+        encoding="utf-8",
+    )

@@ -1,0 +1,203 @@
+"""Our actors as ActivityPub documents (or HTML profiles), and their follower/following/outbox
+collections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.activitypub import collections as coll
+from cityfed.activitypub.actor import LocalActorDocument, MultikeyInfo, PublicKeyInfo
+from cityfed.activitypub.multikey import encode_ed25519
+from cityfed.federation.negotiation import wants_html
+from cityfed.federation.responses import activity_json, error
+from cityfed.keys.generate import load_public_pem
+from cityfed.models import actors as actor_queries
+from cityfed.models import follows as follow_queries
+from cityfed.models.tables import Activity, Actor
+from cityfed.models.types import utcnow
+from cityfed.node import NODE, Node
+from cityfed.web.render import render
+from cityfed.web.templates_key import TEMPLATES
+
+
+async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dict[str, Any]:
+    now = utcnow()
+    rsa_keys = await actor_queries.valid_keys(session, actor.id, "rsa", now)
+    ed_keys = await actor_queries.valid_keys(session, actor.id, "ed25519", now)
+    current_rsa = next((k for k in rsa_keys if k.retired_at is None), rsa_keys[0])
+    multikeys = []
+    for key in ed_keys:
+        public = load_public_pem(key.public_pem)
+        if isinstance(public, ed25519.Ed25519PublicKey):
+            multikeys.append(MultikeyInfo(key.key_id, actor.ap_id, encode_ed25519(public)))
+    is_city = actor.type != "Application"
+    handle = actor.handle
+    doc = LocalActorDocument(
+        id=actor.ap_id,
+        type=actor.type,
+        handle=handle,
+        name=actor.name or handle,
+        summary_html=actor.summary or "",
+        url=actor.url or actor.ap_id,
+        inbox=actor.inbox or node.urls.shared_inbox,
+        outbox=actor.outbox or node.urls.outbox(handle),
+        followers=actor.followers_url or f"{actor.ap_id}/followers",
+        following=actor.following_url or f"{actor.ap_id}/following",
+        featured=node.urls.featured(handle) if is_city else None,
+        shared_inbox=node.urls.shared_inbox,
+        public_key=PublicKeyInfo(current_rsa.key_id, actor.ap_id, current_rsa.public_pem),
+        assertion_methods=tuple(multikeys),
+        published=actor.created_at,
+        manually_approves_followers=actor.manually_approves_followers,
+        icon_url=actor.icon_url,
+        website=actor.website,
+        contact=actor.contact,
+        official_identifier=actor.official_identifier,
+    )
+    return doc.to_ap()
+
+
+async def _local_actor_or_404(session: AsyncSession, handle: str) -> Actor:
+    actor = await actor_queries.local_actor(session, handle)
+    if actor is None:
+        raise web.HTTPNotFound(text='{"error": "no such actor"}', content_type="application/json")
+    return actor
+
+
+async def actor(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE]
+    handle = request.match_info["handle"]
+    async with node.db.session() as session:
+        found = await _local_actor_or_404(session, handle)
+        if wants_html(request):
+            return await _profile_page(request, session, node, found)
+        doc = await actor_document(session, node, found)
+    return activity_json(doc, cache_seconds=60)
+
+
+async def profile(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE]
+    handle = request.match_info["handle"]
+    async with node.db.session() as session:
+        found = await _local_actor_or_404(session, handle)
+        if not wants_html(request):
+            raise web.HTTPFound(found.ap_id)
+        return await _profile_page(request, session, node, found)
+
+
+async def _profile_page(
+    request: web.Request, session: AsyncSession, node: Node, found: Actor
+) -> web.Response:
+    followers = await follow_queries.count_followers(session, found.id)
+    following = await follow_queries.count_following(session, found.id)
+    return render(
+        request.app[TEMPLATES],
+        "profile.html",
+        actor=found,
+        domain=node.settings.domain,
+        followers=followers,
+        following=following,
+        node_name=node.settings.domain,
+    )
+
+
+async def instance_actor(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    async with node.db.session() as session:
+        found = await actor_queries.instance_actor(session)
+        if found is None:
+            return error(404, "no instance actor")
+        doc = await actor_document(session, node, found)
+    return activity_json(doc, cache_seconds=60)
+
+
+def _page_number(request: web.Request) -> int | None:
+    try:
+        return coll.parse_page_number(request.query.get("page"))
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error": "bad page number"}', content_type="application/json"
+        ) from None
+
+
+async def followers(request: web.Request) -> web.Response:
+    return await _actor_collection(request, "followers")
+
+
+async def following(request: web.Request) -> web.Response:
+    return await _actor_collection(request, "following")
+
+
+async def _actor_collection(request: web.Request, which: str) -> web.Response:
+    node = request.app[NODE]
+    number = _page_number(request)
+    async with node.db.session() as session:
+        found = await _local_actor_or_404(session, request.match_info["handle"])
+        collection_id = f"{found.ap_id}/{which}"
+        count = (
+            follow_queries.count_followers
+            if which == "followers"
+            else follow_queries.count_following
+        )
+        total = await count(session, found.id)
+        if number is None:
+            return activity_json(coll.collection(collection_id, total))
+        lister = (
+            follow_queries.follower_ids if which == "followers" else follow_queries.following_ids
+        )
+        items = await lister(session, found.id, (number - 1) * coll.PAGE_SIZE, coll.PAGE_SIZE)
+    return activity_json(coll.page(collection_id, number, items, total))
+
+
+async def outbox(request: web.Request) -> web.Response:
+    """The public activities of an actor, newest first, embedded as they were sent."""
+    node = request.app[NODE]
+    number = _page_number(request)
+    async with node.db.session() as session:
+        found = await _local_actor_or_404(session, request.match_info["handle"])
+        where = (Activity.actor_id == found.id, Activity.local.is_(True), Activity.public.is_(True))
+        total = await session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0
+        collection_id = found.outbox or node.urls.outbox(found.handle)
+        if number is None:
+            return activity_json(coll.collection(collection_id, total))
+        bodies = await session.scalars(
+            select(Activity.body)
+            .where(*where)
+            .order_by(Activity.id.desc())
+            .offset((number - 1) * coll.PAGE_SIZE)
+            .limit(coll.PAGE_SIZE)
+        )
+        items = [_without_context(body) for body in bodies]
+    return activity_json(coll.page(collection_id, number, items, total))
+
+
+def _without_context(body: bytes) -> dict[str, Any]:
+    doc = orjson.loads(body)
+    doc.pop("@context", None)
+    return doc
+
+
+async def featured(request: web.Request) -> web.Response:
+    """Pinned objects (Mastodon reads them as the profile's pinned posts)."""
+    node = request.app[NODE]
+    async with node.db.session() as session:
+        found = await _local_actor_or_404(session, request.match_info["handle"])
+    doc = coll.collection(node.urls.featured(found.handle), 0, paged=False)
+    doc["orderedItems"] = []
+    return activity_json(doc)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/actors/{handle}", actor)
+    app.router.add_get("/actors/{handle}/featured", featured)
+    app.router.add_get("/@{handle}", profile)
+    app.router.add_get("/actor", instance_actor)
+    app.router.add_get("/actors/{handle}/followers", followers)
+    app.router.add_get("/actors/{handle}/following", following)
+    app.router.add_get("/actors/{handle}/outbox", outbox)

@@ -1,0 +1,123 @@
+"""Signed GETs of remote ActivityPub documents, with the limits of §6.
+
+Every fetch is signed by the instance actor (so it works against servers in authorized-fetch mode),
+refuses non-public targets unless the node allows them, follows at most a few redirects (each one
+checked again), stops reading past the size limit, and insists that a document really comes from
+the origin its ``id`` names.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+import aiohttp
+import orjson
+
+from cityfed.activitypub import cavage
+from cityfed.activitypub.actor import authority
+from cityfed.federation.netguard import BlockedAddressError, check_url
+from cityfed.federation.responses import AP_ACCEPT
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.fetch")
+
+JSON_TYPES = (
+    "application/activity+json",
+    "application/ld+json",
+    "application/json",
+    "application/jrd+json",
+)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class FetchError(Exception):
+    """A remote document could not be had; ``status`` is the remote HTTP status if there was one."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+        super().__init__(f"fetching {url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+
+    @property
+    def gone(self) -> bool:
+        return self.status in (404, 410)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    url: str  # the final URL after redirects
+    document: dict[str, Any]
+
+
+async def fetch_json(
+    node: Node, url: str, *, signed: bool = True, accept: str = AP_ACCEPT
+) -> Fetched:
+    settings = node.settings
+    url = urldefrag(url).url
+    timeout = aiohttp.ClientTimeout(total=settings.fetch_timeout)
+    key = await node.instance_signing_key() if signed else None
+    for _hop in range(settings.fetch_max_redirects + 1):
+        try:
+            check_url(
+                url,
+                allow_private=settings.allow_private_addresses,
+                allow_http=settings.scheme == "http",
+            )
+        except BlockedAddressError as exc:
+            raise FetchError(url, str(exc)) from None
+        headers = {"Accept": accept}
+        if key is not None:
+            headers.update(
+                cavage.sign_request("GET", url, key.private_key, key.key_id, headers=headers)
+            )
+        try:
+            async with node.client().get(
+                url, headers=headers, allow_redirects=False, timeout=timeout
+            ) as resp:
+                if resp.status in REDIRECTS and "Location" in resp.headers:
+                    url = urldefrag(urljoin(url, resp.headers["Location"])).url
+                    continue
+                if resp.status != 200:
+                    raise FetchError(url, f"HTTP {resp.status}", resp.status)
+                if resp.content_type not in JSON_TYPES:
+                    raise FetchError(url, f"not JSON but {resp.content_type!r}", resp.status)
+                if (resp.content_length or 0) > settings.fetch_max_bytes:
+                    raise FetchError(url, "document too large", resp.status)
+                body = await resp.content.read(settings.fetch_max_bytes + 1)
+                if len(body) > settings.fetch_max_bytes:
+                    raise FetchError(url, "document too large", resp.status)
+        except (aiohttp.ClientError, TimeoutError, BlockedAddressError) as exc:
+            raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise FetchError(url, "malformed JSON") from None
+        if not isinstance(document, dict):
+            raise FetchError(url, "document is not a JSON object")
+        return Fetched(url, document)
+    raise FetchError(url, f"more than {settings.fetch_max_redirects} redirects")
+
+
+async def fetch_object(node: Node, url: str) -> dict[str, Any]:
+    """Fetch an ActivityPub object and make sure it is the one its origin serves under its id.
+
+    A document may claim any ``id``; we accept it only if that id is on the host we fetched from,
+    and if it differs from the URL we asked for, we fetch it again by its id (Mastodon does the
+    same) and require the id to be stable.
+    """
+    fetched = await fetch_json(node, url)
+    doc_id = fetched.document.get("id")
+    if not isinstance(doc_id, str):
+        raise FetchError(url, "document has no id")
+    if doc_id == fetched.url or doc_id == urldefrag(url).url:
+        if authority(doc_id) != authority(fetched.url):
+            raise FetchError(url, "document id is not on the host that served it")
+        return fetched.document
+    refetched = await fetch_json(node, doc_id)
+    if refetched.document.get("id") != doc_id or authority(refetched.url) != authority(doc_id):
+        raise FetchError(url, "document id does not match its origin")
+    return refetched.document

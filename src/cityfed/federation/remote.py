@@ -1,0 +1,146 @@
+"""Finding remote actors and their keys: database first, then a signed fetch.
+
+Key resolution is the security core of the inbox: a key is only ever attributed to the actor whose
+own document lists it, so "key owner == activity actor" (§3 step 3) is a real binding.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from cityfed.activitypub.actor import ActorParseError, RemoteActor, authority, id_of
+from cityfed.activitypub.webfinger import Account, parse_account, self_link, webfinger_url
+from cityfed.federation.fetch import FetchError, fetch_json, fetch_object
+from cityfed.keys.generate import load_public_pem
+from cityfed.keys.remote import RemoteKey
+from cityfed.models import actors as actor_queries
+from cityfed.models import remote_actors
+from cityfed.models.tables import Actor
+from cityfed.models.types import utcnow
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.remote")
+
+ACTOR_TTL = timedelta(days=1)
+
+
+class ResolveError(Exception):
+    pass
+
+
+async def _store(node: Node, document: dict[str, Any]) -> Actor:
+    try:
+        remote = RemoteActor.from_ap(document)
+    except ActorParseError as exc:
+        raise ResolveError(str(exc)) from None
+    async with node.db.transaction() as session:
+        actor = await remote_actors.upsert(session, remote, document)
+    for key in remote.public_keys:
+        node.remote_keys.forget(key.key_id)
+    return actor
+
+
+async def fetch_actor(node: Node, actor_id: str) -> Actor:
+    """Fetch (or refetch) a remote actor document and store it."""
+    if actor_id.startswith(node.urls.base + "/"):
+        raise ResolveError(f"{actor_id} is on this node")
+    try:
+        document = await fetch_object(node, actor_id)
+    except FetchError as exc:
+        raise ResolveError(str(exc)) from None
+    if document.get("id") != actor_id:
+        raise ResolveError(f"{actor_id} serves a document with another id")
+    return await _store(node, document)
+
+
+async def get_actor(node: Node, actor_id: str, *, refresh: bool = False) -> Actor:
+    """A known actor from the database (refetched when stale), or fetched now."""
+    async with node.db.session() as session:
+        actor = await actor_queries.actor_by_ap_id(session, actor_id)
+    if actor is not None and actor.local:
+        return actor
+    stale = actor is None or actor.fetched_at is None or utcnow() - actor.fetched_at > ACTOR_TTL
+    if refresh or stale:
+        try:
+            return await fetch_actor(node, actor_id)
+        except ResolveError:
+            if actor is None or refresh:
+                raise
+            log.warning("could not refresh %s; using the stored copy", actor_id)
+    assert actor is not None
+    return actor
+
+
+async def resolve_account(node: Node, account: str | Account) -> Actor:
+    """``handle@host`` → the actor, via WebFinger (as Mastodon resolves a search)."""
+    acct = parse_account(account) if isinstance(account, str) else account
+    try:
+        fetched = await fetch_json(
+            node,
+            webfinger_url(f"{_scheme_for(node)}://{acct.host}", acct),
+            signed=False,
+            accept="application/jrd+json",
+        )
+    except FetchError as exc:
+        raise ResolveError(str(exc)) from None
+    href = self_link(fetched.document)
+    if href is None:
+        raise ResolveError(f"{acct} has no ActivityPub actor link")
+    actor = await get_actor(node, href)
+    return actor
+
+
+def _scheme_for(node: Node) -> str:
+    # An http node (tests, local demo) talks http to its peers; real nodes only https.
+    return node.settings.scheme
+
+
+async def resolve_key(node: Node, key_id: str, *, refresh: bool = False) -> RemoteKey:
+    """The public key named by ``key_id`` and the actor that owns it."""
+    if not refresh:
+        cached = node.remote_keys.get(key_id)
+        if cached is not None:
+            return cached
+        async with node.db.session() as session:
+            row = await actor_queries.key_by_key_id(session, key_id)
+            owner = await session.get(Actor, row.actor_id) if row is not None else None
+        if row is not None and owner is not None:
+            key = RemoteKey(key_id, owner.ap_id, load_public_pem(row.public_pem))
+            node.remote_keys.put(key)
+            return key
+    try:
+        fetched = await fetch_json(node, key_id)
+    except FetchError as exc:
+        raise ResolveError(str(exc)) from None
+    document = fetched.document
+    if _is_actor(document):
+        owner_doc = document
+    else:
+        # A standalone key document: trust it only if its owner's own document lists it.
+        owner_id = id_of(document.get("owner")) or id_of(document.get("controller"))
+        if not owner_id or authority(owner_id) != authority(fetched.url):
+            raise ResolveError(f"key {key_id} names no owner on its own host")
+        try:
+            owner_doc = await fetch_object(node, owner_id)
+        except FetchError as exc:
+            raise ResolveError(str(exc)) from None
+    if authority(str(owner_doc.get("id", ""))) != authority(fetched.url):
+        raise ResolveError(f"key {key_id} is served by a host other than its owner's")
+    actor = await _store(node, owner_doc)
+    listed = {k.key_id: k for k in RemoteActor.from_ap(owner_doc).public_keys}
+    info = listed.get(key_id)
+    if info is None or info.owner != actor.ap_id:
+        raise ResolveError(f"{actor.ap_id} does not list key {key_id}")
+    key = RemoteKey(key_id, actor.ap_id, load_public_pem(info.pem))
+    node.remote_keys.put(key)
+    return key
+
+
+def _is_actor(document: dict[str, Any]) -> bool:
+    try:
+        RemoteActor.from_ap(document)
+    except ActorParseError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Key pairs of our actors (generated, loaded once per process, rotated) and remote key caching."""

@@ -1,0 +1,42 @@
+"""The private keys of this node's actors, parsed once per process and kept in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+from cityfed.keys.generate import load_private_pem
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    key_id: str
+    kind: str
+    private_key: PrivateKeyTypes
+
+
+@dataclass
+class KeyStore:
+    """Maps a local actor's database id to its current signing keys.
+
+    Parsing is the expensive part, so a key is parsed the first time it is asked for and kept; a
+    rotation simply replaces the entry (``forget`` then the next lookup reloads).
+    """
+
+    _keys: dict[tuple[int, str], SigningKey] = field(default_factory=dict)
+
+    def get(self, actor_id: int, kind: str) -> SigningKey | None:
+        return self._keys.get((actor_id, kind))
+
+    def put(self, actor_id: int, kind: str, key_id: str, private_pem: str) -> SigningKey:
+        current = self._keys.get((actor_id, kind))
+        if current is not None and current.key_id == key_id:
+            return current
+        key = SigningKey(key_id, kind, load_private_pem(private_pem))
+        self._keys[(actor_id, kind)] = key
+        return key
+
+    def forget(self, actor_id: int) -> None:
+        for kind in ("rsa", "ed25519"):
+            self._keys.pop((actor_id, kind), None)

@@ -1,0 +1,1 @@
+"""Database tables, the async session factory, query functions and Alembic migrations."""

@@ -1,0 +1,74 @@
+"""Queries on follow relationships."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.models.tables import Actor, Follow
+
+
+async def count_followers(session: AsyncSession, actor_id: int, state: str = "accepted") -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Follow)
+            .where(Follow.followee_id == actor_id, Follow.state == state)
+        )
+        or 0
+    )
+
+
+async def count_following(session: AsyncSession, actor_id: int, state: str = "accepted") -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Follow)
+            .where(Follow.follower_id == actor_id, Follow.state == state)
+        )
+        or 0
+    )
+
+
+async def follower_ids(session: AsyncSession, actor_id: int, offset: int, limit: int) -> list[str]:
+    rows = await session.scalars(
+        select(Actor.ap_id)
+        .join(Follow, Follow.follower_id == Actor.id)
+        .where(Follow.followee_id == actor_id, Follow.state == "accepted")
+        .order_by(Follow.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def following_ids(session: AsyncSession, actor_id: int, offset: int, limit: int) -> list[str]:
+    rows = await session.scalars(
+        select(Actor.ap_id)
+        .join(Follow, Follow.followee_id == Actor.id)
+        .where(Follow.follower_id == actor_id, Follow.state == "accepted")
+        .order_by(Follow.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def find(session: AsyncSession, follower_id: int, followee_id: int) -> Follow | None:
+    return await session.scalar(
+        select(Follow).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
+    )
+
+
+async def by_activity(session: AsyncSession, activity_ap_id: str) -> Follow | None:
+    return await session.scalar(select(Follow).where(Follow.activity_ap_id == activity_ap_id))
+
+
+async def follower_inboxes(session: AsyncSession, actor_id: int) -> list[str]:
+    """One inbox per follower, the shared inbox preferred: the targets of a public activity."""
+    rows = await session.execute(
+        select(func.coalesce(Actor.shared_inbox, Actor.inbox))
+        .join(Follow, Follow.follower_id == Actor.id)
+        .where(Follow.followee_id == actor_id, Follow.state == "accepted", Actor.local.is_(False))
+    )
+    return sorted({row[0] for row in rows if row[0]})

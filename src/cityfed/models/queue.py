@@ -1,0 +1,86 @@
+"""Leasing rows of a work queue (inbox_items, deliveries) so many workers never do the same job.
+
+A worker leases due rows by setting ``locked_until``; the lease is the only lock, so no transaction
+is held while the work (an HTTP call, a handler) runs. A worker that dies simply lets its leases
+expire and the rows become due again: at-least-once, never lost. On PostgreSQL the candidate rows
+are picked with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint sets; on SQLite the
+write transaction (BEGIN IMMEDIATE) already serialises leasing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.models.tables import Delivery, InboxItem
+
+Row = TypeVar("Row", InboxItem, Delivery)
+
+DUE_STATES = ("pending", "retry")
+
+
+async def lease(
+    session: AsyncSession,
+    table: type[Row],
+    now: datetime,
+    *,
+    limit: int,
+    lease_for: timedelta,
+    extra: Sequence[ColumnElement[bool]] = (),
+) -> list[Row]:
+    """Lease up to ``limit`` due rows of ``table`` (oldest due first) and return them."""
+    due = (
+        select(table.id)
+        .where(
+            table.state.in_(DUE_STATES),
+            table.next_attempt_at <= now,
+            or_(table.locked_until.is_(None), table.locked_until < now),
+            *extra,
+        )
+        .order_by(table.next_attempt_at, table.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(due))
+    if not ids:
+        return []
+    await session.execute(
+        update(table)
+        .where(table.id.in_(ids))
+        .values(locked_until=now + lease_for, attempts=table.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.scalars(
+        select(table)
+        .where(table.id.in_(ids))
+        .order_by(table.next_attempt_at, table.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def finish(
+    session: AsyncSession, table: type[Any], row_id: int, state: str, now: datetime, **values: Any
+) -> None:
+    await session.execute(
+        update(table)
+        .where(table.id == row_id)
+        .values(state=state, locked_until=None, finished_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def reschedule(
+    session: AsyncSession, table: type[Any], row_id: int, at: datetime, **values: Any
+) -> None:
+    await session.execute(
+        update(table)
+        .where(table.id == row_id)
+        .values(state="retry", locked_until=None, next_attempt_at=at, **values)
+        .execution_options(synchronize_session=False)
+    )

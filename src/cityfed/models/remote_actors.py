@@ -1,0 +1,53 @@
+"""Storing what we learn about remote actors and their keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.activitypub.actor import RemoteActor
+from cityfed.models.tables import Actor, Key
+from cityfed.models.types import utcnow
+
+
+async def upsert(session: AsyncSession, remote: RemoteActor, document: dict) -> Actor:
+    """Insert or refresh a remote actor and replace its key set with the one it publishes now."""
+    actor = await session.scalar(select(Actor).where(Actor.ap_id == remote.id))
+    if actor is not None and actor.local:
+        raise ValueError(f"{remote.id} is one of our own actors")
+    if actor is None:
+        actor = Actor(ap_id=remote.id, local=False)
+        session.add(actor)
+    actor.type = remote.type
+    actor.handle = remote.handle
+    actor.domain = remote.domain
+    actor.name = remote.name
+    actor.summary = remote.summary
+    actor.url = remote.url
+    actor.icon_url = remote.icon_url
+    actor.inbox = remote.inbox
+    actor.shared_inbox = remote.shared_inbox
+    actor.outbox = remote.outbox
+    actor.followers_url = remote.followers
+    actor.following_url = remote.following
+    actor.manually_approves_followers = remote.manually_approves_followers
+    actor.document = document
+    actor.fetched_at = utcnow()
+    await session.flush()
+
+    published = {key.key_id: key for key in remote.public_keys if key.owner == remote.id}
+    # A key the actor no longer lists is no longer vouched for: stragglers signed with it will
+    # trigger one refetch and then fail, which is what the owner asked for by rotating.
+    await session.execute(
+        delete(Key).where(
+            Key.actor_id == actor.id, Key.kind == "rsa", Key.key_id.not_in(list(published) or [""])
+        )
+    )
+    for key_id, info in published.items():
+        row = await session.scalar(select(Key).where(Key.key_id == key_id))
+        if row is None:
+            session.add(Key(actor_id=actor.id, key_id=key_id, kind="rsa", public_pem=info.pem))
+        elif row.actor_id == actor.id:
+            row.public_pem = info.pem
+    await session.flush()
+    return actor

@@ -1,0 +1,250 @@
+"""The database tables of a node (SQLAlchemy 2 declarative), shared by SQLite and PostgreSQL.
+
+Queue tables (inbox_items, deliveries) carry their own state, attempt count, next attempt time and
+lease, so that any number of workers can lease rows without holding a transaction across HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cityfed.models.types import UTCDateTime, utcnow
+
+URL = String(2048)
+
+# Stable constraint names keep Alembic migrations identical on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), bytes: LargeBinary()}
+
+
+class Actor(Base):
+    """A local city (or unit), the instance actor, or a remote actor we have seen."""
+
+    __tablename__ = "actors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ap_id: Mapped[str] = mapped_column(URL, unique=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    type: Mapped[str] = mapped_column(String(64))
+    handle: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(URL)
+    icon_url: Mapped[str | None] = mapped_column(URL)
+    inbox: Mapped[str | None] = mapped_column(URL)
+    shared_inbox: Mapped[str | None] = mapped_column(URL)
+    outbox: Mapped[str | None] = mapped_column(URL)
+    followers_url: Mapped[str | None] = mapped_column(URL)
+    following_url: Mapped[str | None] = mapped_column(URL)
+    manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False)
+    website: Mapped[str | None] = mapped_column(URL)
+    contact: Mapped[str | None] = mapped_column(Text)
+    official_identifier: Mapped[str | None] = mapped_column(String(255))
+    document: Mapped[dict[str, Any] | None]
+    fetched_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_actors_handle_domain", "handle", "domain"),)
+
+
+class Key(Base):
+    """A public key (and, for our own actors, its private half); kept until it expires."""
+
+    __tablename__ = "keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(URL, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rsa | ed25519
+    public_pem: Mapped[str] = mapped_column(Text)
+    private_pem: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class Object(Base):
+    """An ActivityStreams object: ours (projects, challenges, comments) or a remote one's copy."""
+
+    __tablename__ = "objects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ap_id: Mapped[str] = mapped_column(URL, unique=True)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    document: Mapped[dict[str, Any]]
+    in_reply_to: Mapped[str | None] = mapped_column(URL, index=True)
+    context: Mapped[str | None] = mapped_column(URL, index=True)
+    published: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(Base):
+    """An activity we sent or received, with its body exactly as serialised on the wire."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ap_id: Mapped[str] = mapped_column(URL, unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    object_ap_id: Mapped[str | None] = mapped_column(URL, index=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[bytes]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Follow(Base):
+    """follower → followee, with the Follow activity's id so Accept/Reject/Undo can find it."""
+
+    __tablename__ = "follows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follower_id: Mapped[int] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), index=True
+    )
+    followee_id: Mapped[int] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), index=True
+    )
+    activity_ap_id: Mapped[str] = mapped_column(URL, unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("follower_id", "followee_id"),)
+
+
+class InboxItem(Base):
+    """A received, verified activity waiting for (or done with) dispatch. Written before the 202."""
+
+    __tablename__ = "inbox_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_ap_id: Mapped[str] = mapped_column(URL, unique=True)
+    actor_ap_id: Mapped[str] = mapped_column(URL)
+    signer_key_id: Mapped[str | None] = mapped_column(URL)
+    recipient: Mapped[str | None] = mapped_column(
+        String(255)
+    )  # local handle, None for shared inbox
+    body: Mapped[bytes]
+    verified_by: Mapped[str] = mapped_column(String(32), default="http-signature")
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|retry|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_inbox_items_due", "state", "next_attempt_at"),)
+
+
+class Delivery(Base):
+    """One outgoing activity to one inbox: what the delivery worker leases, sends and retries."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    inbox: Mapped[str] = mapped_column(URL)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|retry|done|failed|dead|cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("activity_id", "inbox"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+    )
+
+
+class Peer(Base):
+    """What we know about and decided for one remote domain (host[:port])."""
+
+    __tablename__ = "peers"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    policy: Mapped[str | None] = mapped_column(String(16))  # trusted | allowed | blocked | None
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime | None]
+    software: Mapped[str | None] = mapped_column(String(255))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    circuit_open_until: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API. Only a SHA-256 hash of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(16))  # admin | editor
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who changed which policy, when and why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    who: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(2048))
+    detail: Mapped[dict[str, Any] | None]
+
+
+class NodeSetting(Base):
+    """Runtime settings an admin can change without editing the config file (federation mode)."""
+
+    __tablename__ = "node_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]

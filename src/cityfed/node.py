@@ -1,0 +1,61 @@
+"""The running node's shared services, created by ``create_app`` and held on the application.
+
+Handlers, workers, actions and the CLI get what they need from one ``Node`` instead of globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from cityfed.config import Settings
+from cityfed.federation.urls import Urls
+from cityfed.keys.remote import RemoteKeyCache
+from cityfed.keys.store import KeyStore, SigningKey
+from cityfed.models import actors as actor_queries
+from cityfed.models.db import Database
+
+log = logging.getLogger("cityfed.node")
+
+
+class MissingKeyError(RuntimeError):
+    pass
+
+
+@dataclass
+class Node:
+    settings: Settings
+    db: Database
+    urls: Urls
+    keys: KeyStore = field(default_factory=KeyStore)
+    remote_keys: RemoteKeyCache = field(default_factory=RemoteKeyCache)
+    http: aiohttp.ClientSession | None = None
+
+    async def signing_key(self, actor_id: int, kind: str = "rsa") -> SigningKey:
+        """The current private key of a local actor, parsed once per process."""
+        cached = self.keys.get(actor_id, kind)
+        if cached is not None:
+            return cached
+        async with self.db.session() as session:
+            key = await actor_queries.signing_key(session, actor_id, kind)
+        if key is None or key.private_pem is None:
+            raise MissingKeyError(f"local actor {actor_id} has no {kind} key")
+        return self.keys.put(actor_id, kind, key.key_id, key.private_pem)
+
+    async def instance_signing_key(self) -> SigningKey:
+        async with self.db.session() as session:
+            actor = await actor_queries.instance_actor(session)
+        if actor is None:
+            raise MissingKeyError("the instance actor is missing; run `cityfed init`")
+        return await self.signing_key(actor.id)
+
+    def client(self) -> aiohttp.ClientSession:
+        if self.http is None:
+            raise RuntimeError("the HTTP client is only available while the app runs")
+        return self.http
+
+
+NODE: web.AppKey[Node] = web.AppKey("node", Node)
