@@ -1,0 +1,473 @@
+"""draft-cavage-http-signatures-12 request signing and verification.
+
+This is the scheme Mastodon, Misskey, GoToSocial and most of the fediverse use:
+``Signature: keyId="...",algorithm="...",headers="...",signature="..."``. Besides the
+draft's rules, verification applies the policy Mastodon applies (see ``verify_request``),
+so that what we accept and what we send interoperate with it.
+
+Pure code: no I/O. Keys are ``cryptography`` objects (RSA or Ed25519).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import email.utils
+import functools
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+from cityfed.activitypub.digest import digest_header, verify_digest_header
+from cityfed.activitypub.sigerrors import SignatureError
+
+PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+
+
+@dataclass(frozen=True, slots=True)
+class CavageSignature:
+    """A parsed ``Signature`` header. ``headers`` are lower-cased, in signing order."""
+
+    key_id: str
+    algorithm: str
+    headers: tuple[str, ...]
+    signature: bytes
+    created: int | None = None
+    expires: int | None = None
+
+
+# --------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------
+
+# ``name="value"`` (or ``name=123`` for created/expires) pairs separated by commas. The whole
+# header is validated by one fullmatch, then the pairs are pulled out by one findall: two
+# passes in C are cheaper than a Python loop over the parameters.
+_PARAM = r'([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(?:"([^"]*)"|([0-9]+(?:\.[0-9]+)?))'
+_HEADER_RE = re.compile(rf"[ \t,]*(?:{_PARAM}[ \t]*(?:,[ \t,]*|\Z))*")
+_PARAM_RE = re.compile(_PARAM)
+
+
+def _int_param(params: dict[str, str], name: str) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        # The draft allows a fractional part; whole seconds are all we compare against.
+        return int(float(raw))
+    except ValueError:
+        raise SignatureError(f"signature parameter {name} is not a number") from None
+
+
+def parse_signature_header(value: str) -> CavageSignature:
+    """Parse the value of a ``Signature`` header. Raises SignatureError if malformed."""
+    if _HEADER_RE.fullmatch(value) is None:
+        raise SignatureError("malformed Signature header")
+    pairs = _PARAM_RE.findall(value)
+    # Parameter names are case-sensitive in the draft, but some senders write "keyid".
+    params = {name.lower(): quoted or number for name, quoted, number in pairs}
+    if len(params) != len(pairs):
+        raise SignatureError("duplicate parameter in Signature header")
+
+    key_id = params.get("keyid")
+    if not key_id:
+        raise SignatureError("Signature header has no keyId")
+    encoded = params.get("signature")
+    if not encoded:
+        raise SignatureError("Signature header has no signature")
+    try:
+        signature = binascii.a2b_base64(encoded, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("signature is not valid base64") from None
+
+    header_list = params.get("headers")
+    if header_list is None:
+        headers: tuple[str, ...] = ("date",)  # the draft's default
+    else:
+        headers = tuple(header_list.lower().split())
+        if not headers:
+            raise SignatureError("Signature header has an empty headers list")
+
+    return CavageSignature(
+        key_id=key_id,
+        # A missing algorithm means "derive it from the key", which is what hs2019 says too.
+        algorithm=(params.get("algorithm") or "hs2019").lower(),
+        headers=headers,
+        signature=signature,
+        created=_int_param(params, "created"),
+        expires=_int_param(params, "expires"),
+    )
+
+
+def parse_authorization_header(value: str) -> CavageSignature:
+    """Parse ``Authorization: Signature keyId=...`` (the draft's alternative carrier)."""
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme.lower() != "signature":
+        raise SignatureError("Authorization header does not use the Signature scheme")
+    return parse_signature_header(rest)
+
+
+# --------------------------------------------------------------------------------------
+# Signing string
+# --------------------------------------------------------------------------------------
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Copy ``headers`` into a dict keyed by lower-cased name.
+
+    Works for plain dicts of any casing and for multi-dicts (aiohttp's CIMultiDictProxy
+    yields every value from ``items()``): repeated headers are joined with ", " as the draft
+    prescribes. One pass over ~15 headers is cheaper than case-folding on every lookup.
+    """
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        prev = out.get(key)
+        out[key] = value if prev is None else f"{prev}, {value}"
+    return out
+
+
+def _signing_string(
+    sig_headers: Sequence[str],
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    created: int | None,
+    expires: int | None,
+) -> str:
+    lines = []
+    for raw_name in sig_headers:
+        name = raw_name.lower()
+        if name == "(request-target)":
+            value = f"{method.lower()} {target}"
+        elif name == "(created)":
+            if created is None:
+                raise SignatureError("(created) is signed but the created parameter is missing")
+            value = str(created)
+        elif name == "(expires)":
+            if expires is None:
+                raise SignatureError("(expires) is signed but the expires parameter is missing")
+            value = str(expires)
+        else:
+            found = headers.get(name)
+            if found is None:
+                raise SignatureError(f"header {name!r} is signed but missing from the request")
+            value = found.strip()
+        lines.append(f"{name}: {value}")
+    return "\n".join(lines)
+
+
+def signing_string(
+    sig_headers: Sequence[str],
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    *,
+    created: int | None = None,
+    expires: int | None = None,
+) -> str:
+    """Build the draft-cavage signing string.
+
+    ``target`` is the path plus ``?query`` if any; ``headers`` may be any mapping (names are
+    matched case-insensitively). ``created``/``expires`` feed the pseudo-headers of the same
+    name. A covered header that is absent raises SignatureError naming it.
+    """
+    return _signing_string(sig_headers, method, target, _lower_headers(headers), created, expires)
+
+
+# --------------------------------------------------------------------------------------
+# Crypto
+# --------------------------------------------------------------------------------------
+
+# Stateless descriptors, built once instead of per signature.
+_PKCS1 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
+
+_Verifier = Callable[[bytes, bytes], None]  # (signature, data) -> None or InvalidSignature
+
+# isinstance() against cryptography's ABCs costs ~0.6 us a call; the concrete key classes
+# are few, so remember what each one is.
+_KEY_KINDS: dict[type, str | None] = {}
+
+
+def _key_kind(key: object) -> str | None:
+    cls = type(key)
+    if cls not in _KEY_KINDS:
+        if isinstance(key, rsa.RSAPublicKey):
+            _KEY_KINDS[cls] = "rsa"
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            _KEY_KINDS[cls] = "ed25519"
+        else:
+            _KEY_KINDS[cls] = None
+    return _KEY_KINDS[cls]
+
+
+def _verifier(algorithm: str, key: Any) -> _Verifier:
+    """Pick the check for ``algorithm`` and make sure the key is of a matching type."""
+    kind = _key_kind(key)
+    if algorithm == "rsa-sha256" or (algorithm == "hs2019" and kind == "rsa"):
+        if kind != "rsa":
+            raise SignatureError(f"algorithm {algorithm} needs an RSA key")
+        # hs2019 with an RSA key means RSASSA-PKCS1-v1_5/SHA-256 in practice (Mastodon).
+        return lambda sig, data: key.verify(sig, data, _PKCS1, _SHA256)
+    if algorithm in ("hs2019", "ed25519"):
+        if kind != "ed25519":
+            wanted = "an Ed25519" if algorithm == "ed25519" else "an RSA or Ed25519"
+            raise SignatureError(f"algorithm {algorithm} needs {wanted} key")
+        return key.verify
+    raise SignatureError(f"unsupported signature algorithm {algorithm!r}")
+
+
+def algorithm_for_key(private_key: PrivateKey) -> str:
+    """The ``algorithm`` value we announce when signing with ``private_key``."""
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return "rsa-sha256"
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return "hs2019"
+    raise TypeError(f"unsupported private key type {type(private_key).__name__}")
+
+
+def sign_string(string: str, private_key: PrivateKey) -> bytes:
+    """Sign a signing string: RSASSA-PKCS1-v1_5/SHA-256 for RSA keys, Ed25519 otherwise."""
+    data = string.encode("utf-8", "surrogateescape")
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return private_key.sign(data, _PKCS1, _SHA256)
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return private_key.sign(data)
+    raise TypeError(f"unsupported private key type {type(private_key).__name__}")
+
+
+def verify_signature(sig: CavageSignature, string: str, public_key: PublicKey) -> None:
+    """Only the cryptographic check of ``sig`` over an already-built signing string.
+
+    No policy (covered headers, clock, digest) is applied: use ``verify_request`` for that.
+    """
+    check = _verifier(sig.algorithm, public_key)
+    try:
+        check(sig.signature, string.encode("utf-8", "surrogateescape"))
+    except InvalidSignature:
+        raise SignatureError("signature does not verify") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def load_public_key_pem(pem: str) -> PublicKey:
+    """Load an actor's ``publicKeyPem``; cached because the same few keys sign most traffic."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm):
+        raise SignatureError("public key PEM cannot be parsed") from None
+    if not isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
+        raise SignatureError(f"unsupported public key type {type(key).__name__}")
+    return key
+
+
+# --------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------
+
+_IMF_FIXDATE_RE = re.compile(
+    r"[A-Za-z]{3}, ([0-9]{2}) ([A-Za-z]{3}) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT"
+)
+_MONTHS = {
+    name: i
+    for i, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_http_date(value: str) -> int:
+    """Parse an HTTP ``Date`` to a Unix timestamp; SignatureError if it is not a date.
+
+    Cached: Date has one-second resolution, so under load most requests repeat a value.
+    """
+    value = value.strip()
+    # Fast path for IMF-fixdate, which is what everyone sends; email.utils handles the
+    # obsolete RFC 850 / asctime forms.
+    m = _IMF_FIXDATE_RE.fullmatch(value)
+    if m is not None:
+        month = _MONTHS.get(m.group(2).lower())
+        if month is not None:
+            day, _, year, hour, minute, second = m.groups()
+            return calendar.timegm(
+                (int(year), month, int(day), int(hour), int(minute), int(second))
+            )
+    try:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is not None:
+            return int(email.utils.mktime_tz(parsed))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise SignatureError("Date header is not a valid HTTP date")
+
+
+def format_http_date(now: datetime | None = None) -> str:
+    """RFC 7231 IMF-fixdate, e.g. ``Sun, 05 Jan 2014 21:31:40 GMT`` (locale-independent)."""
+    return email.utils.formatdate(_timestamp(now), usegmt=True)
+
+
+def _timestamp(now: datetime | None) -> float:
+    if now is None:
+        return time.time()
+    if now.tzinfo is None:
+        # A naive datetime is taken as UTC rather than local time: servers run in UTC and
+        # guessing the local zone would silently skew every check.
+        now = now.replace(tzinfo=UTC)
+    return now.timestamp()
+
+
+# --------------------------------------------------------------------------------------
+# Signing and verifying requests
+# --------------------------------------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _host_from_url(url: str) -> tuple[str, str]:
+    """(host[:port], path[?query]) of ``url``; the port is dropped when it is the default."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise ValueError(f"URL has no host: {url!r}")
+    hostport = parts.netloc.rpartition("@")[2]
+    host, port = hostport, ""
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]")
+        host, port = hostport[: end + 1], hostport[end + 2 :]
+    elif ":" in hostport:
+        host, _, port = hostport.partition(":")
+    host = host.lower()
+    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return host, target
+
+
+def sign_request(
+    method: str,
+    url: str,
+    private_key: PrivateKey,
+    key_id: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Sign an outgoing request; returns the headers to add to it.
+
+    Always: Host, Date and Signature, covering ``(request-target) host date``. With a body
+    also Digest, plus Content-Type when ``headers`` has one; both are then covered too.
+    """
+    if '"' in key_id:
+        raise ValueError("key_id must not contain a double quote")
+    host, target = _host_from_url(url)
+    date = format_http_date(now)
+    out = {"Host": host, "Date": date}
+    signed = {"host": host, "date": date}
+    covered = ["(request-target)", "host", "date"]
+    content_type = _lower_headers(headers).get("content-type") if headers else None
+    if content_type is not None:
+        out["Content-Type"] = content_type
+    if body is not None:
+        out["Digest"] = signed["digest"] = digest_header(body)
+        covered.append("digest")
+        if content_type is not None:
+            signed["content-type"] = content_type
+            covered.append("content-type")
+    string = _signing_string(covered, method, target, signed, None, None)
+    signature = base64.b64encode(sign_string(string, private_key)).decode("ascii")
+    out["Signature"] = (
+        f'keyId="{key_id}",algorithm="{algorithm_for_key(private_key)}",'
+        f'headers="{" ".join(covered)}",signature="{signature}"'
+    )
+    return out
+
+
+def verify_request(
+    sig: CavageSignature,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    public_key: PublicKey,
+    *,
+    body: bytes | None,
+    now: datetime | None = None,
+    max_skew: int = 3600,
+) -> None:
+    """Verify an incoming request's signature; raises SignatureError(reason) unless valid.
+
+    Policy, matching Mastodon's:
+
+    * ``(request-target)`` and ``host`` must be covered, and ``date`` or ``(created)``;
+    * the covered Date / created must be within ``max_skew`` seconds of ``now``, and an
+      ``expires`` parameter must not have passed;
+    * when there is a body (or the method is POST) ``digest`` must be covered and match it;
+    * ``rsa-sha256`` needs an RSA key; ``hs2019`` follows the key type; ``ed25519`` needs
+      an Ed25519 key; any other algorithm is refused.
+
+    If the signature does not verify over ``target`` and ``target`` has a query string, the
+    path alone is tried too, because Misskey signs ``(request-target)`` without the query.
+    """
+    covered = sig.headers
+    if "(request-target)" not in covered:
+        raise SignatureError("signature does not cover (request-target)")
+    if "host" not in covered:
+        raise SignatureError("signature does not cover host")
+    has_date = "date" in covered
+    has_created = "(created)" in covered
+    if not (has_date or has_created):
+        raise SignatureError("signature covers neither date nor (created)")
+    # Fail on the algorithm/key pairing before doing any per-request work.
+    check = _verifier(sig.algorithm, public_key)
+
+    lowered = _lower_headers(headers)
+    now_ts = _timestamp(now)
+    if has_date:
+        date = lowered.get("date")
+        if date is None:
+            raise SignatureError("header 'date' is signed but missing from the request")
+        if abs(now_ts - parse_http_date(date)) > max_skew:
+            raise SignatureError("Date header is too far from the current time")
+    if has_created:
+        if sig.created is None:
+            raise SignatureError("(created) is signed but the created parameter is missing")
+        if sig.created - now_ts > max_skew:
+            raise SignatureError("signature created time is in the future")
+        if now_ts - sig.created > max_skew:
+            raise SignatureError("signature is too old")
+    if sig.expires is not None and now_ts > sig.expires:
+        raise SignatureError("signature has expired")
+
+    if body is not None or method.upper() == "POST":
+        if "digest" not in covered:
+            raise SignatureError("signature does not cover digest on a request with a body")
+        digest = lowered.get("digest")
+        if digest is None:
+            raise SignatureError("header 'digest' is signed but missing from the request")
+        verify_digest_header(digest, body if body is not None else b"")
+
+    string = _signing_string(covered, method, target, lowered, sig.created, sig.expires)
+    try:
+        check(sig.signature, string.encode("utf-8", "surrogateescape"))
+        return
+    except InvalidSignature:
+        pass
+    path, has_query, _ = target.partition("?")
+    if has_query:
+        string = _signing_string(covered, method, path, lowered, sig.created, sig.expires)
+        try:
+            check(sig.signature, string.encode("utf-8", "surrogateescape"))
+            return
+        except InvalidSignature:
+            pass
+    raise SignatureError("signature does not verify")

@@ -1,0 +1,515 @@
+"""RFC 9421 HTTP Message Signatures for requests (``Signature-Input`` + ``Signature``).
+
+The newer standard some servers (e.g. recent Mastodon, Bonfire) send and accept alongside
+draft-cavage. Only requests are handled: the ``@status`` component, the ``req`` / ``sf`` /
+``bs`` / ``tr`` / ``key`` component flags and ``hmac-sha256`` are rejected as unsupported.
+Verification applies our federation policy on top of the RFC (see ``verify``).
+
+Pure code: no I/O. Keys are ``cryptography`` objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote_plus, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from cityfed.activitypub.digest import (
+    Token,
+    content_digest_header,
+    parse_sf_dictionary,
+    serialize_sf_string,
+    verify_content_digest,
+)
+from cityfed.activitypub.sigerrors import SignatureError
+
+PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+
+@dataclass(frozen=True)
+class MessageSignature:
+    """One signature from a request: a ``Signature-Input`` member and its ``Signature``.
+
+    ``components`` are the covered component names in order; ``component_params`` holds each
+    one's parameters (only ``@query-param;name=...`` is supported), empty when none have any.
+    ``signature_params`` is the inner list exactly as received: it is signed verbatim.
+    """
+
+    label: str
+    components: tuple[str, ...]
+    params: dict[str, Any]
+    signature_params: str
+    signature: bytes
+    component_params: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def key_id(self) -> str | None:
+        return self.params.get("keyid")
+
+    @property
+    def created(self) -> int | None:
+        return self.params.get("created")
+
+    @property
+    def expires(self) -> int | None:
+        return self.params.get("expires")
+
+    @property
+    def alg(self) -> str | None:
+        return self.params.get("alg")
+
+
+# --------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------
+
+_INT_PARAMS = ("created", "expires")
+_STR_PARAMS = ("keyid", "alg", "nonce", "tag")
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Copy ``headers`` into a dict keyed by lower-cased name, joining repeats with ", ".
+
+    Accepts plain dicts of any casing as well as multi-dicts such as aiohttp's
+    CIMultiDictProxy (whose ``items()`` yields every value).
+    """
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        prev = out.get(key)
+        out[key] = value if prev is None else f"{prev}, {value}"
+    return out
+
+
+def _check_params(label: str, params: dict[str, Any]) -> dict[str, Any]:
+    for name in _INT_PARAMS:
+        # bool is an int subclass, and ?1 must not pass for a timestamp.
+        if name in params and type(params[name]) is not int:
+            raise SignatureError(f"signature {label}: {name} must be an integer")
+    for name in _STR_PARAMS:
+        if name in params and (
+            not isinstance(params[name], str) or isinstance(params[name], Token)
+        ):
+            raise SignatureError(f"signature {label}: {name} must be a string")
+    return params
+
+
+def parse_signatures(headers: Mapping[str, str]) -> list[MessageSignature]:
+    """All signatures declared in ``Signature-Input``, in order, with their ``Signature``.
+
+    Raises SignatureError if either field is missing or malformed, or if a declared label
+    has no signature value. Signature values without a declaration are ignored.
+    """
+    lowered = _lower_headers(headers)
+    inputs_field = lowered.get("signature-input")
+    sigs_field = lowered.get("signature")
+    if inputs_field is None or sigs_field is None:
+        raise SignatureError("request has no Signature-Input and Signature headers")
+    inputs = parse_sf_dictionary(inputs_field)
+    if not inputs:
+        raise SignatureError("Signature-Input is empty")
+    sigs = parse_sf_dictionary(sigs_field)
+
+    out = []
+    for label, member in inputs.items():
+        if not isinstance(member.value, list):
+            raise SignatureError(f"Signature-Input {label} is not an inner list")
+        names = []
+        cparams = []
+        for item in member.value:
+            if not isinstance(item.value, str) or isinstance(item.value, Token):
+                raise SignatureError(f"Signature-Input {label}: components must be strings")
+            names.append(item.value)
+            cparams.append(item.params)
+        sig_member = sigs.get(label)
+        if sig_member is None:
+            raise SignatureError(f"no Signature value for label {label}")
+        if not isinstance(sig_member.value, bytes):
+            raise SignatureError(f"Signature {label} is not a byte sequence")
+        out.append(
+            MessageSignature(
+                label=label,
+                components=tuple(names),
+                params=_check_params(label, member.params),
+                signature_params=member.raw,
+                signature=sig_member.value,
+                component_params=tuple(cparams) if any(cparams) else (),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Signature base
+# --------------------------------------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_OBS_FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
+_FIELD_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+
+
+def _authority(scheme: str, netloc: str) -> str:
+    """RFC 9110 §4.2.3 normalisation: lower-case host, default port omitted."""
+    hostport = netloc.rpartition("@")[2]
+    host, port = hostport, ""
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]")
+        host, port = hostport[: end + 1], hostport[end + 2 :]
+    elif ":" in hostport:
+        host, _, port = hostport.partition(":")
+    host = host.lower()
+    if port and port != _DEFAULT_PORTS.get(scheme):
+        return f"{host}:{port}"
+    return host
+
+
+def _query_param_encode(value: str) -> str:
+    # RFC 9421 §2.2.8: names and values are compared and signed re-encoded with the WHATWG
+    # application/x-www-form-urlencoded percent-encode set, spaces as %20. That set keeps
+    # only ASCII alphanumerics and *-._ unescaped; quote() also keeps "~", so escape it.
+    return quote(value, safe="*").replace("~", "%7E")
+
+
+def _query_params(query: str, name: str) -> list[str]:
+    values = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition("=")
+        if _query_param_encode(unquote_plus(raw_name)) == name:
+            values.append(_query_param_encode(unquote_plus(raw_value)))
+    return values
+
+
+def _serialize_params(params: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in params.items():
+        if value is True:
+            parts.append(f";{key}")
+        elif isinstance(value, Token) or type(value) is int:
+            parts.append(f";{key}={value}")
+        elif isinstance(value, str):
+            parts.append(f";{key}={serialize_sf_string(value)}")
+        else:
+            raise SignatureError(f"unsupported parameter value for {key}")
+    return "".join(parts)
+
+
+def _signature_base(sig: MessageSignature, method: str, url: str, headers: dict[str, str]) -> bytes:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    lines = []
+    seen = set()
+    for i, name in enumerate(sig.components):
+        cparams = sig.component_params[i] if sig.component_params else None
+        ident = serialize_sf_string(name)
+        if cparams:
+            if name != "@query-param" or set(cparams) != {"name"}:
+                raise SignatureError(
+                    f"component {name} with parameters {sorted(cparams)} is not supported"
+                )
+            ident += _serialize_params(cparams)
+        if ident in seen:
+            raise SignatureError(f"component {ident} is covered twice")
+        seen.add(ident)
+
+        if name == "@method":
+            value = method
+        elif name == "@target-uri":
+            value = url
+        elif name == "@authority":
+            value = _authority(scheme, parts.netloc)
+        elif name == "@scheme":
+            value = scheme
+        elif name == "@request-target":
+            value = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        elif name == "@path":
+            value = parts.path or "/"
+        elif name == "@query":
+            value = f"?{parts.query}"
+        elif name == "@query-param":
+            wanted = cparams.get("name") if cparams else None
+            if not isinstance(wanted, str) or isinstance(wanted, Token):
+                raise SignatureError("@query-param needs a string name parameter")
+            values = _query_params(parts.query, wanted)
+            if not values:
+                raise SignatureError(f"query parameter {wanted!r} is signed but missing")
+            lines.extend(f"{ident}: {v}" for v in values)
+            continue
+        elif name.startswith("@"):
+            raise SignatureError(f"unsupported derived component {name}")
+        else:
+            if not _FIELD_NAME_RE.fullmatch(name):
+                raise SignatureError(f"component {name!r} is not a lower-case field name")
+            found = headers.get(name)
+            if found is None:
+                raise SignatureError(f"header {name!r} is signed but missing from the request")
+            value = found.strip(" \t")
+            if "\n" in value:
+                value = _OBS_FOLD_RE.sub(" ", value)
+        lines.append(f"{ident}: {value}")
+    lines.append(f'"@signature-params": {sig.signature_params}')
+    # surrogateescape round-trips header bytes that the HTTP layer decoded leniently.
+    return "\n".join(lines).encode("utf-8", "surrogateescape")
+
+
+def signature_base(
+    sig: MessageSignature, method: str, url: str, headers: Mapping[str, str]
+) -> bytes:
+    """The RFC 9421 signature base of ``sig`` for a request.
+
+    ``url`` is the full target URI (scheme, authority, path, query) as the request was
+    addressed: ``@target-uri`` uses it verbatim and the other URI components are derived
+    from it (``@authority`` normalised as RFC 9110 says). ``headers`` may be any mapping,
+    names matched case-insensitively, repeated fields already combined or given as a
+    multi-dict. Unsupported or missing components raise SignatureError.
+    """
+    return _signature_base(sig, method, url, _lower_headers(headers))
+
+
+# --------------------------------------------------------------------------------------
+# Crypto
+# --------------------------------------------------------------------------------------
+
+# Stateless descriptors, built once instead of per signature.
+_PKCS1 = padding.PKCS1v15()
+_PSS_SHA512 = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
+_SHA256 = hashes.SHA256()
+_SHA512 = hashes.SHA512()
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+def _verify_rsa_v15(key: Any, signature: bytes, data: bytes) -> None:
+    key.verify(signature, data, _PKCS1, _SHA256)
+
+
+def _verify_rsa_pss(key: Any, signature: bytes, data: bytes) -> None:
+    key.verify(signature, data, _PSS_SHA512, _SHA512)
+
+
+def _verify_ecdsa_p256(key: Any, signature: bytes, data: bytes) -> None:
+    # RFC 9421 carries ECDSA signatures as raw r||s (32 bytes each), not DER.
+    if len(signature) != 64:
+        raise InvalidSignature
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    key.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
+
+
+def _verify_ed25519(key: Any, signature: bytes, data: bytes) -> None:
+    key.verify(signature, data)
+
+
+# isinstance() against cryptography's ABCs costs ~0.6 us a call; the concrete key classes
+# are few, so remember what each one is ("rsa", "ed25519", "p256" or None).
+_KEY_KINDS: dict[type, str | None] = {}
+
+
+def _key_kind(key: Any) -> str | None:
+    cls = type(key)
+    if cls not in _KEY_KINDS:
+        kind = None
+        if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+            kind = "rsa"
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+            kind = "ed25519"
+        elif isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+            # Only P-256 is registered for RFC 9421 ECDSA; the curve is per key, not class.
+            kind = "ec"
+        _KEY_KINDS[cls] = kind
+    kind = _KEY_KINDS[cls]
+    if kind == "ec":
+        return "p256" if isinstance(key.curve, ec.SECP256R1) else None
+    return kind
+
+
+# alg -> (key kind it needs, verifier)
+_ALGORITHMS: dict[str, tuple[str, Callable[[Any, bytes, bytes], None]]] = {
+    "rsa-v1_5-sha256": ("rsa", _verify_rsa_v15),
+    "rsa-pss-sha512": ("rsa", _verify_rsa_pss),
+    "ecdsa-p256-sha256": ("p256", _verify_ecdsa_p256),
+    "ed25519": ("ed25519", _verify_ed25519),
+}
+# What a key implies when neither the signature nor the application names an algorithm.
+_DEFAULT_ALG = {"rsa": "rsa-v1_5-sha256", "ed25519": "ed25519", "p256": "ecdsa-p256-sha256"}
+
+
+def _infer_alg(key: object) -> str:
+    kind = _key_kind(key)
+    alg = _DEFAULT_ALG.get(kind) if kind is not None else None
+    if alg is None:
+        raise SignatureError(f"unsupported key type {type(key).__name__}")
+    return alg
+
+
+def verify_base(
+    sig: MessageSignature, base: bytes, public_key: PublicKey, *, algorithm: str | None = None
+) -> None:
+    """Only the cryptographic check of ``sig`` over an already-built signature base.
+
+    The algorithm is the signature's ``alg`` parameter, else ``algorithm`` (what the
+    application expects for this key), else inferred from the key type. If both ``alg``
+    and ``algorithm`` are given they must agree.
+    """
+    alg = sig.params.get("alg")
+    if alg is not None and algorithm is not None and alg != algorithm:
+        raise SignatureError(f"signature alg {alg} is not the expected {algorithm}")
+    alg = alg or algorithm or _infer_alg(public_key)
+    entry = _ALGORITHMS.get(alg)
+    if entry is None:
+        raise SignatureError(f"unsupported signature algorithm {alg!r}")
+    needed, check = entry
+    if _key_kind(public_key) != needed:
+        raise SignatureError(f"algorithm {alg} does not fit a {type(public_key).__name__}")
+    try:
+        check(public_key, sig.signature, base)
+    except InvalidSignature:
+        raise SignatureError(f"signature {sig.label} does not verify") from None
+
+
+def sign_base(base: bytes, private_key: PrivateKey, alg: str | None = None) -> bytes:
+    """Sign a signature base; ``alg`` defaults to the one implied by the key type."""
+    alg = alg or _infer_alg(private_key)
+    entry = _ALGORITHMS.get(alg)
+    if entry is None or _key_kind(private_key) != entry[0]:
+        raise ValueError(f"cannot sign {alg} with a {type(private_key).__name__}")
+    key: Any = private_key
+    if alg == "rsa-v1_5-sha256":
+        return key.sign(base, _PKCS1, _SHA256)
+    if alg == "rsa-pss-sha512":
+        return key.sign(base, _PSS_SHA512, _SHA512)
+    if alg == "ecdsa-p256-sha256":
+        r, s = decode_dss_signature(key.sign(base, _ECDSA_SHA256))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return key.sign(base)  # ed25519
+
+
+# --------------------------------------------------------------------------------------
+# Signing and verifying requests
+# --------------------------------------------------------------------------------------
+
+_LABEL_RE = re.compile(r"[a-z*][a-z0-9_\-.*]*")
+
+
+def sign_request(
+    method: str,
+    url: str,
+    private_key: PrivateKey,
+    key_id: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    label: str = "sig1",
+    created: int | None = None,
+    components: Sequence[str] | None = None,
+    include_alg: bool = True,
+) -> dict[str, str]:
+    """Sign an outgoing request; returns the headers to add (Signature-Input, Signature,
+    and Content-Digest when there is a body).
+
+    By default covers ``@method``, ``@target-uri`` and, with a body, ``content-digest``;
+    ``components`` overrides that (header components are read from ``headers``). Parameters
+    are ``created``, ``keyid`` and, unless ``include_alg`` is false, ``alg``.
+    """
+    if not _LABEL_RE.fullmatch(label):
+        raise ValueError(f"invalid signature label {label!r}")
+    lowered = _lower_headers(headers) if headers else {}
+    out = {}
+    if body is not None:
+        out["Content-Digest"] = lowered["content-digest"] = content_digest_header(body)
+    if components is None:
+        components = ("@method", "@target-uri")
+        if body is not None:
+            components += ("content-digest",)
+    alg = _infer_alg(private_key)
+    if created is None:
+        created = int(time.time())
+    inner = " ".join(serialize_sf_string(c) for c in components)
+    params = f"({inner});created={created};keyid={serialize_sf_string(key_id)}"
+    if include_alg:
+        params += f';alg="{alg}"'
+    sig = MessageSignature(label, tuple(components), {}, params, b"")
+    signature = sign_base(_signature_base(sig, method, url, lowered), private_key, alg)
+    out["Signature-Input"] = f"{label}={params}"
+    out["Signature"] = f"{label}=:{base64.b64encode(signature).decode('ascii')}:"
+    return out
+
+
+def _timestamp(now: datetime | None) -> float:
+    if now is None:
+        return time.time()
+    if now.tzinfo is None:
+        # Naive datetimes are taken as UTC; guessing the local zone would skew every check.
+        now = now.replace(tzinfo=UTC)
+    return now.timestamp()
+
+
+def verify(
+    sig: MessageSignature,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    public_key: PublicKey,
+    *,
+    body: bytes | None,
+    now: datetime | None = None,
+    max_skew: int = 3600,
+    algorithm: str | None = None,
+) -> None:
+    """Verify one signature of an incoming request; raises SignatureError(reason) unless valid.
+
+    Policy on top of RFC 9421:
+
+    * ``created`` is required and must be within ``max_skew`` seconds of ``now``;
+      ``expires``, if present, must not have passed;
+    * ``@method`` must be covered, and ``@target-uri`` or both ``@authority`` and ``@path``;
+    * with a body (or for POST) ``content-digest`` must be covered and match the body.
+
+    ``algorithm`` is the algorithm the application expects for this key; see verify_base.
+    """
+    now_ts = _timestamp(now)
+    created = sig.params.get("created")
+    if created is None:
+        raise SignatureError(f"signature {sig.label} has no created parameter")
+    if created - now_ts > max_skew:
+        raise SignatureError(f"signature {sig.label} was created in the future")
+    if now_ts - created > max_skew:
+        raise SignatureError(f"signature {sig.label} is too old")
+    expires = sig.params.get("expires")
+    if expires is not None and now_ts > expires:
+        raise SignatureError(f"signature {sig.label} has expired")
+
+    covered = sig.components
+    if "@method" not in covered:
+        raise SignatureError(f"signature {sig.label} does not cover @method")
+    if "@target-uri" not in covered and not ("@authority" in covered and "@path" in covered):
+        raise SignatureError(
+            f"signature {sig.label} covers neither @target-uri nor @authority and @path"
+        )
+
+    lowered = _lower_headers(headers)
+    if body is not None or method.upper() == "POST":
+        if "content-digest" not in covered:
+            raise SignatureError(
+                f"signature {sig.label} does not cover content-digest on a request with a body"
+            )
+        digest = lowered.get("content-digest")
+        if digest is None:
+            raise SignatureError("header 'content-digest' is signed but missing")
+        verify_content_digest(digest, body if body is not None else b"")
+
+    verify_base(sig, _signature_base(sig, method, url, lowered), public_key, algorithm=algorithm)

@@ -1,0 +1,192 @@
+"""Tests for the Digest / Content-Digest helpers and the structured-field parser."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cityfed.activitypub.digest import (
+    SFItem,
+    Token,
+    content_digest_header,
+    digest_header,
+    parse_sf_dictionary,
+    serialize_sf_string,
+    verify_content_digest,
+    verify_digest_header,
+)
+from cityfed.activitypub.sigerrors import SignatureError
+
+# The body used by draft-cavage Appendix C, RFC 9421 Appendix B and RFC 9530's examples,
+# with the digests those documents print for it.
+BODY = b'{"hello": "world"}'
+SHA256_B64 = "X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="
+SHA512_B64 = (
+    "WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew=="
+)
+
+
+# --- Digest (RFC 3230) ------------------------------------------------------------------
+
+
+def test_digest_header_matches_published_value() -> None:
+    assert digest_header(BODY) == f"SHA-256={SHA256_B64}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"SHA-256={SHA256_B64}",
+        f"sha-256={SHA256_B64}",
+        f"SHA-512={SHA512_B64}",
+        f"SHA-256={SHA256_B64}, SHA-512={SHA512_B64}",
+        f"MD5=whatever,SHA-256={SHA256_B64}",  # unknown entries are skipped
+        f" SHA-256 = {SHA256_B64} ",
+    ],
+)
+def test_verify_digest_header_accepts(value: str) -> None:
+    verify_digest_header(value, BODY)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (f"SHA-256={SHA256_B64}", "does not match"),  # checked against another body below
+        ("MD5=abc", "no supported algorithm"),
+        ("", "malformed"),
+        ("SHA-256", "malformed"),
+        ("SHA-256=not base64!", "not valid base64"),
+    ],
+)
+def test_verify_digest_header_rejects(value: str, reason: str) -> None:
+    with pytest.raises(SignatureError, match=reason):
+        verify_digest_header(value, BODY + b" ")
+
+
+def test_every_supported_digest_must_match() -> None:
+    wrong512 = base64.b64encode(hashlib.sha512(b"other").digest()).decode()
+    with pytest.raises(SignatureError, match="SHA-512 does not match"):
+        verify_digest_header(f"SHA-256={SHA256_B64}, SHA-512={wrong512}", BODY)
+
+
+# --- Content-Digest (RFC 9530) ----------------------------------------------------------
+
+
+def test_content_digest_matches_published_values() -> None:
+    assert content_digest_header(BODY) == f"sha-256=:{SHA256_B64}:"
+    assert content_digest_header(BODY, "SHA-512") == f"sha-512=:{SHA512_B64}:"
+
+
+def test_content_digest_rejects_unknown_algorithm() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        content_digest_header(BODY, "md5")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"sha-256=:{SHA256_B64}:",
+        f"sha-512=:{SHA512_B64}:",
+        f"sha-512=:{SHA512_B64}:, sha-256=:{SHA256_B64}:",
+        f"md5=:AAAA:, sha-256=:{SHA256_B64}:;p=1",
+    ],
+)
+def test_verify_content_digest_accepts(value: str) -> None:
+    verify_content_digest(value, BODY)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (f"sha-256=:{SHA256_B64}:, sha-512=:{SHA256_B64}:", "sha-512 does not match"),
+        ("md5=:AAAA:", "no supported algorithm"),
+        ("", "no supported algorithm"),
+        (f'sha-256="{SHA256_B64}"', "not a byte sequence"),
+        (f"sha-256={SHA256_B64}", "malformed structured field"),
+        ("sha-256=:!!!:", "malformed structured field"),
+    ],
+)
+def test_verify_content_digest_rejects(value: str, reason: str) -> None:
+    with pytest.raises(SignatureError, match=reason):
+        verify_content_digest(value, BODY)
+
+
+@given(body=st.binary(max_size=512), algorithm=st.sampled_from(["sha-256", "sha-512"]))
+def test_digest_round_trip(body: bytes, algorithm: str) -> None:
+    verify_digest_header(digest_header(body), body)
+    verify_content_digest(content_digest_header(body, algorithm), body)
+
+
+@given(body=st.binary(min_size=1, max_size=512), data=st.data())
+def test_digest_detects_any_changed_byte(body: bytes, data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, len(body) - 1))
+    flip = data.draw(st.integers(1, 255))
+    tampered = body[:index] + bytes([body[index] ^ flip]) + body[index + 1 :]
+    with pytest.raises(SignatureError):
+        verify_digest_header(digest_header(body), tampered)
+    with pytest.raises(SignatureError):
+        verify_content_digest(content_digest_header(body), tampered)
+
+
+# --- RFC 8941 dictionary parser ----------------------------------------------------------
+
+
+def test_parse_dictionary_item_types() -> None:
+    d = parse_sf_dictionary(
+        'i=-42, d=1.5, s="a \\"q\\" \\\\", t=tok/en:1, b=:aGk=:, y=?1, n=?0, flag;x=1'
+    )
+    assert d["i"].value == -42
+    assert d["d"].value == 1.5
+    assert d["s"].value == 'a "q" \\'
+    assert d["t"].value == "tok/en:1" and isinstance(d["t"].value, Token)
+    assert d["b"].value == b"hi"
+    assert d["y"].value is True and d["n"].value is False
+    assert d["flag"].value is True and d["flag"].params == {"x": 1}
+
+
+def test_parse_dictionary_inner_list_and_raw_text() -> None:
+    text = 'sig1=( "@method"  "x";name="y" );created=1;keyid="k", sig2=()'
+    d = parse_sf_dictionary(text)
+    assert d["sig1"].value == [SFItem("@method", {}), SFItem("x", {"name": "y"})]
+    assert d["sig1"].params == {"created": 1, "keyid": "k"}
+    # The member text is kept verbatim, odd spacing included: RFC 9421 signs it as sent.
+    assert d["sig1"].raw == '( "@method"  "x";name="y" );created=1;keyid="k"'
+    assert d["sig2"].value == [] and d["sig2"].raw == "()"
+
+
+def test_parse_dictionary_later_key_wins() -> None:
+    assert parse_sf_dictionary("a=1, a=2")["a"].value == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A=1",  # keys are lower case
+        "a=1,",
+        "a=1 b=2",
+        "a=(",
+        'a=("x""y")',
+        'a="unterminated',
+        'a="bad \\n escape"',
+        "a=:not base64!:",
+        "a=1234567890123456",
+        "a=1.2345",
+        "a=?2",
+        "a=@",
+        "a=1;B=2",
+        "a=é",
+    ],
+)
+def test_parse_dictionary_rejects(text: str) -> None:
+    with pytest.raises(SignatureError, match="malformed structured field"):
+        parse_sf_dictionary(text)
+
+
+def test_serialize_sf_string() -> None:
+    assert serialize_sf_string('a"b\\c') == '"a\\"b\\\\c"'
+    with pytest.raises(ValueError):
+        serialize_sf_string("line\nbreak")
