@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
 from cityfed.activitypub.timefmt import format_datetime
+from cityfed.activitypub.vocab.common import as_list, first_of
+from cityfed.activitypub.vocab.common import id_of as id_of  # re-exported for callers
 
 ACTOR_TYPES = frozenset({"Person", "Organization", "Application", "Group", "Service"})
 
@@ -195,33 +197,12 @@ class RemoteActor:
             following=_str(doc.get("following")) or None,
             name=_str(doc.get("name")) or None,
             summary=_str(doc.get("summary")) or None,
-            url=_str(first(doc.get("url"))) or None,
+            url=_str(first_of(doc.get("url"))) or None,
             icon_url=icon_url or None,
             manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
             public_keys=keys,
             multikeys=multikeys,
         )
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def first(value: Any) -> Any:
-    items = as_list(value)
-    return items[0] if items else None
-
-
-def id_of(value: Any) -> str | None:
-    """The id of a reference that may be a string, an object with ``id``, or a list of those."""
-    value = first(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
 
 
 def _str(value: Any) -> str:
