@@ -79,23 +79,30 @@ async def database_url(tmp_path: Path, name: str) -> AsyncIterator[str]:
 
 @dataclass
 class TestNode:
-    """One running node plus a client for poking it from outside."""
+    """One node (settings + database) that can be started, stopped and restarted on its port,
+    plus a client for poking it from outside."""
 
     __test__ = False  # a helper, not a test class
 
     name: str
-    app: web.Application
-    runner: web.AppRunner
-    port: int
+    settings: Settings
     admin_token: str
     editor_token: str
     handle: str
     http: aiohttp.ClientSession
+    workers: bool = False
     access_log: list[tuple[str, str]] = field(default_factory=list)
+    app: web.Application | None = None
+    runner: web.AppRunner | None = None
 
     @property
     def node(self) -> Node:
+        assert self.app is not None, f"{self.name} is not running"
         return self.app[NODE]
+
+    @property
+    def port(self) -> int:
+        return self.settings.listen_port
 
     @property
     def base(self) -> str:
@@ -107,11 +114,31 @@ class TestNode:
 
     @property
     def actor_id(self) -> str:
-        return self.node.urls.actor(self.handle)
+        return Urls(self.base).actor(self.handle)
 
     @property
     def account(self) -> str:
         return f"{self.handle}@{self.domain}"
+
+    async def start(self) -> None:
+        app = create_app(self.settings, workers=self.workers)
+        log = self.access_log
+
+        @web.middleware
+        async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+            log.append((request.method, request.path_qs))
+            return await handler(request)
+
+        app.middlewares.insert(0, record)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self.app, self.runner = app, runner
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+        self.app = self.runner = None
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else self.base + path
@@ -136,6 +163,44 @@ class TestNode:
             assert resp.status == status, (resp.status, body[:500])
             return await resp.json(content_type=None)
 
+    async def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int | None = None,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Call the REST API with the admin token (or ``token``); check ``status`` if given."""
+        async with self.request(
+            method, "/api/v1" + path, token=token or self.admin_token, **kwargs
+        ) as resp:
+            body = await resp.read()
+            if status is not None:
+                assert resp.status == status, (resp.status, body[:500])
+            return await resp.json(content_type=None) if body else None
+
+    async def run_workers_once(self) -> int:
+        """One pass of this node's inbox and delivery workers; how many items they took."""
+        from cityfed.federation.delivery import DeliveryWorker
+        from cityfed.federation.inbox_worker import InboxWorker
+
+        node = self.node
+        return await InboxWorker(node).run_once() + await DeliveryWorker(node).run_once()
+
+
+async def settle(*nodes: TestNode, rounds: int = 50) -> None:
+    """Run every node's workers until none of them has anything due."""
+    for _ in range(rounds):
+        busy = 0
+        for test_node in nodes:
+            if test_node.app is not None:
+                busy += await test_node.run_workers_once()
+        if not busy:
+            return
+    raise AssertionError("the nodes did not settle")
+
 
 @asynccontextmanager
 async def running_node(
@@ -158,9 +223,8 @@ async def running_node(
             data_dir=data_dir,
             database_url=db_url,
             scheme="http",
-            allow_private_addresses=True,
             listen_port=port,
-            **overrides,
+            **{"allow_private_addresses": True, **overrides},
         )
         urls = Urls(settings.base_url)
         db = open_database(db_url)
@@ -181,21 +245,62 @@ async def running_node(
                 editor = await create_token(session, "test editor", "editor")
         finally:
             await db.dispose()
-        app = create_app(settings, workers=workers)
-        access_log: list[tuple[str, str]] = []
-
-        @web.middleware
-        async def record(request: web.Request, handler: Any) -> web.StreamResponse:
-            access_log.append((request.method, request.path_qs))
-            return await handler(request)
-
-        app.middlewares.insert(0, record)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port)
-        await site.start()
         async with aiohttp.ClientSession() as http:
+            test_node = TestNode(name, settings, admin, editor, handle, http, workers)
+            await test_node.start()
             try:
-                yield TestNode(name, app, runner, port, admin, editor, handle, http, access_log)
+                yield test_node
             finally:
-                await runner.cleanup()
+                await test_node.stop()
+
+
+async def local_actor_row(test_node: TestNode) -> Any:
+    from cityfed.models import actors as actor_queries
+
+    async with test_node.node.db.session() as session:
+        return await actor_queries.local_actor(session, test_node.handle)
+
+
+async def signed_post(
+    sender: TestNode,
+    target: TestNode,
+    path: str,
+    body: bytes | dict,
+    *,
+    headers: dict[str, str] | None = None,
+    now: Any = None,
+    key_id: str | None = None,
+    key: Any = None,
+) -> tuple[int, Any]:
+    """POST ``body`` to ``target`` signed (draft-cavage) as ``sender``'s city actor."""
+    import orjson
+
+    from cityfed.activitypub import cavage
+
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    actor = await local_actor_row(sender)
+    signing = await sender.node.signing_key(actor.id)
+    url = target.url(path)
+    base = {"Content-Type": "application/activity+json"}
+    signed = cavage.sign_request(
+        "POST",
+        url,
+        key or signing.private_key,
+        key_id or signing.key_id,
+        body=raw,
+        headers=base,
+        now=now,
+    )
+    final = {**base, **signed, **(headers or {})}
+    async with sender.http.post(url, data=raw, headers=final) as resp:
+        text = await resp.read()
+        return resp.status, (orjson.loads(text) if text else None)
+
+
+async def inbox_count(test_node: TestNode) -> int:
+    from sqlalchemy import func, select
+
+    from cityfed.models.tables import InboxItem
+
+    async with test_node.node.db.session() as session:
+        return await session.scalar(select(func.count()).select_from(InboxItem)) or 0

@@ -6,19 +6,22 @@ No globals: the ``Node`` lives on the application under an AppKey, background wo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
-from cityfed import __version__
-from cityfed.activitypub.jsonld import install_document_loader
+from cityfed.api import follows as api_follows
+from cityfed.api.common import api_middleware
 from cityfed.config import Settings
-from cityfed.federation import actors, discovery
+from cityfed.federation import actors, authfetch, discovery, inbox, runtime
+from cityfed.federation.authfetch import authorized_fetch
+from cityfed.federation.inbox_writer import InboxWriter
 from cityfed.federation.responses import error
 from cityfed.federation.urls import Urls
+from cityfed.federation.verify import Verifier
 from cityfed.models.db import open_database
 from cityfed.node import NODE, Node
 from cityfed.web import pages
@@ -27,7 +30,6 @@ from cityfed.web.templates_key import TEMPLATES
 
 log = logging.getLogger("cityfed.app")
 
-USER_AGENT = f"cityfed/{__version__}"
 STATIC = Path(__file__).parent / "web" / "static"
 
 
@@ -66,33 +68,43 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     logging.getLogger("cityfed").setLevel(settings.log_level)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[errors_as_json, security_headers],
+        middlewares=[errors_as_json, security_headers, api_middleware, authorized_fetch],
     )
     node = Node(
         settings=settings, db=open_database(settings.database_url), urls=Urls(settings.base_url)
     )
     app[NODE] = node
     app[TEMPLATES] = create_environment()
+    app[inbox.VERIFIER] = app[authfetch.VERIFIER] = Verifier(node)
+    app[inbox.INBOX_WRITER] = InboxWriter(node.db, on_commit=node.inbox_wakeup)
     app.cleanup_ctx.append(_lifecycle)
+    if workers:
+        app.cleanup_ctx.append(_workers)
 
     discovery.add_routes(app)
     actors.add_routes(app)
+    inbox.add_routes(app)
+    api_follows.add_routes(app)
     pages.add_routes(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """The HTTP client and the inbox's group-commit writer live as long as the app."""
     node = app[NODE]
-    install_document_loader()
-    node.http = aiohttp.ClientSession(
-        headers={"User-Agent": f"{USER_AGENT} (+{node.urls.base}/)"},
-        connector=aiohttp.TCPConnector(limit=0, limit_per_host=node.settings.delivery_per_host),
-    )
-    log.info("node %s up (%s)", node.urls.base, node.db.dialect)
-    try:
+    async with runtime.client_session(node):
+        await node.policy.refresh(node.db, force=True)
+        writer = asyncio.create_task(app[inbox.INBOX_WRITER].run(), name="inbox-writer")
+        log.info("node %s up (%s)", node.urls.base, node.db.dialect)
+        try:
+            yield
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+    await node.db.dispose()
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    async with runtime.workers(app[NODE]):
         yield
-    finally:
-        await node.http.close()
-        node.http = None
-        await node.db.dispose()

@@ -158,6 +158,32 @@ def serve(config_path: Path, host: str | None, port: int | None, no_worker: bool
     web.run_app(app, host=listen_host, port=listen_port, print=None)
 
 
+@main.command()
+@config_option
+def worker(config_path: Path) -> None:
+    """Run the inbox and delivery workers without a web server (scale-out, §9)."""
+    import signal
+
+    from cityfed.federation.runtime import run_worker_process
+    from cityfed.federation.urls import Urls
+    from cityfed.node import Node
+
+    settings = _settings(config_path)
+    _configure_logging(settings.log_level)
+
+    async def run() -> None:
+        node = Node(
+            settings=settings, db=open_database(settings.database_url), urls=Urls(settings.base_url)
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker_process(node, stop)
+
+    asyncio.run(run())
+
+
 @main.group()
 def token() -> None:
     """API tokens."""

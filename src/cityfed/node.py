@@ -5,6 +5,7 @@ Handlers, workers, actions and the CLI get what they need from one ``Node`` inst
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from cityfed.config import Settings
+from cityfed.federation.policy import PolicyView
 from cityfed.federation.urls import Urls
 from cityfed.keys.remote import RemoteKeyCache
 from cityfed.keys.store import KeyStore, SigningKey
@@ -33,6 +35,14 @@ class Node:
     keys: KeyStore = field(default_factory=KeyStore)
     remote_keys: RemoteKeyCache = field(default_factory=RemoteKeyCache)
     http: aiohttp.ClientSession | None = None
+    # Set after a transaction that enqueued deliveries commits, so an idle worker starts at once
+    # instead of at its next poll (see federation.outbox.kick).
+    delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    policy: PolicyView = field(default_factory=PolicyView)
+    inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.policy.default_mode = self.policy.mode = self.settings.federation_mode
 
     async def signing_key(self, actor_id: int, kind: str = "rsa") -> SigningKey:
         """The current private key of a local actor, parsed once per process."""

@@ -22,10 +22,24 @@ from tests.rig import database_url, free_port
 
 
 def init(tmp_path: Path, *extra: str, domain: str = "localhost:8080") -> tuple[int, str]:
-    result = CliRunner().invoke(main, [
-        "init", "--data-dir", str(tmp_path / "data"), "--domain", domain, "--scheme", "http",
-        "--handle", "Berlin", "--name", "City of Berlin", "--allow-private-addresses", *extra,
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--domain",
+            domain,
+            "--scheme",
+            "http",
+            "--handle",
+            "Berlin",
+            "--name",
+            "City of Berlin",
+            "--allow-private-addresses",
+            *extra,
+        ],
+    )
     return result.exit_code, result.output
 
 
@@ -73,23 +87,49 @@ def test_init_refuses_existing_data_dir_and_never_overwrites_keys(tmp_path: Path
 
 
 def test_init_rejects_bad_handle_and_domain(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["init", "--data-dir", str(tmp_path / "d"), "--domain",
-                                       "bad domain", "--handle", "x", "--name", "X"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--domain",
+            "bad domain",
+            "--handle",
+            "x",
+            "--name",
+            "X",
+        ],
+    )
     assert result.exit_code != 0 and "domain" in result.output
-    result = CliRunner().invoke(main, ["init", "--data-dir", str(tmp_path / "e"), "--domain",
-                                       "x.example", "--handle", "no spaces", "--name", "X"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            "--data-dir",
+            str(tmp_path / "e"),
+            "--domain",
+            "x.example",
+            "--handle",
+            "no spaces",
+            "--name",
+            "X",
+        ],
+    )
     assert result.exit_code != 0 and "handle" in result.output
 
 
 def test_token_create_prints_only_the_token(tmp_path: Path) -> None:
     assert init(tmp_path)[0] == 0
     config = str(tmp_path / "data" / "cityfed.toml")
-    result = CliRunner().invoke(main, ["token", "create", "--config", config, "--name", "press",
-                                       "--scope", "editor"])
+    result = CliRunner().invoke(
+        main, ["token", "create", "--config", config, "--name", "press", "--scope", "editor"]
+    )
     assert result.exit_code == 0
     assert result.output.strip().startswith("cf_") and len(result.output.strip().split()) == 1
-    result = CliRunner().invoke(main, ["token", "create", "--name", "x", "--scope", "root"],
-                                env={"CITYFED_CONFIG": config})
+    result = CliRunner().invoke(
+        main, ["token", "create", "--name", "x", "--scope", "root"], env={"CITYFED_CONFIG": config}
+    )
     assert result.exit_code != 0
 
 
@@ -120,8 +160,18 @@ async def test_migrations_on_this_database(tmp_path: Path) -> None:
         async with db.write_engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(c.dialect.get_table_names(c)))
         await db.dispose()
-    assert {"actors", "keys", "objects", "activities", "follows", "inbox_items", "deliveries",
-            "peers", "api_tokens", "audit_log"} <= tables
+    assert {
+        "actors",
+        "keys",
+        "objects",
+        "activities",
+        "follows",
+        "inbox_items",
+        "deliveries",
+        "peers",
+        "api_tokens",
+        "audit_log",
+    } <= tables
 
 
 def test_serve_runs_a_node_that_answers(tmp_path: Path) -> None:
@@ -129,16 +179,30 @@ def test_serve_runs_a_node_that_answers(tmp_path: Path) -> None:
     assert init(tmp_path, domain=f"127.0.0.1:{port}")[0] == 0
     config = tmp_path / "data" / "cityfed.toml"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cityfed.cli", "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "cityfed.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
     )
     try:
+
         async def probe() -> dict:
             async with aiohttp.ClientSession() as http:
                 for _ in range(100):
                     try:
-                        url = (f"http://127.0.0.1:{port}/.well-known/webfinger"
-                               f"?resource=acct:berlin@127.0.0.1:{port}")
+                        url = (
+                            f"http://127.0.0.1:{port}/.well-known/webfinger"
+                            f"?resource=acct:berlin@127.0.0.1:{port}"
+                        )
                         async with http.get(url) as resp:
                             return await resp.json(content_type=None)
                     except aiohttp.ClientConnectionError:

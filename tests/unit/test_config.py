@@ -49,14 +49,18 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ('[node]\ndomain = "x.example"\n[federation]\nmode = "closed"\n', {}, "[federation] mode"),
         ('[node]\ndomain = "x.example"\n[server]\nport = 70000\n', {}, "[server] port"),
         ('[node]\ndomain = "x.example"\n', {"CITYFED_PORT": "abc"}, "CITYFED_PORT"),
-        ('[node]\ndomain = "x.example"\n', {"CITYFED_ALLOW_PRIVATE_ADDRESSES": "maybe"},
-         "CITYFED_ALLOW_PRIVATE_ADDRESSES"),
+        (
+            '[node]\ndomain = "x.example"\n',
+            {"CITYFED_ALLOW_PRIVATE_ADDRESSES": "maybe"},
+            "CITYFED_ALLOW_PRIVATE_ADDRESSES",
+        ),
         ("[node\n", {}, "not valid TOML"),
-        ('node = 3\n', {}, "[node] must be a table"),
+        ("node = 3\n", {}, "[node] must be a table"),
     ],
 )
-def test_bad_values_name_key_and_source(tmp_path: Path, text: str, env: dict[str, str],
-                                        message: str) -> None:
+def test_bad_values_name_key_and_source(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_settings(path, env=env)
@@ -71,8 +75,12 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_write_then_load_round_trips(tmp_path: Path) -> None:
-    env = {"CITYFED_DOMAIN": "localhost:8080", "CITYFED_SCHEME": "http",
-           "CITYFED_DATA_DIR": str(tmp_path), "CITYFED_ALLOW_PRIVATE_ADDRESSES": "1"}
+    env = {
+        "CITYFED_DOMAIN": "localhost:8080",
+        "CITYFED_SCHEME": "http",
+        "CITYFED_DATA_DIR": str(tmp_path),
+        "CITYFED_ALLOW_PRIVATE_ADDRESSES": "1",
+    }
     settings = load_settings(None, env=env)
     path = tmp_path / "cityfed.toml"
     write_settings(settings, path)

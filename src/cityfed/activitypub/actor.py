@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
 from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab.common import as_list, first_of
-from cityfed.activitypub.vocab.common import id_of as id_of  # re-exported for callers
 
 ACTOR_TYPES = frozenset({"Person", "Organization", "Application", "Group", "Service"})
 

@@ -36,6 +36,7 @@ class Settings:
     scheme: str = "https"
     federation_mode: str = "open"
     allow_private_addresses: bool = False
+    authorized_fetch: bool = False
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     max_body_bytes: int = 1024 * 1024
@@ -131,6 +132,7 @@ _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "database_url": ("database", "url", _as_str),
     "federation_mode": ("federation", "mode", _choice("open", "allowlist")),
     "allow_private_addresses": ("federation", "allow_private_addresses", _as_bool),
+    "authorized_fetch": ("federation", "authorized_fetch", _as_bool),
     "signature_max_skew": ("federation", "signature_max_skew", _as_int),
     "listen_host": ("server", "host", _as_str),
     "listen_port": ("server", "port", _port),

@@ -10,7 +10,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from cityfed.activitypub.actor import ActorParseError, RemoteActor, authority, id_of
+from cityfed.activitypub.actor import ActorParseError, RemoteActor, authority
+from cityfed.activitypub.vocab.common import id_of
 from cityfed.activitypub.webfinger import Account, parse_account, self_link, webfinger_url
 from cityfed.federation.fetch import FetchError, fetch_json, fetch_object
 from cityfed.keys.generate import load_public_pem
@@ -97,19 +98,32 @@ def _scheme_for(node: Node) -> str:
     return node.settings.scheme
 
 
+async def known_key(node: Node, key_id: str) -> RemoteKey | None:
+    """A key we already have: from the in-process cache, else from the database."""
+    cached = node.remote_keys.get(key_id)
+    if cached is not None:
+        return cached
+    async with node.db.session() as session:
+        row = await actor_queries.key_by_key_id(session, key_id)
+        owner = await session.get(Actor, row.actor_id) if row is not None else None
+    if row is None or owner is None or owner.local:
+        return None
+    key = RemoteKey(key_id, owner.ap_id, load_public_pem(row.public_pem))
+    node.remote_keys.put(key)
+    return key
+
+
 async def resolve_key(node: Node, key_id: str, *, refresh: bool = False) -> RemoteKey:
-    """The public key named by ``key_id`` and the actor that owns it."""
+    """The public key named by ``key_id`` and the actor that owns it (fetched if unknown)."""
     if not refresh:
-        cached = node.remote_keys.get(key_id)
-        if cached is not None:
-            return cached
-        async with node.db.session() as session:
-            row = await actor_queries.key_by_key_id(session, key_id)
-            owner = await session.get(Actor, row.actor_id) if row is not None else None
-        if row is not None and owner is not None:
-            key = RemoteKey(key_id, owner.ap_id, load_public_pem(row.public_pem))
-            node.remote_keys.put(key)
+        key = await known_key(node, key_id)
+        if key is not None:
             return key
+    return await fetch_key(node, key_id)
+
+
+async def fetch_key(node: Node, key_id: str) -> RemoteKey:
+    """Fetch a key (an actor document or a standalone key document) and store its owner."""
     try:
         fetched = await fetch_json(node, key_id)
     except FetchError as exc:

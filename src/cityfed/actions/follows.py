@@ -1,0 +1,151 @@
+"""Following: our city follows a remote one, unfollows, and answers follow requests.
+
+Each function changes the follow rows and enqueues the activity that tells the other side, in the
+caller's transaction (the outbox rule of §3): either both happen or neither.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.federation import outbox
+from cityfed.federation.remote import ResolveError, get_actor, resolve_account
+from cityfed.models import follows as follow_queries
+from cityfed.models.tables import Actor, Follow
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.actions.follows")
+
+
+class FollowError(ValueError):
+    """The follow request cannot be made; the message says why (shown to the user)."""
+
+
+def follow_activity(follow: Follow, follower: Actor, followee: Actor) -> dict[str, Any]:
+    return {
+        "id": follow.activity_ap_id,
+        "type": "Follow",
+        "actor": follower.ap_id,
+        "object": followee.ap_id,
+    }
+
+
+async def answer_follow(
+    session: AsyncSession, node: Node, follow: Follow, *, accept: bool, reason: str | None = None
+) -> dict[str, Any]:
+    """Accept or Reject a remote actor's Follow of one of our actors, and tell them."""
+    follower = await session.get(Actor, follow.follower_id)
+    followee = await session.get(Actor, follow.followee_id)
+    assert follower is not None and followee is not None
+    follow.state = "accepted" if accept else "rejected"
+    answer = {
+        "id": node.urls.new_activity_id(),
+        "type": "Accept" if accept else "Reject",
+        "actor": followee.ap_id,
+        "object": follow_activity(follow, follower, followee),
+        "to": [follower.ap_id],
+    }
+    if reason and not accept:
+        answer["summary"] = reason
+    # Accept goes to the follower's own inbox: that is where Mastodon expects it.
+    await outbox.enqueue(session, node, followee, answer, [follower.inbox or ""], public=False)
+    if not accept:
+        await session.delete(follow)
+    log.info(
+        "%s follow of @%s by %s",
+        "accepted" if accept else "rejected",
+        followee.handle,
+        follower.ap_id,
+    )
+    return answer
+
+
+async def resolve_target(node: Node, target: str) -> Actor:
+    """``handle@host``, ``@handle@host`` or an actor URL → the remote actor (network, no tx)."""
+    target = target.strip()
+    try:
+        if target.startswith(("https://", "http://")):
+            return await get_actor(node, target)
+        return await resolve_account(node, target)
+    except (ResolveError, ValueError) as exc:
+        raise FollowError(f"cannot find {target}: {exc}") from None
+
+
+async def follow(node: Node, follower: Actor, target: str) -> Follow:
+    """Ask a remote actor to let our city follow it. Pending until its Accept arrives."""
+    remote = await resolve_target(node, target)
+    if remote.local:
+        raise FollowError("cannot follow an actor of this node")
+    if node.policy.is_blocked(remote.domain):
+        raise FollowError(f"{remote.domain} is blocked")
+    async with node.db.transaction() as session:
+        existing = await follow_queries.find(session, follower.id, remote.id)
+        if existing is not None and existing.state in {"pending", "accepted"}:
+            return existing
+        if existing is not None:
+            await session.delete(existing)
+            await session.flush()
+        row = Follow(
+            follower_id=follower.id,
+            followee_id=remote.id,
+            activity_ap_id=node.urls.new_activity_id(),
+            state="pending",
+        )
+        session.add(row)
+        await session.flush()
+        await outbox.enqueue(
+            session,
+            node,
+            follower,
+            follow_activity(row, follower, remote),
+            [remote.inbox or ""],
+            public=False,
+        )
+    outbox.kick(node)
+    log.info("@%s asked to follow %s", follower.handle, remote.ap_id)
+    return row
+
+
+async def unfollow(node: Node, follower: Actor, followee_ap_id: str) -> bool:
+    async with node.db.transaction() as session:
+        row = await session.scalar(
+            select(Follow)
+            .join(Actor, Actor.id == Follow.followee_id)
+            .where(Follow.follower_id == follower.id, Actor.ap_id == followee_ap_id)
+        )
+        if row is None:
+            return False
+        remote = await session.get(Actor, row.followee_id)
+        assert remote is not None
+        undo = {
+            "id": node.urls.new_activity_id(),
+            "type": "Undo",
+            "actor": follower.ap_id,
+            "object": follow_activity(row, follower, remote),
+            "to": [remote.ap_id],
+        }
+        await session.delete(row)
+        await outbox.enqueue(session, node, follower, undo, [remote.inbox or ""], public=False)
+    outbox.kick(node)
+    return True
+
+
+async def decide_follower(
+    node: Node, followee: Actor, follower_ap_id: str, *, accept: bool
+) -> bool:
+    """Approve or reject a pending follower (manual approval)."""
+    async with node.db.transaction() as session:
+        row = await session.scalar(
+            select(Follow)
+            .join(Actor, Actor.id == Follow.follower_id)
+            .where(Follow.followee_id == followee.id, Actor.ap_id == follower_ap_id)
+        )
+        if row is None or (accept and row.state == "accepted"):
+            return row is not None
+        await answer_follow(session, node, row, accept=accept)
+    outbox.kick(node)
+    return True

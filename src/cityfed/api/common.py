@@ -1,0 +1,105 @@
+"""Authentication, request parsing and error answers shared by every API handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from cityfed.models import actors as actor_queries
+from cityfed.models import tokens
+from cityfed.models.tables import Actor, ApiToken
+from cityfed.node import NODE
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TOKEN: web.RequestKey[ApiToken] = web.RequestKey("token", ApiToken)
+SCOPE_ORDER = {"editor": 1, "admin": 2}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def reply(doc: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(doc), status=status, content_type="application/json")
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every /api/ route needs a valid bearer token; errors answer ``{"error": ...}``."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        if request.path != "/api/v1/openapi.json":
+            await _authenticate(request)
+        return await handler(request)
+    except ApiError as exc:
+        headers = {"WWW-Authenticate": 'Bearer realm="cityfed"'} if exc.status == 401 else None
+        response = reply({"error": exc.message}, exc.status)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+
+async def _authenticate(request: web.Request) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiError(401, "a bearer token is required")
+    node = request.app[NODE]
+    async with node.db.session() as session:
+        token = await tokens.authenticate(session, secret.strip())
+    if token is None:
+        raise ApiError(401, "invalid or revoked token")
+    request[TOKEN] = token
+
+
+def require(request: web.Request, scope: str) -> ApiToken:
+    token = request[TOKEN]
+    if SCOPE_ORDER.get(token.scope, 0) < SCOPE_ORDER[scope]:
+        raise ApiError(403, f"this needs a token with the {scope} scope")
+    return token
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type not in ("application/json", "application/merge-patch+json"):
+        raise ApiError(415, "send the request body as application/json")
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def field(body: dict[str, Any], name: str, kind: type = str, *, required: bool = True) -> Any:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(422, f"{name}: this field is required")
+        return None
+    if not isinstance(value, kind) or (kind is str and not value.strip()):
+        raise ApiError(422, f"{name}: expected a non-empty {kind.__name__}")
+    return value.strip() if isinstance(value, str) else value
+
+
+async def acting_actor(request: web.Request, handle: str | None = None) -> Actor:
+    """The local city the request acts for: ``?as=handle`` (or ``"as"`` in the body), else the
+    node's first city."""
+    node = request.app[NODE]
+    handle = handle or request.query.get("as")
+    async with node.db.session() as session:
+        if handle:
+            actor = await actor_queries.local_actor(session, handle)
+        else:
+            cities = await actor_queries.local_actors(session)
+            actor = cities[0] if cities else None
+    if actor is None:
+        raise ApiError(404, "no such local actor")
+    return actor

@@ -1,0 +1,45 @@
+"""Update / Delete of an actor by itself: refresh the stored copy and keys, or forget it."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, or_
+
+from cityfed.activitypub.actor import ActorParseError, RemoteActor
+from cityfed.activitypub.vocab.common import id_of
+from cityfed.federation.handlers.base import Context, Handler, Ignore, Refuse
+from cityfed.models import remote_actors
+from cityfed.models.tables import Follow
+
+log = logging.getLogger("cityfed.handlers.actor")
+
+
+async def update(ctx: Context) -> None:
+    obj = ctx.activity.get("object")
+    if not isinstance(obj, dict) or id_of(obj) != ctx.sender.ap_id:
+        raise Ignore("Update of something other than the sender itself")
+    try:
+        remote = RemoteActor.from_ap(obj)
+    except ActorParseError as exc:
+        raise Refuse(f"Update with an unusable actor: {exc}") from None
+    await remote_actors.upsert(ctx.session, remote, obj)
+    # Keys may have rotated: the next signature check must not use a stale parsed key.
+    ctx.node.remote_keys.forget_owner(ctx.sender.ap_id)
+    log.info("actor %s updated itself (%d keys)", ctx.sender.ap_id, len(remote.public_keys))
+
+
+async def delete_actor(ctx: Context) -> None:
+    if id_of(ctx.activity.get("object")) != ctx.sender.ap_id:
+        raise Ignore("Delete of an object (handled by the objects issue)")
+    await ctx.session.execute(
+        delete(Follow).where(
+            or_(Follow.follower_id == ctx.sender.id, Follow.followee_id == ctx.sender.id)
+        )
+    )
+    ctx.node.remote_keys.forget_owner(ctx.sender.ap_id)
+    log.info("actor %s deleted itself; its follows are gone", ctx.sender.ap_id)
+
+
+UPDATE = Handler(apply=update)
+DELETE = Handler(apply=delete_actor)

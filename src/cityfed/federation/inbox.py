@@ -1,0 +1,150 @@
+"""Receiving activities (§3 Inbound): check, verify, bind, store durably, answer 202.
+
+The handler does no side effects: once an activity is verified and committed (group commit), the
+sender gets its 202 and a worker dispatches it later. Every refusal answers a 4xx with a JSON
+reason; policy drops are a quiet 202 with the reason in our log only (no oracle for blocked peers).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from cityfed.activitypub.actor import authority, is_http_url
+from cityfed.activitypub.vocab.common import id_of
+from cityfed.federation.inbox_writer import InboxWriter, PendingItem
+from cityfed.federation.responses import error
+from cityfed.federation.verify import BlockedSigner, Unverified, Verifier
+from cityfed.models import actors as actor_queries
+from cityfed.node import NODE, Node
+
+log = logging.getLogger("cityfed.inbox")
+
+ACCEPTED_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+
+INBOX_WRITER: web.AppKey[InboxWriter] = web.AppKey("inbox_writer", InboxWriter)
+VERIFIER: web.AppKey[Verifier] = web.AppKey("verifier", Verifier)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _parse_activity(body: bytes) -> dict[str, Any]:
+    try:
+        activity = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Refused(400, "body is not valid JSON") from None
+    if not isinstance(activity, dict):
+        raise Refused(400, "activity must be a JSON object")
+    activity_id = activity.get("id")
+    if not isinstance(activity_id, str) or not is_http_url(activity_id):
+        raise Refused(400, "activity has no http(s) id")
+    if not isinstance(activity.get("type"), str | list) or not activity.get("type"):
+        raise Refused(400, "activity has no type")
+    actor = id_of(activity.get("actor"))
+    if not actor or not is_http_url(actor):
+        raise Refused(400, "activity has no actor")
+    if authority(activity_id) != authority(actor):
+        raise Refused(400, "activity id is not on its actor's host")
+    return activity
+
+
+async def receive(request: web.Request, recipient: str | None) -> web.Response:
+    node = request.app[NODE]
+    try:
+        return await _receive(request, node, recipient)
+    except Refused as exc:
+        log.info("rejected %s %s: %s", request.method, request.path, exc.reason)
+        return error(exc.status, exc.reason)
+
+
+async def _receive(request: web.Request, node: Node, recipient: str | None) -> web.Response:
+    if request.content_length is not None and request.content_length > node.settings.max_body_bytes:
+        raise Refused(413, "request body too large")
+    if request.content_type not in ACCEPTED_TYPES:
+        raise Refused(415, f"unsupported content type {request.content_type!r}")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(413, "request body too large") from None
+    activity = _parse_activity(body)
+    activity_id: str = activity["id"]
+    actor_id = id_of(activity["actor"]) or ""
+    await node.policy.refresh(node.db)
+    if node.policy.is_blocked(authority(actor_id)):
+        log.info("dropped %s from blocked domain %s", activity_id, authority(actor_id))
+        return web.Response(status=202)
+    try:
+        signer = await request.app[VERIFIER].verify(request, body)
+    except BlockedSigner as exc:
+        log.info("dropped %s signed by blocked key %s", activity_id, exc)
+        return web.Response(status=202)
+    except Unverified as exc:
+        if _is_self_delete_of_gone_actor(activity, exc):
+            log.info("dropped %s: Delete of an actor whose key is gone", activity_id)
+            return web.Response(status=202)
+        raise Refused(401, exc.reason) from None
+    if signer.owner != actor_id:
+        # A valid signature by someone else does not make them the actor (§10.1).
+        raise Refused(401, f"signed by {signer.owner}, not by the actor {actor_id}")
+    item = PendingItem(
+        activity_ap_id=activity_id,
+        actor_ap_id=actor_id,
+        signer_key_id=signer.key_id,
+        recipient=recipient,
+        body=body,
+        verified_by="http-signature",
+    )
+    is_new = await request.app[INBOX_WRITER].submit(item)
+    log.info(
+        "%s %s %s from %s (%s)",
+        "received" if is_new else "duplicate",
+        activity.get("type"),
+        activity_id,
+        actor_id,
+        signer.scheme,
+    )
+    return web.Response(status=202)
+
+
+def _is_self_delete_of_gone_actor(activity: dict[str, Any], exc: Unverified) -> bool:
+    """Mastodon announces a deleted account with a Delete signed by a key that now 410s.
+
+    We cannot verify it and there is nothing to undo for an actor we never knew, so it is dropped
+    quietly instead of making the sender retry a 401 for days.
+    """
+    return (
+        activity.get("type") == "Delete"
+        and id_of(activity.get("object")) == id_of(activity.get("actor"))
+        and "cannot get key" in exc.reason
+    )
+
+
+async def shared_inbox(request: web.Request) -> web.Response:
+    return await receive(request, None)
+
+
+async def actor_inbox(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    handle = request.match_info["handle"]
+    async with node.db.session() as session:
+        if await actor_queries.local_actor(session, handle) is None:
+            return error(404, "no such actor")
+    return await receive(request, handle)
+
+
+async def instance_inbox(request: web.Request) -> web.Response:
+    return await receive(request, None)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/inbox", shared_inbox)
+    app.router.add_post("/actors/{handle}/inbox", actor_inbox)
+    app.router.add_post("/actor/inbox", instance_inbox)

@@ -1,0 +1,131 @@
+"""The inbox worker: lease stored activities, dispatch them to handlers, record the outcome.
+
+Each item is applied in one transaction together with its ``done`` mark and any activities the
+handler enqueues, so a crash either applies all of it or none (the item is then leased again).
+Network work a handler needs (fetching the sender, an object) happens before that transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+import orjson
+
+from cityfed.federation import outbox
+from cityfed.federation.dispatch import handler_for, registry
+from cityfed.federation.handlers.base import Context, Ignore, Refuse
+from cityfed.federation.remote import ResolveError, get_actor
+from cityfed.models import queue
+from cityfed.models.tables import InboxItem
+from cityfed.models.types import utcnow
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.inbox")
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+IDLE_POLL = 1.0
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 6 * 3600))
+
+
+class InboxWorker:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.handlers = registry()
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Process the items due now; returns how many were leased."""
+        async with self.node.db.transaction() as session:
+            items = await queue.lease(session, InboxItem, utcnow(), limit=limit, lease_for=LEASE)
+        if not items:
+            return 0
+        semaphore = asyncio.Semaphore(max(1, self.node.settings.inbox_concurrency))
+
+        async def one(item: InboxItem) -> None:
+            async with semaphore:
+                await self.process(item)
+
+        await asyncio.gather(*(one(item) for item in items))
+        return len(items)
+
+    async def run(self) -> None:
+        wakeup = self.node.inbox_wakeup
+        while True:
+            try:
+                if await self.run_once():
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("inbox worker cycle failed")
+            wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), IDLE_POLL)
+
+    async def process(self, item: InboxItem) -> None:
+        node = self.node
+        activity = orjson.loads(item.body)
+        kind = activity.get("type")
+        handler = handler_for(kind, self.handlers)
+        try:
+            if handler is None:
+                raise Ignore(f"no handler for {kind!r}")
+            sender = await get_actor(node, item.actor_ap_id)
+            if handler.prepare is not None:
+                await handler.prepare(node, activity)
+            async with node.db.transaction() as session:
+                ctx = Context(
+                    node=node,
+                    session=session,
+                    sender=sender,
+                    recipient=item.recipient,
+                    activity=activity,
+                    raw=item.body,
+                )
+                await handler.apply(ctx)
+                await queue.finish(session, InboxItem, item.id, "done", utcnow())
+            outbox.kick(node)
+            log.info("applied %s %s", kind, item.activity_ap_id)
+        except Ignore as exc:
+            await self._end(item, "done", f"ignored: {exc}")
+            log.info("ignored %s %s: %s", kind, item.activity_ap_id, exc)
+        except Refuse as exc:
+            await self._end(item, "failed", f"refused: {exc}")
+            log.warning("refused %s %s: %s", kind, item.activity_ap_id, exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, ResolveError):
+                reason = f"cannot resolve sender: {exc}"
+            if item.attempts >= MAX_ATTEMPTS:
+                await self._end(item, "failed", reason)
+                log.error(
+                    "gave up on %s %s after %d attempts: %s",
+                    kind,
+                    item.activity_ap_id,
+                    item.attempts,
+                    reason,
+                )
+            else:
+                at = utcnow() + _retry_delay(item.attempts)
+                async with node.db.transaction() as session:
+                    await queue.reschedule(session, InboxItem, item.id, at, error=reason)
+                log.warning(
+                    "will retry %s %s at %s: %s",
+                    kind,
+                    item.activity_ap_id,
+                    at.isoformat(),
+                    reason,
+                    exc_info=not isinstance(exc, ResolveError),
+                )
+
+    async def _end(self, item: InboxItem, state: str, note: str) -> None:
+        async with self.node.db.transaction() as session:
+            await queue.finish(session, InboxItem, item.id, state, utcnow(), error=note)

@@ -1,0 +1,157 @@
+"""Verify the HTTP signature of an incoming request and find out who signed it.
+
+Supports draft-cavage (``Signature`` or ``Authorization: Signature``) and RFC 9421
+(``Signature-Input``). The key comes from the cache, the database or a signed fetch; a failure
+with a key we had on file triggers one refetch (the sender may have rotated), rate-limited so a
+stream of bad requests cannot make us hammer a peer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from cityfed.activitypub import cavage, rfc9421
+from cityfed.activitypub.actor import authority
+from cityfed.activitypub.sigerrors import SignatureError
+from cityfed.federation.remote import ResolveError, fetch_key, known_key
+from cityfed.keys.remote import RemoteKey
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.verify")
+
+REFETCH_INTERVAL = 60.0
+
+
+class Unverified(Exception):
+    """The request's signature cannot be accepted; ``reason`` goes back to the sender (401)."""
+
+    def __init__(self, reason: str, *, key_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.key_id = key_id
+
+
+class BlockedSigner(Exception):
+    """The key belongs to a blocked domain: drop quietly, fetch nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    key_id: str
+    owner: str  # the actor id that lists the key
+    scheme: str  # "cavage" | "rfc9421"
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    scheme: str
+    key_id: str
+    cavage: cavage.CavageSignature | None = None
+    message: rfc9421.MessageSignature | None = None
+
+
+def _parse(request: web.Request) -> _Parsed:
+    headers = request.headers
+    try:
+        if "Signature-Input" in headers:
+            for sig in rfc9421.parse_signatures(headers):
+                if sig.key_id:
+                    return _Parsed("rfc9421", sig.key_id, message=sig)
+            raise Unverified("RFC 9421 signature without keyid")
+        if "Signature" in headers:
+            sig = cavage.parse_signature_header(headers["Signature"])
+        elif headers.get("Authorization", "").startswith("Signature "):
+            sig = cavage.parse_authorization_header(headers["Authorization"])
+        else:
+            raise Unverified("request is not signed")
+    except SignatureError as exc:
+        raise Unverified(f"malformed signature: {exc.reason}") from None
+    return _Parsed("cavage", sig.key_id, cavage=sig)
+
+
+def _check(
+    node: Node, request: web.Request, parsed: _Parsed, key: RemoteKey, body: bytes | None
+) -> None:
+    max_skew = node.settings.signature_max_skew
+    if parsed.cavage is not None:
+        cavage.verify_request(
+            parsed.cavage,
+            request.method,
+            request.raw_path,
+            request.headers,
+            key.public_key,
+            body=body,
+            max_skew=max_skew,
+        )
+    else:
+        assert parsed.message is not None
+        url = node.urls.base + request.raw_path
+        rfc9421.verify(
+            parsed.message,
+            request.method,
+            url,
+            request.headers,
+            key.public_key,
+            body=body,
+            max_skew=max_skew,
+        )
+
+
+class Verifier:
+    """Per-node verification state: when each key was last refetched."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._refetched: dict[str, float] = {}
+
+    async def verify(self, request: web.Request, body: bytes | None) -> Signer:
+        node = self._node
+        parsed = _parse(request)
+        if node.policy.is_blocked(authority(parsed.key_id)):
+            raise BlockedSigner(parsed.key_id)
+        host = request.headers.get("Host", "").lower()
+        if host != node.settings.domain:
+            raise Unverified(f"request is for host {host!r}, not {node.settings.domain!r}")
+        fresh = False
+        try:
+            key = await known_key(node, parsed.key_id)
+            if key is None:
+                fresh = True
+                key = await fetch_key(node, parsed.key_id)
+        except ResolveError as exc:
+            raise Unverified(
+                f"cannot get key {parsed.key_id}: {exc}", key_id=parsed.key_id
+            ) from None
+        try:
+            _check(node, request, parsed, key, body)
+        except SignatureError as exc:
+            if fresh or not self._may_refetch(parsed.key_id):
+                raise Unverified(exc.reason, key_id=parsed.key_id) from None
+            log.info(
+                "signature with cached key %s failed (%s); refetching once",
+                parsed.key_id,
+                exc.reason,
+            )
+            try:
+                key = await fetch_key(node, parsed.key_id)
+                _check(node, request, parsed, key, body)
+            except ResolveError as again:
+                raise Unverified(
+                    f"cannot refetch key {parsed.key_id}: {again}", key_id=parsed.key_id
+                ) from None
+            except SignatureError as again:
+                raise Unverified(again.reason, key_id=parsed.key_id) from None
+        return Signer(parsed.key_id, key.owner, parsed.scheme)
+
+    def _may_refetch(self, key_id: str) -> bool:
+        now = time.monotonic()
+        if now - self._refetched.get(key_id, -REFETCH_INTERVAL) < REFETCH_INTERVAL:
+            return False
+        self._refetched[key_id] = now
+        if len(self._refetched) > 10_000:
+            self._refetched.clear()
+        return True
