@@ -14,9 +14,11 @@ from pathlib import Path
 from aiohttp import web
 
 from cityfed.api import follows as api_follows
+from cityfed.api import projects as api_projects
+from cityfed.api import timeline as api_timeline
 from cityfed.api.common import api_middleware
 from cityfed.config import Settings
-from cityfed.federation import actors, authfetch, discovery, inbox, runtime
+from cityfed.federation import actors, authfetch, discovery, inbox, objects, runtime
 from cityfed.federation.authfetch import authorized_fetch
 from cityfed.federation.inbox_writer import InboxWriter
 from cityfed.federation.responses import error
@@ -84,7 +86,10 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     discovery.add_routes(app)
     actors.add_routes(app)
     inbox.add_routes(app)
+    objects.add_routes(app)
     api_follows.add_routes(app)
+    api_projects.add_routes(app)
+    api_timeline.add_routes(app)
     pages.add_routes(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app

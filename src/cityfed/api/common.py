@@ -16,6 +16,7 @@ from cityfed.node import NODE
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN: web.RequestKey[ApiToken] = web.RequestKey("token", ApiToken)
 SCOPE_ORDER = {"editor": 1, "admin": 2}
+MAX_PAGE = 100
 
 
 class ApiError(Exception):
@@ -103,3 +104,14 @@ async def acting_actor(request: web.Request, handle: str | None = None) -> Actor
     if actor is None:
         raise ApiError(404, "no such local actor")
     return actor
+
+
+def paging(request: web.Request) -> tuple[int, int]:
+    try:
+        page = int(request.query.get("page", "1"))
+        per_page = int(request.query.get("per_page", "20"))
+    except ValueError:
+        raise ApiError(422, "page/per_page: expected integers") from None
+    if page < 1 or not 1 <= per_page <= MAX_PAGE:
+        raise ApiError(422, f"page must be ≥ 1 and per_page 1-{MAX_PAGE}")
+    return page, per_page

@@ -19,7 +19,8 @@ from cityfed.federation.responses import activity_json, error
 from cityfed.keys.generate import load_public_pem
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
-from cityfed.models.tables import Activity, Actor
+from cityfed.models import objects as object_queries
+from cityfed.models.tables import Activity, Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import NODE, Node
 from cityfed.web.render import render
@@ -156,12 +157,19 @@ async def _actor_collection(request: web.Request, which: str) -> web.Response:
 
 
 async def outbox(request: web.Request) -> web.Response:
-    """The public activities of an actor, newest first, embedded as they were sent."""
+    """The Create activities of an actor's live objects, newest first, embedded as sent."""
     node = request.app[NODE]
     number = _page_number(request)
     async with node.db.session() as session:
         found = await _local_actor_or_404(session, request.match_info["handle"])
-        where = (Activity.actor_id == found.id, Activity.local.is_(True), Activity.public.is_(True))
+        live = select(Object.ap_id).where(Object.actor_id == found.id, Object.deleted_at.is_(None))
+        where = (
+            Activity.actor_id == found.id,
+            Activity.local.is_(True),
+            Activity.public.is_(True),
+            Activity.type == "Create",
+            Activity.object_ap_id.in_(live),
+        )
         total = await session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0
         collection_id = found.outbox or node.urls.outbox(found.handle)
         if number is None:
@@ -184,12 +192,13 @@ def _without_context(body: bytes) -> dict[str, Any]:
 
 
 async def featured(request: web.Request) -> web.Response:
-    """Pinned objects (Mastodon reads them as the profile's pinned posts)."""
+    """Featured projects and challenges; Mastodon shows them as the profile's pinned posts."""
     node = request.app[NODE]
     async with node.db.session() as session:
         found = await _local_actor_or_404(session, request.match_info["handle"])
-    doc = coll.collection(node.urls.featured(found.handle), 0, paged=False)
-    doc["orderedItems"] = []
+        rows = await object_queries.featured(session, found.id)
+    doc = coll.collection(node.urls.featured(found.handle), len(rows), paged=False)
+    doc["orderedItems"] = [row.document for row in rows]
     return activity_json(doc)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cityfed.activitypub.vocab.common import as_list
-from cityfed.federation.handlers import actor_update, answer, follow, undo
+from cityfed.federation.handlers import answer, create, delete, follow, undo, update
 from cityfed.federation.handlers.base import Handler
 
 
@@ -13,8 +13,9 @@ def registry() -> dict[str, Handler]:
         "Accept": answer.ACCEPT,
         "Reject": answer.REJECT,
         "Undo": undo.HANDLER,
-        "Update": actor_update.UPDATE,
-        "Delete": actor_update.DELETE,
+        "Create": create.HANDLER,
+        "Update": update.HANDLER,
+        "Delete": delete.HANDLER,
     }
 
 

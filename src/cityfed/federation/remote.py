@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from cityfed.activitypub.actor import ActorParseError, RemoteActor, authority
-from cityfed.activitypub.vocab.common import id_of
+from cityfed.activitypub.vocab.common import as_list, id_of
 from cityfed.activitypub.webfinger import Account, parse_account, self_link, webfinger_url
 from cityfed.federation.fetch import FetchError, fetch_json, fetch_object
 from cityfed.keys.generate import load_public_pem
@@ -132,8 +132,9 @@ async def fetch_key(node: Node, key_id: str) -> RemoteKey:
     if _is_actor(document):
         owner_doc = document
     else:
-        # A standalone key document: trust it only if its owner's own document lists it.
-        owner_id = id_of(document.get("owner")) or id_of(document.get("controller"))
+        # A standalone key document (or GoToSocial's actor stub at .../main-key): trust it only if
+        # its owner's own document lists the key.
+        owner_id = _owner_of(document, key_id)
         if not owner_id or authority(owner_id) != authority(fetched.url):
             raise ResolveError(f"key {key_id} names no owner on its own host")
         try:
@@ -150,6 +151,16 @@ async def fetch_key(node: Node, key_id: str) -> RemoteKey:
     key = RemoteKey(key_id, actor.ap_id, load_public_pem(info.pem))
     node.remote_keys.put(key)
     return key
+
+
+def _owner_of(document: dict[str, Any], key_id: str) -> str | None:
+    owner = id_of(document.get("owner")) or id_of(document.get("controller"))
+    if owner:
+        return owner
+    for entry in as_list(document.get("publicKey")):
+        if isinstance(entry, dict) and entry.get("id") == key_id:
+            return id_of(entry.get("owner"))
+    return None
 
 
 def _is_actor(document: dict[str, Any]) -> bool:

@@ -107,6 +107,9 @@ class Object(Base):
     updated: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_objects_listing", "local", "type", "published"),)
 
 
 class Activity(Base):

@@ -1,4 +1,4 @@
-"""Update / Delete of an actor by itself: refresh the stored copy and keys, or forget it."""
+"""An actor updating or deleting itself: refresh the stored copy and keys, or forget it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import delete, or_
 
 from cityfed.activitypub.actor import ActorParseError, RemoteActor
 from cityfed.activitypub.vocab.common import id_of
-from cityfed.federation.handlers.base import Context, Handler, Ignore, Refuse
+from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.models import remote_actors
 from cityfed.models.tables import Follow
 
@@ -18,7 +18,7 @@ log = logging.getLogger("cityfed.handlers.actor")
 async def update(ctx: Context) -> None:
     obj = ctx.activity.get("object")
     if not isinstance(obj, dict) or id_of(obj) != ctx.sender.ap_id:
-        raise Ignore("Update of something other than the sender itself")
+        raise Ignore("Update of an actor that is not embedded or not the sender")
     try:
         remote = RemoteActor.from_ap(obj)
     except ActorParseError as exc:
@@ -30,8 +30,6 @@ async def update(ctx: Context) -> None:
 
 
 async def delete_actor(ctx: Context) -> None:
-    if id_of(ctx.activity.get("object")) != ctx.sender.ap_id:
-        raise Ignore("Delete of an object (handled by the objects issue)")
     await ctx.session.execute(
         delete(Follow).where(
             or_(Follow.follower_id == ctx.sender.id, Follow.followee_id == ctx.sender.id)
@@ -39,7 +37,3 @@ async def delete_actor(ctx: Context) -> None:
     )
     ctx.node.remote_keys.forget_owner(ctx.sender.ap_id)
     log.info("actor %s deleted itself; its follows are gone", ctx.sender.ap_id)
-
-
-UPDATE = Handler(apply=update)
-DELETE = Handler(apply=delete_actor)

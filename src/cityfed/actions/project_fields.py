@@ -1,0 +1,332 @@
+"""The fields staff edit (§8 names) ↔ the vocabulary dataclasses (Project, Challenge).
+
+One translation, used by the REST API, the web forms and the CLI, so validation and its messages
+("title: this field is required") are the same wherever a city publishes from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from urllib.parse import urlsplit
+
+from cityfed.activitypub.vocab import Challenge, Project
+from cityfed.activitypub.vocab.common import Place
+
+CityObject = Project | Challenge
+
+KINDS = {"project": Project, "challenge": Challenge}
+TYPE_NAMES = {"project": "Project", "challenge": "Challenge"}
+
+_HASHTAG = re.compile(r"^[\w]{1,100}$", re.UNICODE)
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_SPDX = re.compile(r"^[A-Za-z0-9.+\-() ]{1,100}$")
+
+COMMON = frozenset(
+    {
+        "title",
+        "teaser",
+        "description",
+        "phase",
+        "tags",
+        "language",
+        "sdgs",
+        "location",
+        "start_date",
+        "end_date",
+        "translations",
+        "featured",
+    }
+)
+PROJECT_ONLY = frozenset(
+    {
+        "contact",
+        "license",
+        "repository",
+        "publiccode",
+        "budget",
+        "partners",
+        "outcomes",
+        "lessons_learned",
+        "addresses",
+    }
+)
+CHALLENGE_ONLY = frozenset({"deadline", "requirements"})
+ALLOWED = {"project": COMMON | PROJECT_ONLY, "challenge": COMMON | CHALLENGE_ONLY}
+LIMITS = {
+    "title": 300,
+    "teaser": 500,
+    "description": 100_000,
+    "contact": 500,
+    "budget": 200,
+    "outcomes": 20_000,
+    "lessons_learned": 20_000,
+    "requirements": 20_000,
+}
+
+
+class FieldError(ValueError):
+    """A submitted field is invalid; ``str()`` starts with the field name."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.field = name
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Validated changes: vocabulary keyword arguments plus node-only flags."""
+
+    values: dict[str, Any]
+    featured: bool | None = None
+
+
+def _text(name: str, value: Any, *, required: bool = False) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise FieldError(name, "this field is required")
+        return None
+    if not isinstance(value, str):
+        raise FieldError(name, "expected a string")
+    value = value.strip()
+    if len(value) > LIMITS.get(name, 2000):
+        raise FieldError(name, f"at most {LIMITS.get(name, 2000)} characters")
+    return value
+
+
+def _url(name: str, value: Any) -> str | None:
+    text = _text(name, value)
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise FieldError(name, "expected an http(s) URL")
+    return text
+
+
+def _list_of_text(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FieldError(name, "expected a list of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _datetime(name: str, value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FieldError(name, "expected an ISO 8601 date (2026-05-01) or date-time")
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FieldError(name, "expected an ISO 8601 date (2026-05-01) or date-time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _tags(value: Any) -> list[str]:
+    tags = []
+    for tag in _list_of_text("tags", value):
+        tag = tag.lstrip("#")
+        if not _HASHTAG.match(tag):
+            raise FieldError("tags", f"{tag!r} is not a hashtag (letters, digits, _)")
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _sdgs(value: Any) -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise FieldError("sdgs", "expected a list of goal numbers 1-17")
+    if any(not 1 <= v <= 17 for v in value):
+        raise FieldError("sdgs", "goals are numbered 1 to 17")
+    return sorted(set(value))
+
+
+def _location(value: Any) -> Place | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return Place(name=value.strip())
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise FieldError("location", 'expected a name or {"name", "latitude", "longitude"}')
+    try:
+        return Place(
+            name=value["name"].strip(),
+            latitude=value.get("latitude"),
+            longitude=value.get("longitude"),
+        )
+    except (ValueError, TypeError) as exc:
+        raise FieldError("location", str(exc).split(": ", 1)[-1]) from None
+
+
+def _translations(value: Any) -> dict[str, dict[str, str]]:
+    if value is None:
+        return {"name_map": {}, "teaser_map": {}, "description_map": {}}
+    if not isinstance(value, dict):
+        raise FieldError("translations", 'expected {"de": {"title": ..., "teaser": ...}}')
+    maps: dict[str, dict[str, str]] = {"name_map": {}, "teaser_map": {}, "description_map": {}}
+    for lang, entry in value.items():
+        if not _LANGUAGE.match(lang) or not isinstance(entry, dict):
+            raise FieldError("translations", f"{lang!r} needs a language tag and an object")
+        for key, target in (
+            ("title", "name_map"),
+            ("teaser", "teaser_map"),
+            ("description", "description_map"),
+        ):
+            text = _text(f"translations.{lang}.{key}", entry.get(key))
+            if text:
+                maps[target][lang] = text
+    return maps
+
+
+def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
+    """Validate an API body; ``partial`` (PATCH) means only the given fields change."""
+    unknown = sorted(set(body) - ALLOWED[kind])
+    if unknown:
+        raise FieldError(unknown[0], f"not a field of a {kind}")
+    cls = KINDS[kind]
+    values: dict[str, Any] = {}
+
+    def given(name: str) -> bool:
+        return not partial or name in body
+
+    if given("title"):
+        values["name"] = _text("title", body.get("title"), required=True)
+    if given("teaser"):
+        values["teaser"] = _text("teaser", body.get("teaser")) or ""
+    if given("description"):
+        values["description"] = _text("description", body.get("description")) or ""
+    if given("phase"):
+        phase = body.get("phase") or cls.__dataclass_fields__["phase"].default
+        if phase not in cls.PHASES:
+            raise FieldError("phase", f"one of {', '.join(cls.PHASES)}")
+        values["phase"] = phase
+    if given("language"):
+        language = body.get("language") or "en"
+        if not isinstance(language, str) or not _LANGUAGE.match(language):
+            raise FieldError("language", "expected a language tag such as en or pt-BR")
+        values["language"] = language
+    if given("tags"):
+        values["tags"] = _tags(body.get("tags"))
+    if given("sdgs"):
+        values["sdgs"] = _sdgs(body.get("sdgs"))
+    if given("location"):
+        values["location"] = _location(body.get("location"))
+    if given("start_date"):
+        values["start_time"] = _datetime("start_date", body.get("start_date"))
+    if given("end_date"):
+        values["end_time"] = _datetime("end_date", body.get("end_date"))
+    if given("translations"):
+        values.update(_translations(body.get("translations")))
+    if kind == "project":
+        for name in ("contact", "budget", "outcomes", "lessons_learned"):
+            if given(name):
+                values[name] = _text(name, body.get(name))
+        for name in ("repository", "publiccode"):
+            if given(name):
+                values[name] = _url(name, body.get(name))
+        if given("license"):
+            license_id = _text("license", body.get("license"))
+            if license_id is not None and not _SPDX.match(license_id):
+                raise FieldError("license", "expected an SPDX identifier such as EUPL-1.2")
+            values["license"] = license_id
+        if given("partners"):
+            values["partners"] = _list_of_text("partners", body.get("partners"))
+        if given("addresses"):
+            values["addresses"] = [
+                _url("addresses", item) or ""
+                for item in _list_of_text("addresses", body.get("addresses"))
+            ]
+    else:
+        if given("deadline"):
+            values["deadline"] = _datetime("deadline", body.get("deadline"))
+        if given("requirements"):
+            values["requirements"] = _text("requirements", body.get("requirements"))
+    featured = body.get("featured")
+    if featured is not None and not isinstance(featured, bool):
+        raise FieldError("featured", "expected true or false")
+    if (
+        values.get("start_time")
+        and values.get("end_time")
+        and values["end_time"] < values["start_time"]
+    ):
+        raise FieldError("end_date", "must not be before start_date")
+    return Submission(values, featured)
+
+
+def _date(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def view(obj: CityObject, *, featured: bool = False) -> dict[str, Any]:
+    """The API's JSON view of a project or challenge (the same field names as ``parse``)."""
+    kind = "project" if isinstance(obj, Project) else "challenge"
+    translations: dict[str, dict[str, str]] = {}
+    for target, key in (
+        ("name_map", "title"),
+        ("teaser_map", "teaser"),
+        ("description_map", "description"),
+    ):
+        for lang, text in getattr(obj, target).items():
+            translations.setdefault(lang, {})[key] = text
+    out: dict[str, Any] = {
+        "id": obj.id,
+        "url": obj.url or obj.id,
+        "type": kind,
+        "attributed_to": obj.attributed_to,
+        "title": obj.name,
+        "teaser": obj.teaser,
+        "description": obj.description,
+        "phase": obj.phase,
+        "tags": list(obj.tags),
+        "language": obj.language,
+        "sdgs": list(obj.sdgs),
+        "location": (
+            {
+                "name": obj.location.name,
+                "latitude": obj.location.latitude,
+                "longitude": obj.location.longitude,
+            }
+            if obj.location
+            else None
+        ),
+        "start_date": _date(obj.start_time),
+        "end_date": _date(obj.end_time),
+        "published": _date(obj.published),
+        "updated": _date(obj.updated),
+        "translations": translations,
+        "featured": featured,
+    }
+    if isinstance(obj, Project):
+        out.update(
+            {
+                "contact": obj.contact,
+                "license": obj.license,
+                "repository": obj.repository,
+                "publiccode": obj.publiccode,
+                "budget": obj.budget,
+                "partners": list(obj.partners),
+                "outcomes": obj.outcomes,
+                "lessons_learned": obj.lessons_learned,
+                "is_based_on": obj.is_based_on,
+                "addresses": list(obj.addresses),
+            }
+        )
+    else:
+        out.update(
+            {
+                "deadline": _date(obj.deadline),
+                "requirements": obj.requirements,
+                "resolved_by": list(obj.resolved_by),
+            }
+        )
+    return out

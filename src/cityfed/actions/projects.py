@@ -1,0 +1,152 @@
+"""Publishing a city's projects and challenges: create, edit, delete (§5 Publish).
+
+Each action writes the object and the activity announcing it (Create / Update / Delete, addressed
+to Public with the followers in cc) in one transaction, with one delivery per follower inbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, Submission
+from cityfed.activitypub.jsonld import PUBLIC
+from cityfed.activitypub.timefmt import format_datetime
+from cityfed.activitypub.vocab import Challenge, Project
+from cityfed.federation import outbox
+from cityfed.models import follows as follow_queries
+from cityfed.models import objects as object_queries
+from cityfed.models.tables import Actor, Object
+from cityfed.models.types import utcnow
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.actions.projects")
+
+PATHS = {"project": "projects", "challenge": "challenges"}
+
+
+class NotFound(LookupError):
+    pass
+
+
+def kind_of(obj: Object) -> str:
+    return "project" if obj.type == "Project" else "challenge"
+
+
+def load(obj: Object) -> CityObject:
+    """The vocabulary object stored in a row (our own documents are plain JSON: fast path)."""
+    cls = Project if obj.type == "Project" else Challenge
+    return cls.from_plain(obj.document)
+
+
+def _document(node: Node, actor: Actor, item: CityObject) -> dict[str, Any]:
+    doc = item.to_ap(tag_url=f"{node.urls.base}/tags/", followers=actor.followers_url)
+    doc.pop("@context", None)
+    return doc
+
+
+async def _announce(
+    session: AsyncSession, node: Node, actor: Actor, kind: str, obj: dict[str, Any]
+) -> None:
+    activity = {
+        "id": node.urls.new_activity_id(),
+        "type": kind,
+        "actor": actor.ap_id,
+        "published": format_datetime(utcnow()),
+        "to": [PUBLIC],
+        "cc": [actor.followers_url] if actor.followers_url else [],
+        "object": obj,
+    }
+    inboxes = await follow_queries.follower_inboxes(session, actor.id)
+    await outbox.enqueue(session, node, actor, activity, inboxes, public=True)
+
+
+async def publish(node: Node, actor: Actor, kind: str, submission: Submission) -> Object:
+    now = utcnow()
+    object_id = node.urls.new_object_id(PATHS[kind])
+    values = dict(submission.values)
+    item: CityObject = KINDS[kind](
+        id=object_id,
+        attributed_to=actor.ap_id,
+        url=object_id,
+        published=now,
+        updated=None,
+        replies=f"{object_id}/replies",
+        **values,
+    )
+    if isinstance(item, Project):
+        item.adoptions = f"{object_id}/adoptions"
+    else:
+        item.solutions = f"{object_id}/solutions"
+    async with node.db.transaction() as session:
+        doc = _document(node, actor, item)
+        row = Object(
+            ap_id=object_id,
+            type=TYPE_NAMES[kind],
+            actor_id=actor.id,
+            local=True,
+            document=doc,
+            published=now,
+            featured=bool(submission.featured),
+        )
+        session.add(row)
+        await session.flush()
+        await _announce(session, node, actor, "Create", doc)
+    log.info("@%s published %s %s", actor.handle, kind, object_id)
+    return row
+
+
+async def _own(session: AsyncSession, actor: Actor, ap_id: str, kind: str | None) -> Object:
+    row = await object_queries.by_ap_id(session, ap_id)
+    if (
+        row is None
+        or not row.local
+        or row.actor_id != actor.id
+        or row.deleted_at is not None
+        or (kind is not None and kind_of(row) != kind)
+    ):
+        raise NotFound(ap_id)
+    return row
+
+
+async def edit(
+    node: Node, actor: Actor, ap_id: str, submission: Submission, kind: str | None = None
+) -> Object:
+    async with node.db.transaction() as session:
+        row = await _own(session, actor, ap_id, kind)
+        current = load(row)
+        now = utcnow()
+        previous = current.updated or current.published or now
+        # Receivers ignore an Update that is not newer than their copy: never send an equal time.
+        updated = max(now, previous + timedelta(milliseconds=1))
+        changed = dataclasses.replace(current, **submission.values, updated=updated)
+        doc = _document(node, actor, changed)
+        row.document = doc
+        row.updated = updated
+        if submission.featured is not None:
+            row.featured = submission.featured
+        await _announce(session, node, actor, "Update", doc)
+    log.info("@%s updated %s", actor.handle, ap_id)
+    return row
+
+
+def tombstone(row: Object) -> dict[str, Any]:
+    return {
+        "id": row.ap_id,
+        "type": "Tombstone",
+        "formerType": row.type,
+        "deleted": format_datetime(row.deleted_at or utcnow()),
+    }
+
+
+async def delete(node: Node, actor: Actor, ap_id: str, kind: str | None = None) -> None:
+    async with node.db.transaction() as session:
+        row = await _own(session, actor, ap_id, kind)
+        row.deleted_at = utcnow()
+        row.featured = False
+        await _announce(session, node, actor, "Delete", tombstone(row))
+    log.info("@%s deleted %s", actor.handle, ap_id)
