@@ -66,6 +66,8 @@ class Actor(Base):
     website: Mapped[str | None] = mapped_column(URL)
     contact: Mapped[str | None] = mapped_column(Text)
     official_identifier: Mapped[str | None] = mapped_column(String(255))
+    # Hold comments from peers that are not trusted until a moderator approves them.
+    moderate_comments: Mapped[bool] = mapped_column(Boolean, default=False)
     document: Mapped[dict[str, Any] | None]
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -108,6 +110,12 @@ class Object(Base):
     deleted_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What an Adoption or SolutionOffer is about (the project or challenge id).
+    target: Mapped[str | None] = mapped_column(URL, index=True)
+    # Comments: published | held | removed. Offers: pending | accepted | rejected.
+    state: Mapped[str | None] = mapped_column(String(16))
+    # The activity that brought the object (an Offer's id, for its Accept/Reject).
+    activity_ap_id: Mapped[str | None] = mapped_column(URL, index=True)
 
     __table_args__ = (Index("ix_objects_listing", "local", "type", "published"),)
 
@@ -242,6 +250,24 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(2048))
     detail: Mapped[dict[str, Any] | None]
+
+
+class Report(Base):
+    """A Flag: received from a peer (the admin queue) or sent by us (anonymously)."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_ap_id: Mapped[str] = mapped_column(URL, unique=True)
+    direction: Mapped[str] = mapped_column(String(16))  # received | sent
+    origin_domain: Mapped[str] = mapped_column(String(255))
+    target_actor: Mapped[str | None] = mapped_column(URL, index=True)
+    objects: Mapped[dict[str, Any] | None]  # {"ids": [...]}
+    content: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(255))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
 
 
 class NodeSetting(Base):
