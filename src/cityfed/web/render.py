@@ -7,15 +7,26 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from cityfed.web import filters
+
 
 def create_environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("cityfed.web", "templates"),
         autoescape=jinja2.select_autoescape(("html", "xml")),
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
     )
+    env.filters.update(
+        isodate=filters.iso_date,
+        isotime=filters.iso_datetime,
+        language_name=filters.language_name,
+        web_url=filters.web_url,
+        tag_path=filters.tag_path,
+    )
+    env.globals.update(ui_attr=filters.ui_attr)
+    return env
 
 
 def render(
@@ -32,3 +43,11 @@ def render(
     )
     response.headers["Vary"] = "Accept"
     return response
+
+
+def render_error(
+    env: jinja2.Environment, status: int, title: str, message: str, **context: Any
+) -> web.Response:
+    """An HTML error page. Returned, not raised: the app turns raised HTTP errors into JSON,
+    which is right for machines but not for a person who followed a link."""
+    return render(env, "error.html", status=status, title=title, message=message, **context)

@@ -1,0 +1,139 @@
+"""HTML lists of projects and challenges: on a city's profile, per kind, and per hashtag."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.activitypub.vocab.common import is_valid_hashtag
+from cityfed.models import actors as actor_queries
+from cityfed.models import follows as follow_queries
+from cityfed.models import objects as object_queries
+from cityfed.models.tables import Actor
+from cityfed.node import NODE, Node
+from cityfed.web import present, queries
+from cityfed.web.render import render, render_error
+from cityfed.web.templates_key import TEMPLATES
+
+KINDS = {"projects": ("project", "Project"), "challenges": ("challenge", "Challenge")}
+
+
+def _error(request: web.Request, node: Node, status: int, title: str, message: str) -> web.Response:
+    env = request.app[TEMPLATES]
+    return render_error(env, status, title, message, node_name=node.settings.domain)
+
+
+def _bad_page(request: web.Request, node: Node) -> web.Response:
+    return _error(request, node, 400, "Bad page number", "Pages are numbered 1, 2, 3…")
+
+
+def _no_such_page(request: web.Request, node: Node) -> web.Response:
+    return _error(request, node, 404, "No such page", "This list has fewer pages.")
+
+
+def _no_such_city(request: web.Request, node: Node) -> web.Response:
+    return _error(request, node, 404, "Not found", "There is no city of that name on this node.")
+
+
+async def profile_page(
+    request: web.Request, session: AsyncSession, node: Node, actor: Actor
+) -> web.Response:
+    """A city's profile: facts, featured items (first page only), everything newest first, paged,
+    and links to the feed and the open data. Called by federation/actors.py for both
+    ``/@{handle}`` and ``/actors/{handle}`` when a browser asks."""
+    try:
+        number = present.page_number(request.query.get("page"))
+    except present.BadPage:
+        return _bad_page(request, node)
+    total = await object_queries.count_local_objects(session, actor.id)
+    pager = present.Pager(number, total, request.rel_url.raw_path)
+    if pager.beyond_end:
+        return _no_such_page(request, node)
+    rows = await object_queries.local_objects(
+        session, actor.id, offset=pager.offset, limit=pager.size
+    )
+    featured = await object_queries.featured(session, actor.id) if number == 1 else []
+    counts = {
+        "projects": await object_queries.count_local_objects(session, actor.id, ("Project",)),
+        "challenges": await object_queries.count_local_objects(session, actor.id, ("Challenge",)),
+    }
+    return render(
+        request.app[TEMPLATES],
+        "profile.html",
+        actor=actor,
+        domain=node.settings.domain,
+        followers=await follow_queries.count_followers(session, actor.id),
+        following=await follow_queries.count_following(session, actor.id),
+        featured=present.cards(featured),
+        cards=present.cards(rows),
+        pager=pager,
+        counts=counts,
+        links=present.CityLinks.of(actor),
+        node_name=node.settings.domain,
+    )
+
+
+async def kind_list(request: web.Request) -> web.Response:
+    """``/actors/{handle}/projects`` or ``/challenges``: one kind, newest first, paged."""
+    node = request.app[NODE]
+    kind, type_name = KINDS[request.match_info["kind"]]
+    try:
+        number = present.page_number(request.query.get("page"))
+    except present.BadPage:
+        return _bad_page(request, node)
+    async with node.db.session() as session:
+        actor = await actor_queries.local_actor(session, request.match_info["handle"])
+        if actor is None:
+            return _no_such_city(request, node)
+        total = await object_queries.count_local_objects(session, actor.id, (type_name,))
+        pager = present.Pager(number, total, request.rel_url.raw_path)
+        if pager.beyond_end:
+            return _no_such_page(request, node)
+        rows = await object_queries.local_objects(
+            session, actor.id, (type_name,), offset=pager.offset, limit=pager.size
+        )
+    name = actor.name or actor.handle
+    return render(
+        request.app[TEMPLATES],
+        "list.html",
+        title=f"{present.KIND_LABELS[kind]}s of {name}",
+        cards=present.cards(rows),
+        pager=pager,
+        actor=actor,
+        profile_url=present.profile_url(actor),
+        links=present.CityLinks.of(actor),
+        empty=f"{name} has published no {kind}s yet.",
+        node_name=node.settings.domain,
+    )
+
+
+async def tag_page(request: web.Request) -> web.Response:
+    """``/tags/{tag}``: this node's projects and challenges with a hashtag (Mastodon links a
+    post's hashtags here, so a reader coming from a post lands on a useful page)."""
+    node = request.app[NODE]
+    tag = request.match_info["tag"].removeprefix("#")
+    if not is_valid_hashtag(tag):
+        return _error(request, node, 404, "Not found", "That is not a hashtag.")
+    try:
+        number = present.page_number(request.query.get("page"))
+    except present.BadPage:
+        return _bad_page(request, node)
+    size = present.PAGE_SIZE
+    async with node.db.session() as session:
+        rows, total = await queries.tagged_local_objects(
+            session, tag, offset=(number - 1) * size, limit=size
+        )
+        pager = present.Pager(number, total, request.rel_url.raw_path)
+        if pager.beyond_end:
+            return _no_such_page(request, node)
+        authors = await queries.actors_by_id(session, {row.actor_id for row in rows})
+    return render(
+        request.app[TEMPLATES],
+        "list.html",
+        title=f"#{tag}",
+        cards=present.cards(rows, authors),
+        pager=pager,
+        actor=None,
+        empty=f"Nothing here is tagged #{tag} yet.",
+        node_name=node.settings.domain,
+    )
