@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 
 
 def format_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC with ``Z``; whole seconds unless the value has a fraction, which is kept so that two
+    edits within one second still get strictly increasing ``updated`` times."""
+    value = value.astimezone(UTC)
+    spec = "microseconds" if value.microsecond else "seconds"
+    return value.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def parse_datetime(value: str) -> datetime:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.federation.forwarded import may_arrive_forwarded
 from cityfed.federation.inbox_writer import InboxWriter, PendingItem
 from cityfed.federation.responses import error
 from cityfed.federation.verify import BlockedSigner, Unverified, Verifier
@@ -91,25 +92,31 @@ async def _receive(request: web.Request, node: Node, recipient: str | None) -> w
             log.info("dropped %s: Delete of an actor whose key is gone", activity_id)
             return web.Response(status=202)
         raise Refused(401, exc.reason) from None
+    verified_by = "http-signature"
     if signer.owner != actor_id:
-        # A valid signature by someone else does not make them the actor (§10.1).
-        raise Refused(401, f"signed by {signer.owner}, not by the actor {actor_id}")
+        # A valid signature by someone else does not make them the actor (§10.1). Only an
+        # activity that can be checked at its origin may come forwarded; the worker checks it
+        # before anything is applied.
+        if not may_arrive_forwarded(activity):
+            raise Refused(401, f"signed by {signer.owner}, not by the actor {actor_id}")
+        verified_by = "forwarded"
     item = PendingItem(
         activity_ap_id=activity_id,
         actor_ap_id=actor_id,
         signer_key_id=signer.key_id,
         recipient=recipient,
         body=body,
-        verified_by="http-signature",
+        verified_by=verified_by,
     )
     is_new = await request.app[INBOX_WRITER].submit(item)
     log.info(
-        "%s %s %s from %s (%s)",
+        "%s %s %s from %s (%s, %s)",
         "received" if is_new else "duplicate",
         activity.get("type"),
         activity_id,
         actor_id,
         signer.scheme,
+        verified_by,
     )
     return web.Response(status=202)
 

@@ -11,11 +11,16 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 import orjson
 
+from cityfed.activitypub.actor import authority
+from cityfed.activitypub.vocab.common import as_list
 from cityfed.federation import outbox
 from cityfed.federation.dispatch import handler_for, registry
+from cityfed.federation.forwarded import verify_forwarded
+from cityfed.federation.handlers import kinds
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.federation.remote import ResolveError, get_actor
 from cityfed.models import queue
@@ -28,6 +33,19 @@ log = logging.getLogger("cityfed.inbox")
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 IDLE_POLL = 1.0
+WRITES = frozenset({kinds.COMMENT, kinds.ADOPTION, kinds.OFFER})
+
+
+def writes_to_us(activity: dict[str, Any]) -> bool:
+    """Does the activity add something of the sender's to ours: a comment, adoption, offer or
+    report? In allowlist mode only trusted and allowed peers may (§7). A Follow is not listed:
+    its handler answers it with a Reject. Publishing to followers, answers and retractions
+    (Accept, Reject, Undo, Delete) pass: they only concern what we asked for or hold already.
+    """
+    types = set(as_list(activity.get("type")))
+    if types & {"Offer", "Flag"}:
+        return True
+    return bool(types & {"Create", "Update"}) and kinds.kind_of(activity.get("object")) in WRITES
 
 
 def _retry_delay(attempts: int) -> timedelta:
@@ -76,9 +94,19 @@ class InboxWorker:
         try:
             if handler is None:
                 raise Ignore(f"no handler for {kind!r}")
+            domain = authority(item.actor_ap_id)
+            await node.policy.refresh(node.db)
+            if node.policy.is_blocked(domain):
+                # Received before the block: dropped without asking that domain anything.
+                raise Ignore(f"{domain} is blocked")
             sender = await get_actor(node, item.actor_ap_id)
+            verified_by = item.verified_by
+            if verified_by == "forwarded":
+                activity, verified_by = await verify_forwarded(node, activity)
             if handler.prepare is not None:
                 await handler.prepare(node, activity)
+            if not node.policy.may_write(domain) and writes_to_us(activity):
+                raise Ignore(f"{domain} may not write here (federation mode allowlist)")
             async with node.db.transaction() as session:
                 ctx = Context(
                     node=node,
@@ -89,7 +117,9 @@ class InboxWorker:
                     raw=item.body,
                 )
                 await handler.apply(ctx)
-                await queue.finish(session, InboxItem, item.id, "done", utcnow())
+                await queue.finish(
+                    session, InboxItem, item.id, "done", utcnow(), verified_by=verified_by
+                )
             outbox.kick(node)
             log.info("applied %s %s", kind, item.activity_ap_id)
         except Ignore as exc:

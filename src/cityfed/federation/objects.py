@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from cityfed.actions import projects as project_actions
 from cityfed.activitypub import collections as coll
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT, context_document
+from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.negotiation import wants_html
 from cityfed.federation.responses import activity_json, error, plain_json
 from cityfed.models import objects as object_queries
+from cityfed.models.peers import actor_not_blocked
 from cityfed.models.tables import Activity, Object
 from cityfed.node import NODE
 from cityfed.web.objects import object_page
@@ -43,6 +45,21 @@ async def city_object(request: web.Request) -> web.StreamResponse:
     return activity_json(with_context(row.document), cache_seconds=60)
 
 
+async def comment(request: web.Request) -> web.StreamResponse:
+    """One of our comments: a Note for servers; people are sent to the thread it belongs to."""
+    node = request.app[NODE]
+    ap_id = f"{node.urls.base}/comments/{request.match_info['uid']}"
+    async with node.db.session() as session:
+        row = await object_queries.by_ap_id(session, ap_id)
+    if row is None or not row.local or row.type != "Note":
+        return error(404, "no such comment")
+    if wants_html(request) and row.context:
+        raise web.HTTPSeeOther(row.context)
+    if row.deleted_at is not None:
+        return activity_json(with_context(project_actions.tombstone(row)), status=410)
+    return activity_json(with_context(row.document))
+
+
 async def replies(request: web.Request) -> web.Response:
     """Comments on one of our objects (filled by the cooperation flows), paged."""
     row = await _local_object(request)
@@ -52,7 +69,12 @@ async def replies(request: web.Request) -> web.Response:
         number = coll.parse_page_number(request.query.get("page"))
     except ValueError:
         return error(400, "bad page number")
-    where = (Object.in_reply_to == row.ap_id, Object.deleted_at.is_(None))
+    where = (
+        Object.in_reply_to == row.ap_id,
+        Object.deleted_at.is_(None),
+        Object.state == "published",
+        actor_not_blocked(Object.actor_id),
+    )
     async with node.db.session() as session:
         total = await session.scalar(select(func.count()).select_from(Object).where(*where)) or 0
         if number is None:
@@ -87,9 +109,88 @@ async def namespace(request: web.Request) -> web.Response:
     )
 
 
+# --- cooperation: adoptions and solution offers (actions/adoptions.py, actions/offers.py) -------
+
+
+async def _target_collection(
+    request: web.Request, kind: str, type_name: str, state: str | None
+) -> web.Response:
+    """Adoptions of one of our projects (their ids), or the projects accepted as solutions of
+    one of our challenges (from the accepted offers), paged like the actors' collections."""
+    row = await _local_object(request)
+    if row.type != kind:
+        return error(404, f"no such {kind.lower()}")
+    node = request.app[NODE]
+    suffix = "adoptions" if type_name == "Adoption" else "solutions"
+    collection_id = f"{row.ap_id}/{suffix}"
+    try:
+        number = coll.parse_page_number(request.query.get("page"))
+    except ValueError:
+        return error(400, "bad page number")
+    async with node.db.session() as session:
+        total = await object_queries.count_targeting(
+            session, type_name, row.ap_id, state=state, hide_blocked=True
+        )
+        if number is None:
+            return activity_json(coll.collection(collection_id, total))
+        rows = await object_queries.targeting(
+            session,
+            type_name,
+            row.ap_id,
+            state=state,
+            offset=(number - 1) * coll.PAGE_SIZE,
+            limit=coll.PAGE_SIZE,
+            hide_blocked=True,
+        )
+    if type_name == "Adoption":
+        items = [r.ap_id for r in rows]
+    else:
+        items = [id_of(r.document.get("cf:solution")) or r.ap_id for r in rows]
+    return activity_json(coll.page(collection_id, number, items, total))
+
+
+async def adoptions(request: web.Request) -> web.Response:
+    return await _target_collection(request, "Project", "Adoption", None)
+
+
+async def solutions(request: web.Request) -> web.Response:
+    return await _target_collection(request, "Challenge", "SolutionOffer", "accepted")
+
+
+async def cooperation_object(request: web.Request) -> web.StreamResponse:
+    """An Adoption of ours (public; 410 Tombstone once withdrawn), or a SolutionOffer of ours
+    once accepted (until then it is between the two cities)."""
+    node = request.app[NODE]
+    kind = request.match_info["kind"]
+    type_name = "Adoption" if kind == "adoptions" else "SolutionOffer"
+    ap_id = f"{node.urls.base}/{kind}/{request.match_info['uid']}"
+    async with node.db.session() as session:
+        row = await object_queries.by_ap_id(session, ap_id)
+    if row is None or not row.local or row.type != type_name:
+        return error(404, "no such object")
+    if type_name == "SolutionOffer" and (row.state != "accepted" or row.deleted_at is not None):
+        return error(404, "no such object")
+    if row.deleted_at is not None:
+        return activity_json(with_context(project_actions.tombstone(row)), status=410)
+    if wants_html(request):
+        # People are sent to the page of the adopting (or offered) project.
+        page = id_of(row.document.get("cf:localProject") or row.document.get("cf:solution"))
+        if page:
+            raise web.HTTPSeeOther(page)
+    return activity_json(with_context(row.document), cache_seconds=60)
+
+
+# --- end cooperation ----------------------------------------------------------------------------
+
+
 def add_routes(app: web.Application) -> None:
     collection = "{collection:projects|challenges}"
     app.router.add_get(f"/{collection}/{{uid}}", city_object)
     app.router.add_get(f"/{collection}/{{uid}}/replies", replies)
+    app.router.add_get("/comments/{uid}", comment)
     app.router.add_get("/activities/{uid}", activity)
+    # cooperation: adoptions and solution offers
+    app.router.add_get("/{collection:projects}/{uid}/adoptions", adoptions)
+    app.router.add_get("/{collection:challenges}/{uid}/solutions", solutions)
+    app.router.add_get("/{kind:adoptions|offers}/{uid}", cooperation_object)
     app.router.add_get("/ns", namespace)

@@ -23,6 +23,7 @@ from cityfed.activitypub.jsonld import (
     compact_to_default,
     is_known_context,
 )
+from cityfed.activitypub.timefmt import format_datetime as format_datetime  # re-exported
 
 SDG_MIN, SDG_MAX = 1, 17
 
@@ -143,13 +144,6 @@ def language_map(value: Any) -> dict[str, str]:
 
 
 # --- dates --------------------------------------------------------------------------------------
-
-
-def format_datetime(value: datetime) -> str:
-    """ISO 8601 in UTC with ``Z``; whole seconds unless the value has a fraction (kept as is)."""
-    value = value.astimezone(UTC)
-    spec = "microseconds" if value.microsecond else "seconds"
-    return value.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def parse_datetime(value: Any, field: str) -> datetime | None:

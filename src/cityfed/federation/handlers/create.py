@@ -1,11 +1,11 @@
-"""Create: a followed city publishes a project or challenge (comments come with cooperation)."""
+"""Create: a followed city publishes a project or challenge, someone comments, a city adopts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cityfed.federation.fetch import FetchError, fetch_object
-from cityfed.federation.handlers import objects
+from cityfed.federation.handlers import adoptions, comments, kinds, objects
 from cityfed.federation.handlers.base import Context, Handler, Ignore
 from cityfed.node import Node
 
@@ -21,10 +21,18 @@ async def prepare(node: Node, activity: dict[str, Any]) -> None:
 
 
 async def apply(ctx: Context) -> None:
-    found = objects.read(ctx)
-    if found is None:
+    kind = kinds.kind_of(ctx.activity.get("object"))
+    if kind == kinds.CITY:
+        found = objects.read(ctx)
+        if found is None:
+            raise Ignore("unreadable project or challenge")
+        await objects.create(ctx, *found)
+    elif kind == kinds.COMMENT:
+        await comments.on_create(ctx)
+    elif kind == kinds.ADOPTION:
+        await adoptions.on_create(ctx)
+    else:
         raise Ignore("Create of an object type we do not keep")
-    await objects.create(ctx, *found)
 
 
 HANDLER = Handler(apply=apply, prepare=prepare)

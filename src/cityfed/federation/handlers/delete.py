@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cityfed.activitypub.vocab.common import id_of
-from cityfed.federation.handlers import actor_update, objects
+from cityfed.federation.handlers import actor_update, comments, objects
 from cityfed.federation.handlers.base import Context, Handler, Ignore
 
 
@@ -14,7 +14,8 @@ async def apply(ctx: Context) -> None:
     if object_id == ctx.sender.ap_id:
         await actor_update.delete_actor(ctx)
         return
-    await objects.delete(ctx, object_id)
+    row = await objects.delete(ctx, object_id)
+    await comments.after_delete(ctx, row)
 
 
 HANDLER = Handler(apply=apply)

@@ -91,7 +91,7 @@ async def update(ctx: Context, parsed: CityObject, plain: dict[str, Any]) -> Non
     log.info("updated %s from %s", parsed.id, ctx.sender.ap_id)
 
 
-async def delete(ctx: Context, object_id: str) -> None:
+async def delete(ctx: Context, object_id: str) -> Object:
     if authority(object_id) != ctx.sender.domain:
         raise Refuse(f"{ctx.sender.ap_id} cannot delete {object_id}")
     existing = await object_queries.by_ap_id(ctx.session, object_id)
@@ -104,3 +104,4 @@ async def delete(ctx: Context, object_id: str) -> None:
     existing.document = {"id": object_id, "type": "Tombstone", "formerType": existing.type}
     existing.featured = False
     log.info("deleted %s on behalf of %s", object_id, ctx.sender.ap_id)
+    return existing

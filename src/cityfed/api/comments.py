@@ -1,0 +1,168 @@
+"""/api/v1/comments (threads, our replies) and /api/v1/admin/comments (moderation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import or_, select
+
+from cityfed.actions import comments as comment_actions
+from cityfed.actions import moderation
+from cityfed.api.common import ApiError, acting_actor, field, json_body, reply, require
+from cityfed.models import objects as object_queries
+from cityfed.models.peers import domain_not_blocked
+from cityfed.models.tables import Actor, Object
+from cityfed.node import NODE
+
+STATES = ("held", "published", "removed")
+
+
+def _view(row: Object, author: Actor) -> dict[str, Any]:
+    doc = row.document
+    return {
+        "id": row.ap_id,
+        "in_reply_to": row.in_reply_to,
+        "context": row.context,
+        "author": {
+            "actor": author.ap_id,
+            "account": f"{author.handle}@{author.domain}",
+            "name": author.name,
+        },
+        "content": doc.get("content", ""),
+        "published": row.published.isoformat(),
+        "updated": row.updated.isoformat() if row.updated else None,
+        "state": row.state,
+        "local": row.local,
+    }
+
+
+async def create(request: web.Request) -> web.Response:
+    require(request, "editor")
+    body = await json_body(request)
+    me = await acting_actor(request, body.get("as"))
+    try:
+        row = await comment_actions.comment(
+            request.app[NODE], me, field(body, "in_reply_to"), body.get("content")
+        )
+    except comment_actions.CommentError as exc:
+        raise ApiError(422, str(exc)) from None
+    return reply({"id": row.ap_id, "url": row.ap_id}, 201)
+
+
+async def thread(request: web.Request) -> web.Response:
+    """Every published comment in the thread of ``?object=id``, oldest first."""
+    require(request, "editor")
+    object_id = request.query.get("object")
+    if not object_id:
+        raise ApiError(422, "object: give the id of a project, challenge or comment")
+    node = request.app[NODE]
+    async with node.db.session() as session:
+        target = await object_queries.by_ap_id(session, object_id)
+        if target is None:
+            raise ApiError(404, "no such object")
+        root = target.context or target.ap_id
+        rows = await session.execute(
+            select(Object, Actor)
+            .join(Actor, Actor.id == Object.actor_id)
+            .where(
+                or_(Object.context == root, Object.in_reply_to == object_id),
+                Object.type == "Note",
+                Object.deleted_at.is_(None),
+                Object.state == "published",
+                domain_not_blocked(Actor.domain),
+            )
+            .order_by(Object.published, Object.id)
+        )
+        items = [_view(row, author) for row, author in rows.all()]
+    return reply({"object": object_id, "context": root, "items": items})
+
+
+async def _own(request: web.Request) -> tuple[Actor, str]:
+    node = request.app[NODE]
+    comment_id = f"{node.urls.base}/comments/{request.match_info['uid']}"
+    me = await acting_actor(request)
+    return me, comment_id
+
+
+async def edit(request: web.Request) -> web.Response:
+    require(request, "editor")
+    body = await json_body(request)
+    me, comment_id = await _own(request)
+    try:
+        await comment_actions.edit(request.app[NODE], me, comment_id, body.get("content"))
+    except LookupError:
+        raise ApiError(404, "no such comment of ours") from None
+    except comment_actions.CommentError as exc:
+        raise ApiError(422, str(exc)) from None
+    return reply({"id": comment_id})
+
+
+async def delete(request: web.Request) -> web.Response:
+    require(request, "editor")
+    me, comment_id = await _own(request)
+    try:
+        await comment_actions.delete(request.app[NODE], me, comment_id)
+    except LookupError:
+        raise ApiError(404, "no such comment of ours") from None
+    return web.Response(status=204)
+
+
+async def moderation_queue(request: web.Request) -> web.Response:
+    require(request, "admin")
+    state = request.query.get("state", "held")
+    if state not in STATES:
+        raise ApiError(422, f"state: one of {', '.join(STATES)}")
+    async with request.app[NODE].db.session() as session:
+        rows = await session.execute(
+            select(Object, Actor)
+            .join(Actor, Actor.id == Object.actor_id)
+            .where(
+                Object.type == "Note",
+                Object.local.is_(False),
+                Object.state == state,
+                Object.deleted_at.is_(None),
+            )
+            .order_by(Object.published.desc())
+            .limit(200)
+        )
+        items = [_view(row, author) for row, author in rows.all()]
+    return reply(items)
+
+
+async def moderate(request: web.Request) -> web.Response:
+    token = require(request, "admin")
+    body = await json_body(request)
+    approve = request.match_info["decision"] == "approve"
+    try:
+        row = await moderation.decide(
+            request.app[NODE],
+            field(body, "id"),
+            approve=approve,
+            who=token.name,
+            note=body.get("note"),
+        )
+    except moderation.ModerationError:
+        raise ApiError(404, "no such comment on our threads") from None
+    return reply({"id": row.ap_id, "state": row.state})
+
+
+async def moderation_policy(request: web.Request) -> web.Response:
+    token = require(request, "admin")
+    body = await json_body(request)
+    hold = body.get("moderate_comments")
+    if not isinstance(hold, bool):
+        raise ApiError(422, "moderate_comments: expected true or false")
+    me = await acting_actor(request, body.get("as"))
+    await moderation.set_policy(request.app[NODE], me, hold=hold, who=token.name)
+    return reply({"actor": me.ap_id, "moderate_comments": hold})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/comments", create)
+    app.router.add_get("/api/v1/comments", thread)
+    app.router.add_patch("/api/v1/comments/{uid}", edit)
+    app.router.add_delete("/api/v1/comments/{uid}", delete)
+    app.router.add_get("/api/v1/admin/comments", moderation_queue)
+    app.router.add_post("/api/v1/admin/comments/{decision:approve|remove}", moderate)
+    app.router.add_put("/api/v1/admin/moderation", moderation_policy)
