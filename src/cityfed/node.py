@@ -55,6 +55,17 @@ class Node:
             raise MissingKeyError(f"local actor {actor_id} has no {kind} key")
         return self.keys.put(actor_id, kind, key.key_id, key.private_pem)
 
+    async def signing_key_by_id(self, key_id: str) -> SigningKey:
+        """One particular private key of ours (e.g. the old one, during a key rotation)."""
+        cached = self.keys.by_id(key_id)
+        if cached is not None:
+            return cached
+        async with self.db.session() as session:
+            key = await actor_queries.key_by_key_id(session, key_id)
+        if key is None or key.private_pem is None:
+            raise MissingKeyError(f"no private key {key_id}")
+        return self.keys.put_by_id(key_id, key.kind, key.private_pem)
+
     async def instance_signing_key(self) -> SigningKey:
         async with self.db.session() as session:
             actor = await actor_queries.instance_actor(session)

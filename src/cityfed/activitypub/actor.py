@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
-from cityfed.activitypub.timefmt import format_datetime
+from cityfed.activitypub.timefmt import format_datetime, parse_datetime
 from cityfed.activitypub.vocab.common import as_list, first_of
 
 ACTOR_TYPES = frozenset({"Person", "Organization", "Application", "Group", "Service"})
@@ -23,6 +23,15 @@ class PublicKeyInfo:
     key_id: str
     owner: str
     pem: str
+    # After a rotation the old key is listed until it expires (security vocabulary
+    # ``expires``), so stragglers still verify and everyone knows when to stop trusting it.
+    expires: datetime | None = None
+
+    def to_ap(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"id": self.key_id, "owner": self.owner, "publicKeyPem": self.pem}
+        if self.expires is not None:
+            doc["expires"] = format_datetime(self.expires)
+        return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +60,7 @@ class LocalActorDocument:
     public_key: PublicKeyInfo
     published: datetime
     assertion_methods: tuple[MultikeyInfo, ...] = ()
+    previous_keys: tuple[PublicKeyInfo, ...] = ()
     manually_approves_followers: bool = False
     icon_url: str | None = None
     website: str | None = None
@@ -71,11 +81,12 @@ class LocalActorDocument:
             "followers": self.followers,
             "following": self.following,
             "endpoints": {"sharedInbox": self.shared_inbox},
-            "publicKey": {
-                "id": self.public_key.key_id,
-                "owner": self.public_key.owner,
-                "publicKeyPem": self.public_key.pem,
-            },
+            # Mastodon reads the first key only, so the current one always comes first.
+            "publicKey": (
+                [self.public_key.to_ap(), *(key.to_ap() for key in self.previous_keys)]
+                if self.previous_keys
+                else self.public_key.to_ap()
+            ),
             "manuallyApprovesFollowers": self.manually_approves_followers,
             "discoverable": True,
             "indexable": True,
@@ -172,7 +183,8 @@ class RemoteActor:
                 key_id = _str(entry.get("id"))
                 owner = _str(entry.get("owner")) or actor_id
                 if key_id:
-                    keys.append(PublicKeyInfo(key_id, owner, entry["publicKeyPem"]))
+                    keys.append(PublicKeyInfo(key_id, owner, entry["publicKeyPem"],
+                                              _expiry(entry.get("expires"))))
         multikeys = []
         for entry in as_list(doc.get("assertionMethod")):
             if (
@@ -202,6 +214,15 @@ class RemoteActor:
             public_keys=keys,
             multikeys=multikeys,
         )
+
+
+def _expiry(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
 
 
 def _str(value: Any) -> str:

@@ -23,8 +23,7 @@ from cityfed.models import objects as object_queries
 from cityfed.models.tables import Activity, Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import NODE, Node
-from cityfed.web.render import render
-from cityfed.web.templates_key import TEMPLATES
+from cityfed.web import lists as web_lists
 
 
 async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dict[str, Any]:
@@ -32,6 +31,11 @@ async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dic
     rsa_keys = await actor_queries.valid_keys(session, actor.id, "rsa", now)
     ed_keys = await actor_queries.valid_keys(session, actor.id, "ed25519", now)
     current_rsa = next((k for k in rsa_keys if k.retired_at is None), rsa_keys[0])
+    previous = tuple(
+        PublicKeyInfo(k.key_id, actor.ap_id, k.public_pem, k.expires_at)
+        for k in rsa_keys
+        if k is not current_rsa
+    )
     multikeys = []
     for key in ed_keys:
         public = load_public_pem(key.public_pem)
@@ -54,6 +58,7 @@ async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dic
         shared_inbox=node.urls.shared_inbox,
         public_key=PublicKeyInfo(current_rsa.key_id, actor.ap_id, current_rsa.public_pem),
         assertion_methods=tuple(multikeys),
+        previous_keys=previous,
         published=actor.created_at,
         manually_approves_followers=actor.manually_approves_followers,
         icon_url=actor.icon_url,
@@ -95,17 +100,7 @@ async def profile(request: web.Request) -> web.StreamResponse:
 async def _profile_page(
     request: web.Request, session: AsyncSession, node: Node, found: Actor
 ) -> web.Response:
-    followers = await follow_queries.count_followers(session, found.id)
-    following = await follow_queries.count_following(session, found.id)
-    return render(
-        request.app[TEMPLATES],
-        "profile.html",
-        actor=found,
-        domain=node.settings.domain,
-        followers=followers,
-        following=following,
-        node_name=node.settings.domain,
-    )
+    return await web_lists.profile_page(request, session, node, found)
 
 
 async def instance_actor(request: web.Request) -> web.Response:

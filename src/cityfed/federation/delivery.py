@@ -198,6 +198,7 @@ class _Batch:
     hosts: dict[str, _Host]
     more: bool  # rows were handed back or the lease was full: work is waiting
     bodies: dict[int, bytes] = field(default_factory=dict)
+    signing_keys: dict[int, str] = field(default_factory=dict)  # activity id -> explicit key id
 
 
 _UPDATE_DELIVERY = (
@@ -316,7 +317,9 @@ class DeliveryWorker:
             )
             await self._cancel_blocked(session, blocked, now)
             await self._hand_back(session, excess, now)
-            bodies = await self._load_bodies(session, {row.activity_id for row in kept})
+            activity_ids = {row.activity_id for row in kept}
+            bodies = await self._load_bodies(session, activity_ids)
+            signing_keys = await self._explicit_keys(session, activity_ids)
             jobs = [_Job.of(row) for row in kept]
         hosts = {
             domain: _Host(
@@ -324,7 +327,8 @@ class DeliveryWorker:
             )
             for domain in {job.domain for job in jobs}
         }
-        return _Batch(jobs, hosts, more=more or bool(excess), bodies=bodies)
+        return _Batch(jobs, hosts, more=more or bool(excess), bodies=bodies,
+                      signing_keys=signing_keys)
 
     @staticmethod
     async def _peers(session: AsyncSession, domains: set[str]) -> dict[str, _PeerInfo]:
@@ -386,6 +390,15 @@ class DeliveryWorker:
             .execution_options(synchronize_session=False)
         )
 
+    @staticmethod
+    async def _explicit_keys(session: AsyncSession, activity_ids: set[int]) -> dict[int, str]:
+        result = await session.execute(
+            select(Activity.id, Activity.signing_key_id).where(
+                Activity.id.in_(activity_ids), Activity.signing_key_id.is_not(None)
+            )
+        )
+        return {activity_id: key_id for activity_id, key_id in result}
+
     async def _load_bodies(self, session: AsyncSession, activity_ids: set[int]) -> dict[int, bytes]:
         """The bodies to send, from the cache where possible (one small query to key it)."""
         result = await session.execute(
@@ -411,12 +424,27 @@ class DeliveryWorker:
 
     async def _send_all(self, batch: _Batch) -> list[_Result]:
         keys = await self._keys({job.sender_id for job in batch.jobs})
+        explicit = await self._keys_by_id(set(batch.signing_keys.values()))
         slots = asyncio.Semaphore(self._concurrency)
+
+        def key_for(job: _Job) -> SigningKey | None:
+            key_id = batch.signing_keys.get(job.activity_id)
+            return explicit.get(key_id) if key_id else keys.get(job.sender_id)
+
         return list(
             await asyncio.gather(
-                *(self._deliver(job, batch, keys.get(job.sender_id), slots) for job in batch.jobs)
+                *(self._deliver(job, batch, key_for(job), slots) for job in batch.jobs)
             )
         )
+
+    async def _keys_by_id(self, key_ids: set[str]) -> dict[str, SigningKey]:
+        keys: dict[str, SigningKey] = {}
+        for key_id in key_ids:
+            try:
+                keys[key_id] = await self.node.signing_key_by_id(key_id)
+            except MissingKeyError as exc:
+                log.error("cannot sign with %s: %s", key_id, exc)
+        return keys
 
     async def _keys(self, sender_ids: Iterable[int]) -> dict[int, SigningKey]:
         """Parse each sender's key once before the fan-out, not once per concurrent task."""

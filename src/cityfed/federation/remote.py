@@ -100,7 +100,8 @@ def _scheme_for(node: Node) -> str:
 
 async def known_key(node: Node, key_id: str) -> RemoteKey | None:
     """A key we already have: from the in-process cache, else from the database."""
-    cached = node.remote_keys.get(key_id)
+    now = utcnow()
+    cached = node.remote_keys.get(key_id, now)
     if cached is not None:
         return cached
     async with node.db.session() as session:
@@ -108,7 +109,9 @@ async def known_key(node: Node, key_id: str) -> RemoteKey | None:
         owner = await session.get(Actor, row.actor_id) if row is not None else None
     if row is None or owner is None or owner.local:
         return None
-    key = RemoteKey(key_id, owner.ap_id, load_public_pem(row.public_pem))
+    if row.expires_at is not None and row.expires_at <= now:
+        return None  # past its owner's grace period: only a fresh copy of the actor may revive it
+    key = RemoteKey(key_id, owner.ap_id, load_public_pem(row.public_pem), row.expires_at)
     node.remote_keys.put(key)
     return key
 
@@ -148,7 +151,9 @@ async def fetch_key(node: Node, key_id: str) -> RemoteKey:
     info = listed.get(key_id)
     if info is None or info.owner != actor.ap_id:
         raise ResolveError(f"{actor.ap_id} does not list key {key_id}")
-    key = RemoteKey(key_id, actor.ap_id, load_public_pem(info.pem))
+    if info.expires is not None and info.expires <= utcnow():
+        raise ResolveError(f"key {key_id} expired at {info.expires.isoformat()}")
+    key = RemoteKey(key_id, actor.ap_id, load_public_pem(info.pem), info.expires)
     node.remote_keys.put(key)
     return key
 

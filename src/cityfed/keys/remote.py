@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -16,6 +17,10 @@ class RemoteKey:
     key_id: str
     owner: str  # the actor id that lists this key
     public_key: Any  # a cryptography public key object
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 class RemoteKeyCache:
@@ -23,8 +28,11 @@ class RemoteKeyCache:
         self._capacity = capacity
         self._entries: OrderedDict[str, RemoteKey] = OrderedDict()
 
-    def get(self, key_id: str) -> RemoteKey | None:
+    def get(self, key_id: str, now: datetime | None = None) -> RemoteKey | None:
         entry = self._entries.get(key_id)
+        if entry is not None and now is not None and entry.expired(now):
+            del self._entries[key_id]
+            return None
         if entry is not None:
             self._entries.move_to_end(key_id)
         return entry

@@ -25,6 +25,7 @@ class KeyStore:
     """
 
     _keys: dict[tuple[int, str], SigningKey] = field(default_factory=dict)
+    _by_id: dict[str, SigningKey] = field(default_factory=dict)
 
     def get(self, actor_id: int, kind: str) -> SigningKey | None:
         return self._keys.get((actor_id, kind))
@@ -35,6 +36,14 @@ class KeyStore:
             return current
         key = SigningKey(key_id, kind, load_private_pem(private_pem))
         self._keys[(actor_id, kind)] = key
+        return key
+
+    def by_id(self, key_id: str) -> SigningKey | None:
+        return self._by_id.get(key_id)
+
+    def put_by_id(self, key_id: str, kind: str, private_pem: str) -> SigningKey:
+        key = SigningKey(key_id, kind, load_private_pem(private_pem))
+        self._by_id[key_id] = key
         return key
 
     def forget(self, actor_id: int) -> None:

@@ -46,8 +46,10 @@ async def upsert(session: AsyncSession, remote: RemoteActor, document: dict) -> 
     for key_id, info in published.items():
         row = await session.scalar(select(Key).where(Key.key_id == key_id))
         if row is None:
-            session.add(Key(actor_id=actor.id, key_id=key_id, kind="rsa", public_pem=info.pem))
+            session.add(Key(actor_id=actor.id, key_id=key_id, kind="rsa", public_pem=info.pem,
+                            expires_at=info.expires))
         elif row.actor_id == actor.id:
             row.public_pem = info.pem
+            row.expires_at = info.expires
     await session.flush()
     return actor

@@ -133,6 +133,9 @@ class Activity(Base):
     local: Mapped[bool] = mapped_column(Boolean, default=False)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[bytes]
+    # Set when the activity must be signed with a particular key (the Update announcing a key
+    # rotation is signed with the old key); otherwise the sender's current key signs.
+    signing_key_id: Mapped[str | None] = mapped_column(URL)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

@@ -1,0 +1,28 @@
+"""signing key per activity
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-26 11:26:29.055781
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0004'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('signing_key_id', sa.String(length=2048), nullable=True))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.drop_column('signing_key_id')
+
