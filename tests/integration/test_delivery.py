@@ -23,7 +23,7 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 
 from cityfed.activitypub import cavage
-from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
+from cityfed.activitypub.jsonld import DATA_INTEGRITY_V1_URL, DEFAULT_CONTEXT
 from cityfed.federation import outbox
 from cityfed.federation.delivery import DeliveryWorker, circuit_open_seconds
 from cityfed.models import actors as actor_queries
@@ -287,7 +287,11 @@ async def test_enqueue_writes_activity_and_one_row_per_distinct_inbox(
     )
     assert stored.object_ap_id == activity["object"]["id"]
     document = orjson.loads(stored.body)
-    assert document == {"@context": DEFAULT_CONTEXT, **activity}
+    # Stored signed (integrity proof, LD signature), which is why the Data Integrity context
+    # joins ours; apart from that, the activity as given.
+    signed = {k: v for k, v in document.items() if k not in ("proof", "signature")}
+    assert signed == {"@context": [*DEFAULT_CONTEXT, DATA_INTEGRITY_V1_URL], **activity}
+    assert "proof" in document and "signature" in document
     assert next(iter(document)) == "@context"
     assert a.received == [] and b.received == []  # nothing is sent by enqueue
 

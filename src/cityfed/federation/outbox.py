@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.federation.signing import sign_activity
 from cityfed.models.tables import Activity, Actor, Delivery, Peer
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -109,7 +110,7 @@ async def enqueue(
     inboxes where known (``models.follows.follower_inboxes`` does) so a host gets one copy.
     """
     ap_id = _id_of_activity(activity)
-    document = _with_context(activity)
+    document = await sign_activity(node, sender, _with_context(activity), public=public)
     row = Activity(
         ap_id=ap_id,
         type=_type_of(document),
