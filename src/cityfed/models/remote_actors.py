@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import RemoteActor
@@ -12,12 +13,22 @@ from cityfed.models.types import utcnow
 
 async def upsert(session: AsyncSession, remote: RemoteActor, document: dict) -> Actor:
     """Insert or refresh a remote actor and replace its key set with the one it publishes now."""
-    actor = await session.scalar(select(Actor).where(Actor.ap_id == remote.id))
-    if actor is not None and actor.local:
+    # Two requests from a peer we have not seen before may both get here at once: insert with
+    # ON CONFLICT DO NOTHING, then read the row, instead of check-then-insert.
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(Actor)
+        .values(ap_id=remote.id, local=False, type=remote.type, handle=remote.handle,
+                domain=remote.domain, inbox=remote.inbox, created_at=utcnow(),
+                updated_at=utcnow(), manually_approves_followers=False, moderate_comments=False)
+        .on_conflict_do_nothing(index_elements=["ap_id"])
+    )
+    actor = await session.scalar(
+        select(Actor).where(Actor.ap_id == remote.id).execution_options(populate_existing=True)
+    )
+    assert actor is not None
+    if actor.local:
         raise ValueError(f"{remote.id} is one of our own actors")
-    if actor is None:
-        actor = Actor(ap_id=remote.id, local=False)
-        session.add(actor)
     actor.type = remote.type
     actor.handle = remote.handle
     actor.domain = remote.domain
@@ -44,11 +55,16 @@ async def upsert(session: AsyncSession, remote: RemoteActor, document: dict) -> 
         )
     )
     for key_id, info in published.items():
-        row = await session.scalar(select(Key).where(Key.key_id == key_id))
-        if row is None:
-            session.add(Key(actor_id=actor.id, key_id=key_id, kind="rsa", public_pem=info.pem,
-                            expires_at=info.expires))
-        elif row.actor_id == actor.id:
+        await session.execute(
+            insert(Key)
+            .values(actor_id=actor.id, key_id=key_id, kind="rsa", public_pem=info.pem,
+                    expires_at=info.expires, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["key_id"])
+        )
+        row = await session.scalar(
+            select(Key).where(Key.key_id == key_id).execution_options(populate_existing=True)
+        )
+        if row is not None and row.actor_id == actor.id:
             row.public_pem = info.pem
             row.expires_at = info.expires
     await session.flush()
