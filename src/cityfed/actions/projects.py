@@ -66,6 +66,16 @@ async def _announce(
 
 
 async def publish(node: Node, actor: Actor, kind: str, submission: Submission) -> Object:
+    async with node.db.transaction() as session:
+        row = await publish_in(session, node, actor, kind, submission)
+    log.info("@%s published %s %s", actor.handle, kind, row.ap_id)
+    return row
+
+
+async def publish_in(
+    session: AsyncSession, node: Node, actor: Actor, kind: str, submission: Submission
+) -> Object:
+    """``publish`` inside the caller's transaction (an adoption creates its project this way)."""
     now = utcnow()
     object_id = node.urls.new_object_id(PATHS[kind])
     values = dict(submission.values)
@@ -82,21 +92,19 @@ async def publish(node: Node, actor: Actor, kind: str, submission: Submission) -
         item.adoptions = f"{object_id}/adoptions"
     else:
         item.solutions = f"{object_id}/solutions"
-    async with node.db.transaction() as session:
-        doc = _document(node, actor, item)
-        row = Object(
-            ap_id=object_id,
-            type=TYPE_NAMES[kind],
-            actor_id=actor.id,
-            local=True,
-            document=doc,
-            published=now,
-            featured=bool(submission.featured),
-        )
-        session.add(row)
-        await session.flush()
-        await _announce(session, node, actor, "Create", doc)
-    log.info("@%s published %s %s", actor.handle, kind, object_id)
+    doc = _document(node, actor, item)
+    row = Object(
+        ap_id=object_id,
+        type=TYPE_NAMES[kind],
+        actor_id=actor.id,
+        local=True,
+        document=doc,
+        published=now,
+        featured=bool(submission.featured),
+    )
+    session.add(row)
+    await session.flush()
+    await _announce(session, node, actor, "Create", doc)
     return row
 
 
@@ -117,20 +125,33 @@ async def edit(
     node: Node, actor: Actor, ap_id: str, submission: Submission, kind: str | None = None
 ) -> Object:
     async with node.db.transaction() as session:
-        row = await _own(session, actor, ap_id, kind)
-        current = load(row)
-        now = utcnow()
-        previous = current.updated or current.published or now
-        # Receivers ignore an Update that is not newer than their copy: never send an equal time.
-        updated = max(now, previous + timedelta(milliseconds=1))
-        changed = dataclasses.replace(current, **submission.values, updated=updated)
-        doc = _document(node, actor, changed)
-        row.document = doc
-        row.updated = updated
-        if submission.featured is not None:
-            row.featured = submission.featured
-        await _announce(session, node, actor, "Update", doc)
+        row = await edit_in(session, node, actor, ap_id, submission, kind)
     log.info("@%s updated %s", actor.handle, ap_id)
+    return row
+
+
+async def edit_in(
+    session: AsyncSession,
+    node: Node,
+    actor: Actor,
+    ap_id: str,
+    submission: Submission,
+    kind: str | None = None,
+) -> Object:
+    """``edit`` inside the caller's transaction (accepting a solution edits its challenge)."""
+    row = await _own(session, actor, ap_id, kind)
+    current = load(row)
+    now = utcnow()
+    previous = current.updated or current.published or now
+    # Receivers ignore an Update that is not newer than their copy: never send an equal time.
+    updated = max(now, previous + timedelta(milliseconds=1))
+    changed = dataclasses.replace(current, **submission.values, updated=updated)
+    doc = _document(node, actor, changed)
+    row.document = doc
+    row.updated = updated
+    if submission.featured is not None:
+        row.featured = submission.featured
+    await _announce(session, node, actor, "Update", doc)
     return row
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.models.peers import actor_not_blocked, domain_not_blocked
 from cityfed.models.tables import Actor, Follow, Object
 
 CITY_TYPES = ("Project", "Challenge")
@@ -53,7 +54,8 @@ async def featured(session: AsyncSession, actor_id: int) -> list[Object]:
 
 
 def _timeline(local_actor_id: int, types: Sequence[str]) -> Select[tuple[Object, Actor]]:
-    """Objects by actors this local actor follows (accepted), that are still live."""
+    """Objects by actors this local actor follows (accepted), that are still live and not from a
+    blocked domain (a block removes the follows, but copies received before it stay stored)."""
     followed = select(Follow.followee_id).where(
         Follow.follower_id == local_actor_id, Follow.state == "accepted"
     )
@@ -65,6 +67,7 @@ def _timeline(local_actor_id: int, types: Sequence[str]) -> Select[tuple[Object,
             Object.type.in_(types),
             Object.deleted_at.is_(None),
             Object.actor_id.in_(followed),
+            domain_not_blocked(Actor.domain),
         )
     )
 
@@ -92,3 +95,79 @@ async def count_timeline(
 ) -> int:
     query = _timeline(local_actor_id, types).with_only_columns(func.count(Object.id))
     return await session.scalar(query) or 0
+
+
+# --- cooperation: adoptions and solution offers (rows pointing at a project or challenge) -------
+
+
+def _targeting(
+    type_name: str, target: str, state: str | None, hide_blocked: bool
+) -> Select[tuple[Object]]:
+    query = select(Object).where(
+        Object.type == type_name, Object.target == target, Object.deleted_at.is_(None)
+    )
+    if hide_blocked:
+        query = query.where(actor_not_blocked(Object.actor_id))
+    return query if state is None else query.where(Object.state == state)
+
+
+async def targeting(
+    session: AsyncSession,
+    type_name: str,
+    target: str,
+    *,
+    state: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    hide_blocked: bool = False,
+) -> list[Object]:
+    """Live Adoptions/SolutionOffers about ``target`` (a project or challenge id), oldest first;
+    ``hide_blocked`` leaves out those by blocked domains' actors (for what we show)."""
+    query = _targeting(type_name, target, state, hide_blocked).order_by(Object.published, Object.id)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
+    return list(await session.scalars(query))
+
+
+async def count_targeting(
+    session: AsyncSession,
+    type_name: str,
+    target: str,
+    *,
+    state: str | None = None,
+    hide_blocked: bool = False,
+) -> int:
+    query = _targeting(type_name, target, state, hide_blocked).with_only_columns(
+        func.count(Object.id)
+    )
+    return await session.scalar(query) or 0
+
+
+async def by_activity(session: AsyncSession, activity_ap_id: str, type_name: str) -> Object | None:
+    """The object an activity of ours brought (an Offer's SolutionOffer, a Create's Adoption)."""
+    return await session.scalar(
+        select(Object).where(Object.activity_ap_id == activity_ap_id, Object.type == type_name)
+    )
+
+
+async def made_by(session: AsyncSession, actor_id: int, type_name: str) -> list[Object]:
+    """A local actor's own live Adoptions or SolutionOffers, newest first."""
+    query = select(Object).where(
+        Object.actor_id == actor_id,
+        Object.local.is_(True),
+        Object.type == type_name,
+        Object.deleted_at.is_(None),
+    )
+    return list(await session.scalars(query.order_by(Object.published.desc(), Object.id.desc())))
+
+
+async def received_by(session: AsyncSession, actor_id: int, type_name: str) -> list[Object]:
+    """Live Adoptions/SolutionOffers by others about a local actor's objects, newest first."""
+    mine = select(Object.ap_id).where(Object.actor_id == actor_id, Object.local.is_(True))
+    query = select(Object).where(
+        Object.type == type_name,
+        Object.target.in_(mine),
+        Object.actor_id != actor_id,
+        Object.deleted_at.is_(None),
+    )
+    return list(await session.scalars(query.order_by(Object.published.desc(), Object.id.desc())))

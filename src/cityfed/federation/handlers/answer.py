@@ -1,10 +1,14 @@
-"""Accept / Reject of a Follow we sent: the followed actor answered our city's request."""
+"""Accept / Reject of a Follow we sent: the followed actor answered our city's request.
+
+An answer that matches no follow may answer an adoption or a solution offer we sent (cooperation).
+"""
 
 from __future__ import annotations
 
 import logging
 
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.federation.handlers import adoptions, offers
 from cityfed.federation.handlers.base import Context, Handler, Ignore, Refuse
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
@@ -32,15 +36,38 @@ async def _our_follow(ctx: Context) -> Follow:
 
 
 async def accept(ctx: Context) -> None:
-    follow = await _our_follow(ctx)
+    try:
+        follow = await _our_follow(ctx)
+    except Ignore:
+        if await _cooperation(ctx, accepted=True):
+            return
+        raise
     follow.state = "accepted"
     log.info("follow %s accepted by %s", follow.activity_ap_id, ctx.sender.ap_id)
 
 
 async def reject(ctx: Context) -> None:
-    follow = await _our_follow(ctx)
+    try:
+        follow = await _our_follow(ctx)
+    except Ignore:
+        if await _cooperation(ctx, accepted=False):
+            return
+        raise
     follow.state = "rejected"
     log.info("follow %s rejected by %s", follow.activity_ap_id, ctx.sender.ap_id)
+
+
+# --- cooperation: answers to a Create{Adoption} or an Offer we sent ---------------------------
+
+
+async def _cooperation(ctx: Context, *, accepted: bool) -> bool:
+    """Apply the answer if it answers one of our adoptions or offers; False if neither."""
+    return await adoptions.on_answer(ctx, accepted=accepted) or await offers.on_answer(
+        ctx, accepted=accepted
+    )
+
+
+# --- end cooperation ----------------------------------------------------------------------------
 
 
 ACCEPT = Handler(apply=accept)

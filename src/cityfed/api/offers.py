@@ -1,0 +1,71 @@
+"""/api/v1/offers: offer a project for a partner's challenge; list, accept, reject offers (§8)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cityfed.actions import offers as offer_actions
+from cityfed.actions.project_fields import FieldError
+from cityfed.api.adoptions import refusal
+from cityfed.api.common import ApiError, acting_actor, json_body, reply, require
+from cityfed.models import objects as object_queries
+from cityfed.node import NODE
+
+
+async def create(request: web.Request) -> web.Response:
+    require(request, "editor")
+    body = await json_body(request)
+    offerer = await acting_actor(request, body.pop("as", None))
+    try:
+        row = await offer_actions.offer(request.app[NODE], offerer, body)
+    except FieldError as exc:
+        raise refusal(exc) from None
+    return reply({"id": row.ap_id, "state": row.state}, 201)
+
+
+async def list_offers(request: web.Request) -> web.Response:
+    """Offers we sent and offers made to our challenges, each with its state."""
+    require(request, "editor")
+    me = await acting_actor(request)
+    async with request.app[NODE].db.session() as session:
+        sent = await object_queries.made_by(session, me.id, offer_actions.SOLUTION_OFFER)
+        received = await object_queries.received_by(session, me.id, offer_actions.SOLUTION_OFFER)
+        answers = await offer_actions.answers(session, [*sent, *received])
+    return reply(
+        {
+            "sent": [offer_actions.view(r, answers.get(r.activity_ap_id or "")) for r in sent],
+            "received": [
+                offer_actions.view(r, answers.get(r.activity_ap_id or "")) for r in received
+            ],
+        }
+    )
+
+
+async def decide(request: web.Request) -> web.Response:
+    require(request, "editor")
+    accept = request.match_info["decision"] == "accept"
+    body = await json_body(request)
+    solved = body.get("solved", False)
+    if not isinstance(solved, bool):
+        raise ApiError(422, "solved: expected true or false")
+    if accept and "reason" in body:
+        raise ApiError(422, "reason: only a rejection has a reason")
+    if not accept and solved:
+        raise ApiError(422, "solved: only an accepted offer can solve a challenge")
+    try:
+        row = await offer_actions.answer(
+            request.app[NODE],
+            body.get("offer"),
+            accept=accept,
+            solved=solved,
+            reason=body.get("reason"),
+        )
+    except FieldError as exc:
+        raise refusal(exc) from None
+    return reply({"id": row.ap_id, "state": row.state})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/offers", create)
+    app.router.add_get("/api/v1/offers", list_offers)
+    app.router.add_post("/api/v1/offers/{decision:accept|reject}", decide)
