@@ -209,6 +209,48 @@ def token_create(config_path: Path, name: str, scope: str) -> None:
 
 
 @main.group()
+def keys() -> None:
+    """The signing keys of our actors."""
+
+
+@keys.command("rotate")
+@config_option
+@click.option("--handle", default=None, help="the local actor (default: every city of the node)")
+@click.option("--grace-days", default=7.0, show_default=True, type=click.FloatRange(min=0),
+              help="how long the old key stays valid for verification")
+def keys_rotate(config_path: Path, handle: str | None, grace_days: float) -> None:
+    """New RSA and Ed25519 keys; followers learn them from an Update signed with the old key."""
+    import getpass
+    from datetime import timedelta
+
+    from cityfed.actions.keys import RotationError, rotate
+    from cityfed.federation.urls import Urls
+    from cityfed.models import actors as actor_queries
+    from cityfed.node import Node
+
+    settings = _settings(config_path)
+
+    async def work(database: Database) -> list[tuple[str, str]]:
+        node = Node(settings=settings, db=database, urls=Urls(settings.base_url))
+        async with database.session() as session:
+            if handle:
+                found = await actor_queries.local_actor(session, handle)
+                if found is None:
+                    raise click.ClickException(f"no local actor @{handle}")
+                targets = [found]
+            else:
+                targets = await actor_queries.local_actors(session)
+        try:
+            return [await rotate(node, actor, who=f"cli:{getpass.getuser()}",
+                                 grace=timedelta(days=grace_days)) for actor in targets]
+        except RotationError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    for old, new in _with_db(settings, work):
+        click.echo(f"{old} -> {new}")
+
+
+@main.group()
 def db() -> None:
     """The database schema."""
 
@@ -226,6 +268,255 @@ def db_upgrade(config_path: Path) -> None:
         return await migrate.current_revision(database)
 
     click.echo(f"database at revision {_with_db(settings, work)}")
+
+
+# --- peers, federation mode and the delivery queue (§7, §8): the same actions as the admin API ---
+
+
+def _who() -> str:
+    """The audit log's "who" for the CLI: the OS user running it."""
+    import getpass
+
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "cli:unknown"
+
+
+def _with_node(settings: Settings, work: Callable[[Any], Awaitable[T]], *, http: bool = False) -> T:
+    """Run ``work(node)`` against the node's database (and with an HTTP client if ``http``)."""
+    import contextlib
+
+    from cityfed.federation.runtime import client_session
+    from cityfed.federation.urls import Urls
+    from cityfed.node import Node
+
+    async def run(db: Database) -> T:
+        node = Node(settings=settings, db=db, urls=Urls(settings.base_url))
+        async with client_session(node) if http else contextlib.nullcontext():
+            return await work(node)
+
+    return _with_db(settings, run)
+
+
+@main.group()
+def peers() -> None:
+    """Peer policy: trust, allow or block other nodes' domains (host[:port])."""
+
+
+@peers.command("list")
+@config_option
+@click.option("--refresh", is_flag=True, help="ask every peer that is not blocked for its software")
+@click.option("--json", "as_json", is_flag=True, help="print JSON (as the admin API does)")
+def peers_list(config_path: Path, refresh: bool, as_json: bool) -> None:
+    """Known domains with policy, software, follows, failing deliveries and circuit state."""
+    import orjson
+
+    from cityfed.federation.nodeinfo_probe import refresh_software
+    from cityfed.models import peers as peer_queries
+    from cityfed.models.types import utcnow
+
+    settings = _settings(config_path)
+
+    async def work(node: Any) -> list[dict[str, Any]]:
+        if refresh:
+            async with node.db.session() as session:
+                known = await peer_queries.overview(session)
+            limit = asyncio.Semaphore(8)
+
+            async def one(domain: str) -> None:
+                async with limit:
+                    await refresh_software(node, domain)
+
+            await asyncio.gather(*(one(p.domain) for p in known if p.policy != "blocked"))
+        async with node.db.session() as session:
+            rows = await peer_queries.overview(session)
+        now = utcnow()
+        return [row.to_json(now) for row in rows]
+
+    rows = _with_node(settings, work, http=refresh)
+    if as_json:
+        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    if not rows:
+        click.echo("no known peers")
+        return
+    header = ("DOMAIN", "POLICY", "SOFTWARE", "FOLLOWERS", "FOLLOWING", "FAILING", "LAST SUCCESS")
+    table = [header] + [
+        (
+            row["domain"],
+            row["policy"] or "-",
+            row["software"] or "?",
+            str(row["followers"]),
+            str(row["following"]),
+            str(row["failing"]),
+            (row["last_success_at"] or "-")[:19],
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line, row in zip(table, [None, *rows], strict=True):
+        text = "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        if row is not None:
+            extra = [] if row["circuit"] == "closed" else [f"circuit {row['circuit']}"]
+            extra += [f"note: {row['note']}"] if row["note"] else []
+            text += "  " + "; ".join(extra) if extra else ""
+        click.echo(text.rstrip())
+
+
+def _set_policy(config_path: Path, domain: str, policy: str | None, note: str | None) -> None:
+    from cityfed.actions import peers as peer_actions
+
+    settings = _settings(config_path)
+
+    async def work(node: Any) -> Any:
+        try:
+            return await peer_actions.set_policy(node, domain, policy, note, _who())
+        except peer_actions.PolicyError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    change = _with_node(settings, work)
+    message = f"{change.domain}: {change.policy or 'no policy'} (was {change.previous or 'none'})"
+    if change.policy == "blocked":
+        message += (
+            f"; removed {change.follows_removed} follow(s),"
+            f" cancelled {change.deliveries_cancelled} queued deliveries"
+        )
+    click.echo(message)
+
+
+note_option = click.option("--note", default=None, help="why (kept in the audit log)")
+
+
+@peers.command("trust")
+@config_option
+@click.argument("domain")
+@note_option
+def peers_trust(config_path: Path, domain: str, note: str | None) -> None:
+    """Trust DOMAIN: its follows are accepted and its comments published at once."""
+    _set_policy(config_path, domain, "trusted", note)
+
+
+@peers.command("allow")
+@config_option
+@click.argument("domain")
+@note_option
+def peers_allow(config_path: Path, domain: str, note: str | None) -> None:
+    """Allow DOMAIN to write to us in allowlist mode (follow, comment, adopt, offer)."""
+    _set_policy(config_path, domain, "allowed", note)
+
+
+@peers.command("block")
+@config_option
+@click.argument("domain")
+@note_option
+def peers_block(config_path: Path, domain: str, note: str | None) -> None:
+    """Block DOMAIN: drop what it sends, send it nothing, remove its follows, hide its objects."""
+    _set_policy(config_path, domain, "blocked", note)
+
+
+@peers.command("remove")
+@config_option
+@click.argument("domain")
+@note_option
+def peers_remove(config_path: Path, domain: str, note: str | None) -> None:
+    """Remove DOMAIN's policy (it is then treated like any unknown peer)."""
+    _set_policy(config_path, domain, None, note)
+
+
+@main.command("federation-mode")
+@config_option
+@click.argument("mode", required=False, type=click.Choice(["open", "allowlist"]))
+def federation_mode(config_path: Path, mode: str | None) -> None:
+    """Show the federation mode, or set it: open (all but blocked) or allowlist."""
+    from cityfed.actions import peers as peer_actions
+
+    settings = _settings(config_path)
+
+    async def work(node: Any) -> str:
+        if mode is None:
+            return await peer_actions.federation_mode(node)
+        previous = await peer_actions.set_federation_mode(node, mode, _who())
+        return f"{mode} (was {previous})"
+
+    click.echo(f"federation mode: {_with_node(settings, work)}")
+
+
+@main.group()
+def deliveries() -> None:
+    """The outgoing delivery queue: see what is stuck, retry or drop dead deliveries."""
+
+
+@deliveries.command("list")
+@config_option
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "retrying", "dead"]),
+    default=None,
+    help="only deliveries in this state (default: all three)",
+)
+@click.option("--domain", default=None, help="only deliveries to this domain")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+def deliveries_list(config_path: Path, state: str | None, domain: str | None, limit: int) -> None:
+    """Queued and dead deliveries, oldest due first, after a per-domain summary."""
+    from cityfed.models import peers as peer_queries
+    from cityfed.models.peers import QUEUE_STATES, STATE_NAMES
+
+    settings = _settings(config_path)
+    states = [QUEUE_STATES[state]] if state else list(QUEUE_STATES.values())
+
+    async def work(node: Any) -> tuple[Any, Any, int]:
+        async with node.db.session() as session:
+            summary = await peer_queries.delivery_summary(session)
+            rows, total = await peer_queries.deliveries(session, states, domain=domain, limit=limit)
+        return summary, rows, total
+
+    summary, rows, total = _with_node(settings, work)
+    for name, counts in summary.items():
+        shown = ", ".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in sorted(counts.items()))
+        click.echo(f"{name}: {shown}")
+    if summary:
+        click.echo("")
+    for row, activity in rows:
+        error = f"  {row.last_error}" if row.last_error else ""
+        click.echo(
+            f"{row.id}  {STATE_NAMES.get(row.state, row.state)}  attempts {row.attempts}  "
+            f"{activity.type} -> {row.inbox}{error}"
+        )
+    click.echo(f"{len(rows)} of {total} deliveries shown")
+
+
+def _dead_rows(config_path: Path, ids: tuple[int, ...], domain: str | None, *, retry: bool) -> int:
+    from cityfed.actions import deliveries as delivery_actions
+
+    settings = _settings(config_path)
+    action = delivery_actions.retry if retry else delivery_actions.drop
+
+    async def work(node: Any) -> int:
+        try:
+            return await action(node, _who(), ids=list(ids) or None, domain=domain)
+        except delivery_actions.SelectionError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return _with_node(settings, work)
+
+
+@deliveries.command("retry")
+@config_option
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--domain", default=None, help="every dead delivery to this domain")
+def deliveries_retry(config_path: Path, ids: tuple[int, ...], domain: str | None) -> None:
+    """Send dead deliveries again (by IDS or --domain), starting their attempts afresh."""
+    click.echo(f"{_dead_rows(config_path, ids, domain, retry=True)} dead deliveries due again")
+
+
+@deliveries.command("drop")
+@config_option
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--domain", default=None, help="every dead delivery to this domain")
+def deliveries_drop(config_path: Path, ids: tuple[int, ...], domain: str | None) -> None:
+    """Give dead deliveries up for good (by IDS or --domain)."""
+    click.echo(f"{_dead_rows(config_path, ids, domain, retry=False)} dead deliveries dropped")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from cityfed.keys.generate import KeyPairPem, generate_ed25519, generate_rsa
 from cityfed.models import actors as actor_queries
 from cityfed.models.tables import Actor, Key
 
-HANDLE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,62}$")
+HANDLE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,61}[a-z0-9_])?$")  # Mastodon: no trailing . or -
 
 
 class SetupError(ValueError):
@@ -90,7 +90,7 @@ async def create_local_actor(
     """A city (or unit of it) as an Organization actor with RSA and Ed25519 keys."""
     handle = handle.strip().lower()
     if not HANDLE.match(handle):
-        raise SetupError("handle must be 1-63 characters of a-z, 0-9, '_', '.', '-'")
+        raise SetupError("handle: 1-63 of a-z, 0-9, '_', '.', '-', not ending in '.' or '-'")
     if not name.strip():
         raise SetupError("name must not be empty")
     if await actor_queries.local_actor(session, handle) is not None:

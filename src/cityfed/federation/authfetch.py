@@ -17,7 +17,9 @@ from cityfed.federation.responses import error
 from cityfed.federation.verify import BlockedSigner, Unverified, Verifier
 from cityfed.node import NODE
 
-OPEN_PREFIXES = ("/.well-known/", "/nodeinfo/", "/static/", "/api/")
+OPEN_PREFIXES = ("/.well-known/", "/nodeinfo/", "/static/", "/api/", "/tags/")
+# Feeds and open-data exports are for feed readers and data portals, which sign nothing.
+OPEN_SUFFIXES = ("/feed.atom", "/projects.jsonld", "/projects.csv", "/projects", "/challenges")
 OPEN_PATHS = frozenset({"/", "/actor", "/ns"})
 
 VERIFIER: web.AppKey[Verifier] = web.AppKey("fetch_verifier", Verifier)
@@ -33,6 +35,7 @@ async def authorized_fetch(
         or request.method not in ("GET", "HEAD")
         or request.path in OPEN_PATHS
         or request.path.startswith(OPEN_PREFIXES)
+        or request.path.endswith(OPEN_SUFFIXES)
         or wants_html(request)
     ):
         return await handler(request)

@@ -46,7 +46,7 @@ async def webfinger(request: web.Request) -> web.Response:
                 return error(400, str(exc))
             if account.host not in {node.settings.domain, node.settings.hostname}:
                 return error(404, "not an account of this node")
-            actor = await actor_queries.local_actor(session, account.user)
+            actor = await actor_queries.local_actor(session, account.user.lower())
             if actor is None and account.user == node.settings.hostname:
                 actor = await actor_queries.instance_actor(session)
     if actor is None:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from cityfed.activitypub.vocab.common import as_list
-from cityfed.federation.handlers import answer, create, delete, follow, undo, update
+from cityfed.federation.handlers import (
+    answer,
+    create,
+    delete,
+    flag,
+    follow,
+    offers,
+    undo,
+    update,
+)
 from cityfed.federation.handlers.base import Handler
 
 
@@ -16,6 +25,8 @@ def registry() -> dict[str, Handler]:
         "Create": create.HANDLER,
         "Update": update.HANDLER,
         "Delete": delete.HANDLER,
+        "Flag": flag.HANDLER,
+        "Offer": offers.HANDLER,  # cooperation: a SolutionOffer for one of our challenges
     }
 
 

@@ -1,9 +1,9 @@
 """Signed GETs of remote ActivityPub documents, with the limits of §6.
 
 Every fetch is signed by the instance actor (so it works against servers in authorized-fetch mode),
-refuses non-public targets unless the node allows them, follows at most a few redirects (each one
-checked again), stops reading past the size limit, and insists that a document really comes from
-the origin its ``id`` names.
+never asks a blocked domain (§7), refuses non-public targets unless the node allows them, follows
+at most a few redirects (each one checked again), stops reading past the size limit, and insists
+that a document really comes from the origin its ``id`` names.
 """
 
 from __future__ import annotations
@@ -60,7 +60,11 @@ async def fetch_json(
     url = urldefrag(url).url
     timeout = aiohttp.ClientTimeout(total=settings.fetch_timeout)
     key = await node.instance_signing_key() if signed else None
+    await node.policy.refresh(node.db)
     for _hop in range(settings.fetch_max_redirects + 1):
+        # Checked per hop: a redirect must not lead us to a blocked domain either (§7).
+        if node.policy.is_blocked(authority(url)):
+            raise FetchError(url, f"{authority(url)} is blocked")
         try:
             check_url(
                 url,

@@ -1,0 +1,112 @@
+"""Administering the delivery queue: give dead deliveries another chance, or drop them.
+
+A delivery is ``dead`` once the worker gave up on it (§3 Outbound). When the peer is back, an
+admin retries its dead rows (they start over as if new); when it is gone for good, drops them.
+Only dead rows are touched: pending and retrying ones belong to the worker. Each call is one
+audited transaction; rows of blocked domains are never revived.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, update
+
+from cityfed.actions.peers import PolicyError, normalize_domain
+from cityfed.federation import outbox
+from cityfed.models import peers as peer_queries
+from cityfed.models.tables import AuditEntry, Delivery
+from cityfed.models.types import utcnow
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.actions.deliveries")
+
+MAX_IDS = 1000
+
+
+class SelectionError(ValueError):
+    """Neither or both of ids and domain were given, or they are malformed."""
+
+
+def _selection(
+    ids: Sequence[int] | None, domain: str | None
+) -> tuple[ColumnElement[bool], str | None]:
+    """The rows asked for, and the domain as policy spells it."""
+    if (ids is None) == (domain is None):
+        raise SelectionError("give either ids (a list of delivery ids) or a domain")
+    if ids is not None:
+        if not ids or len(ids) > MAX_IDS:
+            raise SelectionError(f"ids: give 1 to {MAX_IDS} delivery ids")
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise SelectionError("ids: expected a list of integers")
+        return Delivery.id.in_(list(ids)), None
+    assert domain is not None
+    try:
+        domain = normalize_domain(domain)
+    except PolicyError as exc:
+        raise SelectionError(str(exc)) from None
+    return Delivery.domain == domain, domain
+
+
+async def retry(
+    node: Node, who: str, *, ids: Sequence[int] | None = None, domain: str | None = None
+) -> int:
+    """Dead deliveries (by id, or all of a domain) become due now with a fresh attempt count."""
+    where, domain = _selection(ids, domain)
+    now = utcnow()
+    async with node.db.transaction() as session:
+        result = await session.execute(
+            update(Delivery)
+            .where(
+                where,
+                Delivery.state == "dead",
+                peer_queries.domain_not_blocked(Delivery.domain),
+            )
+            .values(
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                locked_until=None,
+                finished_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count = result.rowcount or 0
+        session.add(_audit(who, "deliveries.retry", ids, domain, count))
+    if count:
+        outbox.kick(node)
+    log.info("%s retried %d dead deliveries (%s)", who, count, _what(ids, domain))
+    return count
+
+
+async def drop(
+    node: Node, who: str, *, ids: Sequence[int] | None = None, domain: str | None = None
+) -> int:
+    """Dead deliveries (by id, or all of a domain) are given up for good (``cancelled``)."""
+    where, domain = _selection(ids, domain)
+    async with node.db.transaction() as session:
+        result = await session.execute(
+            update(Delivery)
+            .where(where, Delivery.state == "dead")
+            .values(state="cancelled", finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        count = result.rowcount or 0
+        session.add(_audit(who, "deliveries.drop", ids, domain, count))
+    log.info("%s dropped %d dead deliveries (%s)", who, count, _what(ids, domain))
+    return count
+
+
+def _audit(
+    who: str, action: str, ids: Sequence[int] | None, domain: str | None, count: int
+) -> AuditEntry:
+    detail: dict[str, Any] = {"count": count}
+    if ids is not None:
+        detail["ids"] = list(ids)
+    return AuditEntry(at=utcnow(), who=who, action=action, target=domain, detail=detail)
+
+
+def _what(ids: Sequence[int] | None, domain: str | None) -> str:
+    return f"domain {domain}" if domain is not None else f"ids {list(ids or [])}"
