@@ -13,8 +13,15 @@ from pathlib import Path
 
 from aiohttp import web
 
+from cityfed.api import admin as api_admin
+from cityfed.api import adoptions as api_adoptions
+from cityfed.api import comments as api_comments
 from cityfed.api import follows as api_follows
+from cityfed.api import keys as api_keys
+from cityfed.api import offers as api_offers
+from cityfed.api import openapi as api_openapi
 from cityfed.api import projects as api_projects
+from cityfed.api import reports as api_reports
 from cityfed.api import timeline as api_timeline
 from cityfed.api.common import api_middleware
 from cityfed.config import Settings
@@ -27,6 +34,7 @@ from cityfed.federation.verify import Verifier
 from cityfed.models.db import open_database
 from cityfed.node import NODE, Node
 from cityfed.web import pages
+from cityfed.web import routes as web_routes
 from cityfed.web.render import create_environment
 from cityfed.web.templates_key import TEMPLATES
 
@@ -87,10 +95,18 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     actors.add_routes(app)
     inbox.add_routes(app)
     objects.add_routes(app)
+    api_admin.add_routes(app)
+    api_adoptions.add_routes(app)
     api_follows.add_routes(app)
+    api_keys.add_routes(app)
+    api_offers.add_routes(app)
+    api_openapi.add_routes(app)
+    api_comments.add_routes(app)
     api_projects.add_routes(app)
+    api_reports.add_routes(app)
     api_timeline.add_routes(app)
     pages.add_routes(app)
+    web_routes.add_routes(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

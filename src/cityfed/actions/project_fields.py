@@ -83,7 +83,7 @@ class Submission:
     featured: bool | None = None
 
 
-def _text(name: str, value: Any, *, required: bool = False) -> str | None:
+def _text(name: str, value: Any, *, required: bool = False, limit: int | None = None) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise FieldError(name, "this field is required")
@@ -91,8 +91,9 @@ def _text(name: str, value: Any, *, required: bool = False) -> str | None:
     if not isinstance(value, str):
         raise FieldError(name, "expected a string")
     value = value.strip()
-    if len(value) > LIMITS.get(name, 2000):
-        raise FieldError(name, f"at most {LIMITS.get(name, 2000)} characters")
+    limit = limit or LIMITS.get(name, 2000)
+    if len(value) > limit:
+        raise FieldError(name, f"at most {limit} characters")
     return value
 
 
