@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import select
 
 from cityfed.activitypub.vocab import Challenge, Project
-from cityfed.models.tables import Object
+from cityfed.models.tables import Activity, Object
 from tests.rig import TestNode, settle, signed_post
 
 HEAT_MAP = {
@@ -269,3 +269,21 @@ async def test_featured_collection_lists_featured_projects(nodes) -> None:
     assert [o["id"] for o in featured["orderedItems"]] == [created["id"]]
     ns = await b.get_json("/ns", accept="application/ld+json")
     assert ns["@context"]["cf"] == "https://cityfed.org/ns#"
+
+
+async def test_a_long_project_travels_by_reference_and_arrives_whole(nodes) -> None:
+    """Over ~48 KiB the Create names the object by id (Misskey refuses bodies over 64 KiB)."""
+    a, b = await followed_pair(nodes)
+    long_text = "Lessons from the pilot. " * 3000  # ~72 KB of Markdown
+    created = await b.api(
+        "POST", "/projects", json={"title": "Long", "description": long_text}, status=201
+    )
+    async with b.node.db.session() as session:
+        create = await session.scalar(
+            select(Activity.body).where(Activity.object_ap_id == created["id"])
+        )
+    assert orjson.loads(create)["object"] == created["id"]
+    assert len(create) < 64 * 1024
+    await settle(a, b)
+    (item,) = (await a.api("GET", "/timeline"))["items"]
+    assert item["description"] == long_text.strip()

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, Submission
@@ -49,9 +50,16 @@ def _document(node: Node, actor: Actor, item: CityObject) -> dict[str, Any]:
     return doc
 
 
+# Misskey's inbox refuses bodies over 64 KiB. A longer object travels by reference: receivers
+# (cityfed, Mastodon, Misskey) fetch it from its id, where it is served whole.
+MAX_EMBEDDED_BYTES = 48 * 1024
+
+
 async def _announce(
-    session: AsyncSession, node: Node, actor: Actor, kind: str, obj: dict[str, Any]
+    session: AsyncSession, node: Node, actor: Actor, kind: str, obj: dict[str, Any] | str
 ) -> None:
+    if kind != "Delete" and len(orjson.dumps(obj)) > MAX_EMBEDDED_BYTES:
+        obj = obj["id"]
     activity = {
         "id": node.urls.new_activity_id(),
         "type": kind,

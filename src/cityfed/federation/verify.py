@@ -114,7 +114,8 @@ class Verifier:
         if node.policy.is_blocked(authority(parsed.key_id)):
             raise BlockedSigner(parsed.key_id)
         host = request.headers.get("Host", "").lower()
-        if host != node.settings.domain:
+        # Mastodon sends (and signs) Host without the port even for non-default ports.
+        if host not in (node.settings.domain, node.settings.hostname):
             raise Unverified(f"request is for host {host!r}, not {node.settings.domain!r}")
         fresh = False
         try:

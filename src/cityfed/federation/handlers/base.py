@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.models.tables import Actor
 from cityfed.node import Node
 
@@ -40,3 +41,14 @@ class Handler:
 
     apply: Apply
     prepare: Callable[[Node, dict[str, Any]], Awaitable[None]] | None = None
+
+
+async def dereference_object(node: Node, activity: dict[str, Any]) -> None:
+    """An activity that names its object by id only (a long object, sent by reference): fetch
+    the object from its origin, before the transaction opens."""
+    obj = activity.get("object")
+    if isinstance(obj, str):
+        try:
+            activity["object"] = await fetch_object(node, obj)
+        except FetchError as exc:
+            raise Ignore(f"cannot fetch the object {obj}: {exc}") from None

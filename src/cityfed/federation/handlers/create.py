@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.federation.handlers import adoptions, comments, kinds, objects
-from cityfed.federation.handlers.base import Context, Handler, Ignore
-from cityfed.node import Node
-
-
-async def prepare(node: Node, activity: dict[str, Any]) -> None:
-    """A Create that names its object by id only: fetch it from its origin first."""
-    obj = activity.get("object")
-    if isinstance(obj, str):
-        try:
-            activity["object"] = await fetch_object(node, obj)
-        except FetchError as exc:
-            raise Ignore(f"cannot fetch the created object: {exc}") from None
+from cityfed.federation.handlers.base import Context, Handler, Ignore, dereference_object
 
 
 async def apply(ctx: Context) -> None:
@@ -35,4 +21,4 @@ async def apply(ctx: Context) -> None:
         raise Ignore("Create of an object type we do not keep")
 
 
-HANDLER = Handler(apply=apply, prepare=prepare)
+HANDLER = Handler(apply=apply, prepare=dereference_object)

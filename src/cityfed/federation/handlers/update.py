@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.handlers import actor_update, adoptions, comments, kinds, objects
-from cityfed.federation.handlers.base import Context, Handler, Ignore
+from cityfed.federation.handlers.base import Context, Handler, Ignore, dereference_object
 
 
 async def apply(ctx: Context) -> None:
@@ -26,4 +26,4 @@ async def apply(ctx: Context) -> None:
         raise Ignore("Update of an object type we do not keep")
 
 
-HANDLER = Handler(apply=apply)
+HANDLER = Handler(apply=apply, prepare=dereference_object)
