@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.federation import outbox
-from cityfed.federation.actors import actor_document
+from cityfed.federation.actor_document import actor_document
 from cityfed.keys.generate import generate_ed25519, generate_rsa
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries

@@ -7,66 +7,19 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub import collections as coll
-from cityfed.activitypub.actor import LocalActorDocument, MultikeyInfo, PublicKeyInfo
-from cityfed.activitypub.multikey import encode_ed25519
+from cityfed.federation.actor_document import actor_document
 from cityfed.federation.negotiation import wants_html
 from cityfed.federation.responses import activity_json, error
-from cityfed.keys.generate import load_public_pem
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Activity, Actor, Object
-from cityfed.models.types import utcnow
 from cityfed.node import NODE, Node
 from cityfed.web import lists as web_lists
-
-
-async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dict[str, Any]:
-    now = utcnow()
-    rsa_keys = await actor_queries.valid_keys(session, actor.id, "rsa", now)
-    ed_keys = await actor_queries.valid_keys(session, actor.id, "ed25519", now)
-    current_rsa = next((k for k in rsa_keys if k.retired_at is None), rsa_keys[0])
-    previous = tuple(
-        PublicKeyInfo(k.key_id, actor.ap_id, k.public_pem, k.expires_at)
-        for k in rsa_keys
-        if k is not current_rsa
-    )
-    multikeys = []
-    for key in ed_keys:
-        public = load_public_pem(key.public_pem)
-        if isinstance(public, ed25519.Ed25519PublicKey):
-            multikeys.append(MultikeyInfo(key.key_id, actor.ap_id, encode_ed25519(public)))
-    is_city = actor.type != "Application"
-    handle = actor.handle
-    doc = LocalActorDocument(
-        id=actor.ap_id,
-        type=actor.type,
-        handle=handle,
-        name=actor.name or handle,
-        summary_html=actor.summary or "",
-        url=actor.url or actor.ap_id,
-        inbox=actor.inbox or node.urls.shared_inbox,
-        outbox=actor.outbox or node.urls.outbox(handle),
-        followers=actor.followers_url or f"{actor.ap_id}/followers",
-        following=actor.following_url or f"{actor.ap_id}/following",
-        featured=node.urls.featured(handle) if is_city else None,
-        shared_inbox=node.urls.shared_inbox,
-        public_key=PublicKeyInfo(current_rsa.key_id, actor.ap_id, current_rsa.public_pem),
-        assertion_methods=tuple(multikeys),
-        previous_keys=previous,
-        published=actor.created_at,
-        manually_approves_followers=actor.manually_approves_followers,
-        icon_url=actor.icon_url,
-        website=actor.website,
-        contact=actor.contact,
-        official_identifier=actor.official_identifier,
-    )
-    return doc.to_ap()
 
 
 async def _local_actor_or_404(session: AsyncSession, handle: str) -> Actor:
