@@ -244,6 +244,7 @@ async def test_validation_errors_name_the_field(nodes) -> None:
         ({"title": "x", "deadline": "2027-01-01"}, "deadline"),
         ({"title": "x" * 301}, "title"),
         ({"title": "x", "start_date": "2026-02-01", "end_date": "2026-01-01"}, "end_date"),
+        ({"title": "x", "language": "de", "translations": {"de": {"title": "y"}}}, "translations"),
     ]
     for body, name in cases:
         answer = await b.api("POST", "/projects", json=body, status=422)

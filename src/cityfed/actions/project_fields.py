@@ -252,6 +252,12 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
             values["deadline"] = _datetime("deadline", body.get("deadline"))
         if given("requirements"):
             values["requirements"] = _text("requirements", body.get("requirements"))
+    primary = values.get("language")
+    for target in ("name_map", "teaser_map", "description_map"):
+        if primary and primary in values.get(target, {}):
+            raise FieldError(
+                "translations", f"{primary!r} is the primary language, not a translation"
+            )
     featured = body.get("featured")
     if featured is not None and not isinstance(featured, bool):
         raise FieldError("featured", "expected true or false")

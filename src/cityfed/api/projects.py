@@ -33,7 +33,10 @@ async def create(request: web.Request) -> web.Response:
         submission = parse(kind, body, partial=False)
     except FieldError as exc:
         raise ApiError(422, str(exc)) from None
-    row = await project_actions.publish(request.app[NODE], actor, kind, submission)
+    try:
+        row = await project_actions.publish(request.app[NODE], actor, kind, submission)
+    except ValueError as exc:  # the vocabulary's own checks (e.g. language vs. translations)
+        raise ApiError(422, str(exc)) from None
     return reply({"id": row.ap_id, "url": row.ap_id}, 201)
 
 
@@ -86,6 +89,8 @@ async def patch(request: web.Request) -> web.Response:
         row = await project_actions.edit(node, actor, row.ap_id, submission, kind)
     except project_actions.NotFound:
         raise ApiError(404, f"no such {kind}") from None
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
     return reply(_view(row))
 
 

@@ -1,16 +1,26 @@
-"""The HTML page of one of our projects or challenges (federation/objects.py serves the JSON)."""
+"""The HTML page of one of our projects or challenges (federation/objects.py serves the JSON):
+the object itself, its discussion, who adopted it and which solutions were accepted."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import kind_of, load
+from cityfed.activitypub.vocab import Challenge, Project
+from cityfed.activitypub.vocab.common import id_of
 from cityfed.models.objects import CITY_TYPES
-from cityfed.models.tables import Object
+from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
 from cityfed.web import present, queries
 from cityfed.web.render import render, render_error
 from cityfed.web.templates_key import TEMPLATES
+
+# One page shows this many comments, adoptions and solutions at most: enough for any real
+# thread, and a bound on the work a flood of (even moderated-in) comments can cause.
+THREAD_LIMIT = 500
+COOPERATION_LIMIT = 200
 
 
 async def object_page(request: web.Request, row: Object) -> web.Response:
@@ -35,15 +45,55 @@ async def object_page(request: web.Request, row: Object) -> web.Response:
                 node_name=node_name,
             )
         item = load(row)
-        titles = await queries.titles(session, present.referenced_ids(item))
-    view = present.object_view(row, item, author, titles)
+        referenced = present.referenced_ids(item)
+        titles = await queries.titles(session, referenced)
+        owners = await queries.owners(session, referenced)
+        cooperation = await _cooperation(session, row, item)
+    view = present.object_view(row, item, author, titles, owners)
     return render(
         env,
         "object.html",
         view=view,
         item=view.item,
+        cooperation=cooperation,
         lang=view.item.language,
         author=author,
         feed_url=f"{author.ap_id}/feed.atom" if author else None,
         node_name=node_name,
+    )
+
+
+async def _cooperation(session: AsyncSession, row: Object, item: CityObject) -> present.Cooperation:
+    """What partners did with ``row``; a handful of indexed queries, whatever the thread size."""
+    comments = await queries.thread(session, row.ap_id, limit=THREAD_LIMIT + 1)
+    discussion = present.discussion(row.ap_id, comments, limit=THREAD_LIMIT)
+    if isinstance(item, Project):
+        return await _project_cooperation(session, row, item, discussion)
+    if isinstance(item, Challenge):
+        offers = await queries.accepted_solutions(session, row.ap_id, limit=COOPERATION_LIMIT)
+        projects = [id_of(o.document.get("cf:solution")) or "" for o, _ in offers]
+        titles = await queries.titles(session, [*projects, *item.resolved_by])
+        owners = await queries.owners(session, item.resolved_by)
+        solutions = present.solution_views(item, offers, titles, owners)
+        return present.Cooperation(discussion, solutions=solutions)
+    return present.Cooperation(discussion)
+
+
+async def _project_cooperation(
+    session: AsyncSession, row: Object, item: Project, discussion: present.Discussion
+) -> present.Cooperation:
+    adoptions = await queries.adoptions_of(session, row.ap_id, limit=COOPERATION_LIMIT)
+    # Our own adoption behind "based on": its status is what the origin city wants to know.
+    ours = await queries.adoption_by(session, row.actor_id, row.ap_id) if item.is_based_on else None
+    solved = await queries.solved_by(session, row.actor_id, row.ap_id)
+    challenges = [id_of(offer.document.get("cf:challenge")) or "" for offer in solved]
+    local_projects = [id_of(r.document.get("cf:localProject")) or "" for r, _ in adoptions]
+    titles = await queries.titles(session, [*local_projects, *challenges])
+    owners = await queries.owners(session, challenges)
+    me = await session.get(Actor, row.actor_id)
+    return present.Cooperation(
+        discussion,
+        adopted_by=present.adoption_views(adoptions, titles),
+        adoption=present.adoption_view(ours, me, titles) if ours and me else None,
+        solution_for=present.solution_for(solved, titles, owners),
     )

@@ -6,8 +6,9 @@ handlers thin and the templates free of logic that would need testing through HT
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
@@ -17,7 +18,10 @@ from markupsafe import Markup
 from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import kind_of, load
 from cityfed.activitypub import collections as coll
+from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.vocab import Challenge, Project
+from cityfed.activitypub.vocab.common import id_of, language_map, text_of
+from cityfed.activitypub.vocab.cooperation import Adoption, SolutionOffer
 from cityfed.models.tables import Actor, Object
 from cityfed.web.filters import SDG_NAMES, language_name, sdg_url, web_url
 from cityfed.web.markdown import render_markdown
@@ -30,6 +34,24 @@ KIND_LABELS = {"project": "Project", "challenge": "Challenge"}
 
 def profile_url(actor: Actor) -> str:
     return actor.url or actor.ap_id
+
+
+@dataclass(frozen=True)
+class City:
+    """An actor as a page names it: a name, the fediverse account, a link to its profile."""
+
+    name: str
+    account: str
+    url: str | None
+
+
+def city(actor: Actor) -> City:
+    # A remote actor's ``url`` is the peer's word: only an http(s) link becomes an href.
+    return City(
+        name=actor.name or actor.handle,
+        account=f"@{actor.handle}@{actor.domain}",
+        url=web_url(profile_url(actor)),
+    )
 
 
 # --- paging -------------------------------------------------------------------------------------
@@ -137,10 +159,11 @@ class Translation:
 
 @dataclass(frozen=True)
 class Reference:
-    """A link to another object, with its title when this node knows it."""
+    """A link to another object, with its title (and owner) when this node knows it."""
 
     url: str | None
     label: str
+    owner: City | None = None
 
 
 @dataclass(frozen=True)
@@ -199,8 +222,19 @@ def referenced_ids(item: CityObject) -> list[str]:
     return ids
 
 
-def _reference(ap_id: str, titles: Mapping[str, str]) -> Reference:
-    return Reference(url=web_url(ap_id), label=titles.get(ap_id) or ap_id)
+def _reference(
+    ap_id: str,
+    titles: Mapping[str, str],
+    owners: Mapping[str, Actor] | None = None,
+    *,
+    fallback: str | None = None,
+) -> Reference:
+    owner = (owners or {}).get(ap_id)
+    return Reference(
+        url=web_url(ap_id),
+        label=titles.get(ap_id) or fallback or ap_id,
+        owner=city(owner) if owner is not None else None,
+    )
 
 
 def _translations(item: CityObject) -> list[Translation]:
@@ -223,9 +257,10 @@ def object_view(
     item: CityObject,
     author: Actor | None,
     titles: Mapping[str, str] | None = None,
+    owners: Mapping[str, Actor] | None = None,
 ) -> ObjectView:
-    """The page of ``row`` (whose vocabulary object is ``item``); ``titles`` names the objects
-    it links to, where known."""
+    """The page of ``row`` (whose vocabulary object is ``item``); ``titles`` and ``owners`` name
+    the objects it links to and their cities, where known."""
     titles = titles or {}
     outcomes = lessons = requirements = ""
     based_on: Reference | None = None
@@ -234,11 +269,11 @@ def object_view(
     if isinstance(item, Project):
         outcomes = render_markdown(item.outcomes)
         lessons = render_markdown(item.lessons_learned)
-        based_on = _reference(item.is_based_on, titles) if item.is_based_on else None
-        addresses = [_reference(ap_id, titles) for ap_id in item.addresses]
+        based_on = _reference(item.is_based_on, titles, owners) if item.is_based_on else None
+        addresses = [_reference(ap_id, titles, owners) for ap_id in item.addresses]
     elif isinstance(item, Challenge):
         requirements = render_markdown(item.requirements)
-        resolved_by = [_reference(ap_id, titles) for ap_id in item.resolved_by]
+        resolved_by = [_reference(ap_id, titles, owners) for ap_id in item.resolved_by]
     return ObjectView(
         item=item,
         kind=kind_of(row),
@@ -255,6 +290,263 @@ def object_view(
         resolved_by=resolved_by,
         featured=row.featured,
     )
+
+
+# --- what partners did with it: discussion, adoptions, solutions --------------------------------
+
+# Replies nest as lists up to this depth; deeper ones continue flat at this depth (each saying
+# whom it answers), so a long back-and-forth does not squeeze the text into a sliver.
+MAX_DEPTH = 5
+# Headings in a comment would break the page's outline (one <h1>, sections under <h2>): they
+# become bold paragraphs. Applied to the stored HTML *before* it is sanitised again, so what
+# reaches the page is always the sanitiser's own output.
+_HEADING_OPEN = re.compile(r"<h[1-6](?=[\s/>])[^>]*>", re.IGNORECASE)
+_HEADING_CLOSE = re.compile(r"</h[1-6]\s*>", re.IGNORECASE)
+
+
+def comment_html(stored: str) -> Markup:
+    """A comment's HTML, safe to embed: the stored HTML was sanitised on receipt (or written by
+    us), and is sanitised again here with the same Mastodon allow-list, because a page must
+    not depend on every path into the database having done it (older rows, imports, bugs)."""
+    flattened = _HEADING_CLOSE.sub("</strong></p>", _HEADING_OPEN.sub("<p><strong>", stored))
+    return Markup(sanitize_html(flattened))
+
+
+def comment_language(document: Mapping[str, object]) -> str | None:
+    """The language of a comment's ``content``: the key of its ``contentMap`` (Mastodon sends
+    ``{"en": content}``); None when there is none, or several and none matches ``content``."""
+    texts = language_map(document.get("contentMap"))
+    texts.pop("und", None)  # "undetermined" says nothing
+    if len(texts) == 1:
+        return next(iter(texts))
+    content = document.get("content")
+    return next((lang for lang, text in texts.items() if text == content), None)
+
+
+def _anchor(ap_id: str) -> str:
+    # Derived from the id, so a link to one comment stays valid when others are hidden later.
+    return "comment-" + hashlib.sha256(ap_id.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Whom a comment answers, when the nesting no longer shows it."""
+
+    anchor: str
+    author: str
+
+
+@dataclass
+class CommentView:
+    anchor: str
+    author: City
+    url: str | None
+    published: datetime
+    updated: datetime | None
+    html: Markup
+    lang: str | None
+    reply_to: ReplyTo | None = None
+    children: list[CommentView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Discussion:
+    comments: list[CommentView]
+    count: int  # how many are shown, nested or not
+    truncated: bool = False  # more exist than a page shows
+
+
+def _comment(row: Object, author: Actor) -> CommentView:
+    doc = row.document
+    content = text_of(doc.get("content"))
+    if content is None:  # a Note with only a contentMap
+        content = next(iter(language_map(doc.get("contentMap")).values()), "")
+    return CommentView(
+        anchor=_anchor(row.ap_id),
+        author=city(author),
+        url=web_url(id_of(doc.get("url")) or row.ap_id),
+        published=row.published,
+        updated=row.updated,
+        html=comment_html(content),
+        lang=comment_language(doc),
+    )
+
+
+def discussion(
+    root: str, rows: Sequence[tuple[Object, Actor]], *, limit: int | None = None
+) -> Discussion:
+    """The thread of ``root`` as nested lists: each comment under the one it answers, siblings
+    oldest first. ``rows`` come oldest first; with ``limit``, one more row than that means the
+    thread goes on beyond what is shown. A comment whose parent is not shown (held, removed,
+    deleted, blocked) stands at the top level rather than disappearing with it."""
+    truncated = limit is not None and len(rows) > limit
+    shown = rows[:limit] if limit is not None else rows
+    views = {row.ap_id: _comment(row, author) for row, author in shown}
+    parent_of: dict[str, str] = {}
+    replies: dict[str, list[str]] = {}
+    for row, _author in shown:
+        parent = row.in_reply_to
+        if parent and parent != root and parent != row.ap_id and parent in views:
+            parent_of[row.ap_id] = parent
+            replies.setdefault(parent, []).append(row.ap_id)
+    placed: set[str] = set()
+
+    def rest_of_conversation(ap_id: str) -> list[str]:
+        """Every reply below ``ap_id``, in time order (``views`` is oldest first)."""
+        below: set[str] = set()
+        stack = list(replies.get(ap_id, []))
+        while stack:
+            child = stack.pop()
+            if child not in below and child not in placed:  # forged data could make a loop
+                below.add(child)
+                stack.extend(replies.get(child, []))
+        return [other for other in views if other in below]
+
+    def place(ap_id: str, depth: int, siblings: list[CommentView]) -> None:
+        placed.add(ap_id)
+        view = views[ap_id]
+        siblings.append(view)
+        if depth < MAX_DEPTH:
+            for child in replies.get(ap_id, []):
+                if child not in placed:
+                    place(child, depth + 1, view.children)
+            return
+        # At the deepest level the conversation goes on flat, each reply naming whom it answers.
+        for later in rest_of_conversation(ap_id):
+            placed.add(later)
+            parent = views[parent_of[later]]
+            views[later].reply_to = ReplyTo(parent.anchor, parent.author.name)
+            siblings.append(views[later])
+
+    top_level: list[CommentView] = []
+    for ap_id in views:
+        # Top-level comments first; anything still unplaced afterwards hangs off a loop with no
+        # way in (forged data), and is shown at the top level rather than lost.
+        if ap_id not in parent_of:
+            place(ap_id, 1, top_level)
+    for ap_id in views:
+        if ap_id not in placed:
+            place(ap_id, 1, top_level)
+    return Discussion(top_level, len(views), truncated)
+
+
+@dataclass(frozen=True)
+class AdoptionView:
+    """One city's adoption of a project: how far it got and what it learned."""
+
+    adopter: City
+    status: str
+    project: Reference  # the adopter's own project (which is based on the adopted one)
+    outcomes: Markup
+    lessons_learned: Markup
+    published: datetime
+    updated: datetime | None
+
+    @property
+    def last_updated(self) -> datetime:
+        return self.updated or self.published
+
+
+def adoption_view(
+    row: Object, adopter: Actor, titles: Mapping[str, str] | None = None
+) -> AdoptionView | None:
+    """None for a stored document that no longer reads as an Adoption (then it is not shown)."""
+    try:
+        adoption = Adoption.from_plain(row.document)
+    except ValueError:
+        return None
+    who = city(adopter)
+    project = _reference(adoption.local_project, titles or {}, fallback=f"{who.name}'s project")
+    return AdoptionView(
+        adopter=who,
+        status=adoption.status,
+        project=Reference(project.url, project.label, who),
+        # Under the adoption's <h4> labels: a "#" heading in the text becomes an <h5>.
+        outcomes=Markup(render_markdown(adoption.outcomes, heading_offset=4)),
+        lessons_learned=Markup(render_markdown(adoption.lessons_learned, heading_offset=4)),
+        published=row.published,
+        updated=row.updated,
+    )
+
+
+def adoption_views(
+    rows: Iterable[tuple[Object, Actor]], titles: Mapping[str, str] | None = None
+) -> list[AdoptionView]:
+    views = (adoption_view(row, adopter, titles) for row, adopter in rows)
+    return [view for view in views if view is not None]
+
+
+@dataclass(frozen=True)
+class SolutionView:
+    """A project accepted as a solution of a challenge, or one the challenge was resolved by."""
+
+    project: Reference
+    rationale: Markup
+    offered: datetime | None = None
+    resolves: bool = False  # in the challenge's cf:resolvedBy
+
+
+def solution_views(
+    item: CityObject,
+    offers: Iterable[tuple[Object, Actor]],
+    titles: Mapping[str, str] | None = None,
+    owners: Mapping[str, Actor] | None = None,
+) -> list[SolutionView]:
+    """The accepted offers for challenge ``item`` (oldest first), then any project it names as
+    resolved by that came without an offer (set by its owner directly)."""
+    titles = titles or {}
+    resolved = list(item.resolved_by) if isinstance(item, Challenge) else []
+    views: list[SolutionView] = []
+    seen: set[str] = set()
+    for row, offerer in offers:
+        try:
+            offer = SolutionOffer.from_plain(row.document)
+        except ValueError:
+            continue
+        if offer.solution in seen:
+            continue
+        seen.add(offer.solution)
+        who = city(offerer)
+        project = _reference(offer.solution, titles, fallback=f"A project of {who.name}")
+        views.append(
+            SolutionView(
+                project=Reference(project.url, project.label, who),
+                rationale=comment_html(offer.content),
+                offered=row.published,
+                resolves=offer.solution in resolved,
+            )
+        )
+    for ap_id in resolved:
+        if ap_id not in seen:
+            seen.add(ap_id)
+            views.append(SolutionView(_reference(ap_id, titles, owners), Markup(""), resolves=True))
+    return views
+
+
+def solution_for(
+    offers: Iterable[Object],
+    titles: Mapping[str, str] | None = None,
+    owners: Mapping[str, Actor] | None = None,
+) -> list[Reference]:
+    """The challenges a project was accepted for (from our accepted offers of it)."""
+    refs: list[Reference] = []
+    for row in offers:
+        challenge = id_of(row.document.get("cf:challenge")) or row.target
+        if challenge and all(ref.url != web_url(challenge) for ref in refs):
+            refs.append(_reference(challenge, titles or {}, owners))
+    return refs
+
+
+@dataclass(frozen=True)
+class Cooperation:
+    """The part of an object's page about partners: its discussion, who adopted it (or how our
+    adoption it is based on goes), and its solutions (or the challenges it solves)."""
+
+    discussion: Discussion
+    adopted_by: list[AdoptionView] = field(default_factory=list)
+    adoption: AdoptionView | None = None
+    solutions: list[SolutionView] = field(default_factory=list)
+    solution_for: list[Reference] = field(default_factory=list)
 
 
 # --- a city's links -----------------------------------------------------------------------------
