@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
+from cityfed.actions.peers import PolicyError, normalize_domain
 from cityfed.models.tables import Activity, Delivery, Peer
 from cityfed.models.types import utcnow
 from tests.rig import TestNode, settle
@@ -117,6 +119,31 @@ async def test_policy_changes_are_validated_and_normalised(node: TestNode) -> No
     assert (await node.api("GET", put.format("spam.example")))["policy"] is None
     await node.api("DELETE", put.format("spam.example"), status=404)
     await node.api("DELETE", put.format("never.example"), status=404)
+    await node.api("GET", put.format("never.example"), status=404)
+
+
+@pytest.mark.parametrize(
+    ("raw", "domain"),
+    [
+        ("City.Example", "city.example"),
+        ("city.example.", "city.example"),
+        ("city.example:443", "city.example"),
+        ("city.example:8443", "city.example:8443"),
+        ("127.0.0.1:8081", "127.0.0.1:8081"),
+        ("[::1]:8080", "[::1]:8080"),
+        ("Bücher.example", "xn--bcher-kva.example"),
+    ],
+)
+def test_domains_are_normalised(raw: str, domain: str) -> None:
+    assert normalize_domain(raw) == domain
+
+
+@pytest.mark.parametrize(
+    "raw", ["", " ", "https://city.example/", "a/b", "a@b", "a..b", "x:0", "x:70000", "::1"]
+)
+def test_garbage_is_not_a_domain(raw: str) -> None:
+    with pytest.raises(PolicyError, match="not a domain"):
+        normalize_domain(raw)
 
 
 async def test_federation_mode(node: TestNode) -> None:

@@ -53,14 +53,28 @@ def normalize_domain(raw: str) -> str:
     """``host[:port]`` as peer policy keys it: lower case, default port dropped (§7)."""
     text = raw.strip()
     hint = f"{raw!r} is not a domain: give host or host:port, e.g. city.example or 10.0.0.5:8443"
-    if not text or "://" in text or _NOT_IN_A_DOMAIN & set(text):
+    if "://" in text:
+        raise PolicyError(f"{hint} (the host of a URL, not the URL)")
+    if not text or _NOT_IN_A_DOMAIN & set(text):
         raise PolicyError(hint)
+    if not text.isascii():
+        # Actor ids name internationalised hosts in their ASCII (punycode) form.
+        try:
+            text = text.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise PolicyError(hint) from None
     try:
-        domain = authority("https://" + text)
-        host = urlsplit("https://" + domain).hostname or ""
+        parts = urlsplit("https://" + text)
+        host, port = parts.hostname or "", parts.port
     except ValueError:  # a port that is not a number or out of range
         raise PolicyError(hint) from None
-    if not host or len(domain) > 255 or not _valid_host(host):
+    if not host or port == 0 or not _valid_host(host):
+        raise PolicyError(hint)
+    # The fully qualified "city.example." is the same peer as the "city.example" of actor ids.
+    domain = authority("https://" + text)
+    if host.endswith("."):
+        domain = domain.replace(host, host.rstrip("."), 1)
+    if len(domain) > 255:
         raise PolicyError(hint)
     return domain
 

@@ -34,7 +34,9 @@ def _iso(value: datetime | None) -> str | None:
 async def _one_peer(node: Node, domain: str) -> dict[str, Any]:
     async with node.db.session() as session:
         found = await peer_queries.overview(session, domain)
-    return (found[0] if found else peer_queries.PeerSummary(domain)).to_json(utcnow())
+    if not found:
+        raise ApiError(404, f"{domain} is not a known peer")
+    return found[0].to_json(utcnow())
 
 
 def _domain(request: web.Request) -> str:

@@ -38,6 +38,10 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         if request.path != "/api/v1/openapi.json":
             await _authenticate(request)
+            # Defence in depth: each admin handler checks its scope too, but a route added
+            # without that check must still not be reachable with an editor token.
+            if request.path.startswith("/api/v1/admin/") or request.path == "/api/v1/admin":
+                require(request, "admin")
         return await handler(request)
     except ApiError as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="cityfed"'} if exc.status == 401 else None
