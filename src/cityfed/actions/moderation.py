@@ -50,8 +50,11 @@ async def decide(
             raise ModerationError(comment_id)
         parent = await object_queries.by_ap_id(session, row.in_reply_to or "")
         owner = await thread_owner(session, parent) if parent is not None else None
-        if owner is None:
+        author = await session.get(Actor, row.actor_id)
+        if owner is None or author is None:
             raise ModerationError(comment_id)
+        if approve and node.policy.is_blocked(author.domain):
+            raise ModerationError(f"{comment_id}: its author's domain is blocked")
         was = row.state
         row.state = "published" if approve else "removed"
         session.add(
@@ -66,8 +69,7 @@ async def decide(
             item = await session.scalar(
                 select(InboxItem).where(InboxItem.activity_ap_id == row.activity_ap_id)
             )
-            author = await session.get(Actor, row.actor_id)
-            if item is not None and author is not None:
+            if item is not None:
                 activity = orjson.loads(item.body)
                 if is_public(activity):
                     inboxes = await follow_queries.follower_inboxes(session, owner.id)

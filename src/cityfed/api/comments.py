@@ -12,6 +12,7 @@ from cityfed.actions import moderation
 from cityfed.api.common import ApiError, acting_actor, field, json_body, reply, require
 from cityfed.models import objects as object_queries
 from cityfed.models.peers import domain_not_blocked
+from cityfed.models.peers import actor_not_blocked
 from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
 
@@ -122,6 +123,7 @@ async def moderation_queue(request: web.Request) -> web.Response:
                 Object.local.is_(False),
                 Object.state == state,
                 Object.deleted_at.is_(None),
+                actor_not_blocked(Object.actor_id),
             )
             .order_by(Object.published.desc())
             .limit(200)
