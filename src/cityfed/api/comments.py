@@ -11,8 +11,7 @@ from cityfed.actions import comments as comment_actions
 from cityfed.actions import moderation
 from cityfed.api.common import ApiError, acting_actor, field, json_body, reply, require
 from cityfed.models import objects as object_queries
-from cityfed.models.peers import domain_not_blocked
-from cityfed.models.peers import actor_not_blocked
+from cityfed.models.peers import actor_not_blocked, domain_not_blocked
 from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
 
