@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.federation import outbox
-from cityfed.federation.remote import ResolveError, get_actor, resolve_account
+from cityfed.federation.remote import ResolveError, resolve_reference
 from cityfed.models import follows as follow_queries
 from cityfed.models.tables import Actor, Follow
 from cityfed.node import Node
@@ -66,13 +66,10 @@ async def answer_follow(
 
 async def resolve_target(node: Node, target: str) -> Actor:
     """``handle@host``, ``@handle@host`` or an actor URL → the remote actor (network, no tx)."""
-    target = target.strip()
     try:
-        if target.startswith(("https://", "http://")):
-            return await get_actor(node, target)
-        return await resolve_account(node, target)
-    except (ResolveError, ValueError) as exc:
-        raise FollowError(f"cannot find {target}: {exc}") from None
+        return await resolve_reference(node, target)
+    except ResolveError as exc:
+        raise FollowError(f"cannot find {target.strip()}: {exc}") from None
 
 
 async def follow(node: Node, follower: Actor, target: str) -> Follow:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.federation import outbox
-from cityfed.federation.remote import ResolveError, get_actor, resolve_account
+from cityfed.federation.remote import ResolveError, resolve_reference
 from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models import reports as report_queries
@@ -81,13 +81,10 @@ def _content(content: str) -> str:
 
 async def _resolve_actor(node: Node, target: str) -> Actor:
     """``handle@host``, ``@handle@host`` or an actor URL → the remote actor (network, no tx)."""
-    target = target.strip()
     try:
-        if target.startswith(("https://", "http://")):
-            return await get_actor(node, target)
-        return await resolve_account(node, target)
-    except (ResolveError, ValueError) as exc:
-        raise ReportError(f"cannot find {target}: {exc}") from None
+        return await resolve_reference(node, target)
+    except ResolveError as exc:
+        raise ReportError(f"cannot find {target.strip()}: {exc}") from None
 
 
 def _object_ids(target: Actor, object_ids: list[str]) -> list[str]:

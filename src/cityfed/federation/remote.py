@@ -93,6 +93,17 @@ async def resolve_account(node: Node, account: str | Account) -> Actor:
     return actor
 
 
+async def resolve_reference(node: Node, target: str) -> Actor:
+    """``handle@host``, ``@handle@host`` or an actor URL → the actor (network, no transaction)."""
+    target = target.strip()
+    try:
+        if target.startswith(("https://", "http://")):
+            return await get_actor(node, target)
+        return await resolve_account(node, target)
+    except ValueError as exc:  # not a handle at all
+        raise ResolveError(str(exc)) from None
+
+
 def _scheme_for(node: Node) -> str:
     # An http node (tests, local demo) talks http to its peers; real nodes only https.
     return node.settings.scheme
