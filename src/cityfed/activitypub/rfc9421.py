@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
 
@@ -34,6 +34,7 @@ from cityfed.activitypub.digest import (
     serialize_sf_string,
     verify_content_digest,
 )
+from cityfed.activitypub.headers import lower_headers, timestamp
 from cityfed.activitypub.sigerrors import SignatureError
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
@@ -81,20 +82,6 @@ _INT_PARAMS = ("created", "expires")
 _STR_PARAMS = ("keyid", "alg", "nonce", "tag")
 
 
-def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Copy ``headers`` into a dict keyed by lower-cased name, joining repeats with ", ".
-
-    Accepts plain dicts of any casing as well as multi-dicts such as aiohttp's
-    CIMultiDictProxy (whose ``items()`` yields every value).
-    """
-    out: dict[str, str] = {}
-    for name, value in headers.items():
-        key = name.lower()
-        prev = out.get(key)
-        out[key] = value if prev is None else f"{prev}, {value}"
-    return out
-
-
 def _check_params(label: str, params: dict[str, Any]) -> dict[str, Any]:
     for name in _INT_PARAMS:
         # bool is an int subclass, and ?1 must not pass for a timestamp.
@@ -114,7 +101,7 @@ def parse_signatures(headers: Mapping[str, str]) -> list[MessageSignature]:
     Raises SignatureError if either field is missing or malformed, or if a declared label
     has no signature value. Signature values without a declaration are ignored.
     """
-    lowered = _lower_headers(headers)
+    lowered = lower_headers(headers)
     inputs_field = lowered.get("signature-input")
     sigs_field = lowered.get("signature")
     if inputs_field is None or sigs_field is None:
@@ -278,7 +265,7 @@ def signature_base(
     names matched case-insensitively, repeated fields already combined or given as a
     multi-dict. Unsupported or missing components raise SignatureError.
     """
-    return _signature_base(sig, method, url, _lower_headers(headers))
+    return _signature_base(sig, method, url, lower_headers(headers))
 
 
 # --------------------------------------------------------------------------------------
@@ -427,7 +414,7 @@ def sign_request(
     """
     if not _LABEL_RE.fullmatch(label):
         raise ValueError(f"invalid signature label {label!r}")
-    lowered = _lower_headers(headers) if headers else {}
+    lowered = lower_headers(headers) if headers else {}
     out = {}
     if body is not None:
         out["Content-Digest"] = lowered["content-digest"] = content_digest_header(body)
@@ -447,15 +434,6 @@ def sign_request(
     out["Signature-Input"] = f"{label}={params}"
     out["Signature"] = f"{label}=:{base64.b64encode(signature).decode('ascii')}:"
     return out
-
-
-def _timestamp(now: datetime | None) -> float:
-    if now is None:
-        return time.time()
-    if now.tzinfo is None:
-        # Naive datetimes are taken as UTC; guessing the local zone would skew every check.
-        now = now.replace(tzinfo=UTC)
-    return now.timestamp()
 
 
 def verify(
@@ -481,7 +459,7 @@ def verify(
 
     ``algorithm`` is the algorithm the application expects for this key; see verify_base.
     """
-    now_ts = _timestamp(now)
+    now_ts = timestamp(now)
     created = sig.params.get("created")
     if created is None:
         raise SignatureError(f"signature {sig.label} has no created parameter")
@@ -501,7 +479,7 @@ def verify(
             f"signature {sig.label} covers neither @target-uri nor @authority and @path"
         )
 
-    lowered = _lower_headers(headers)
+    lowered = lower_headers(headers)
     if body is not None or method.upper() == "POST":
         if "content-digest" not in covered:
             raise SignatureError(
