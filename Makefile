@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= data
 PORT ?= 8080
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(VENV)/.installed $(DATA)/cityfed.toml
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Three cities (Berlin, Hamburg, Barcelona) on 127.0.0.1:8081-8083, seeded, until Ctrl-C.
+demo: $(VENV)/.installed
+	$(BIN)/python -m cityfed.demo --data-dir demo-data
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

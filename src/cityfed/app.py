@@ -33,7 +33,7 @@ from cityfed.federation.urls import Urls
 from cityfed.federation.verify import Verifier
 from cityfed.models.db import open_database
 from cityfed.node import NODE, Node
-from cityfed.web import pages
+from cityfed.web import pages, staff
 from cityfed.web import routes as web_routes
 from cityfed.web.render import create_environment
 from cityfed.web.templates_key import TEMPLATES
@@ -107,6 +107,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     api_timeline.add_routes(app)
     pages.add_routes(app)
     web_routes.add_routes(app)
+    staff.setup(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

@@ -1,0 +1,451 @@
+"""``make demo``: three cities (Berlin, Hamburg, Barcelona) federating on loopback.
+
+Each city is a full node (its own SQLite database under ``demo-data/<city>``, its own port, web
+server and workers) in this one process. On the first run the cities follow each other and are
+seeded through ``cityfed.actions`` (the code paths staff use, never raw SQL): projects and
+challenges, a comment thread, an adoption and a solution offer. Every run prints each city's
+staff pages with a fresh staff password, and serves until Ctrl-C (SIGINT or SIGTERM).
+
+    python -m cityfed.demo [--data-dir demo-data] [--base-port 8081]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from cityfed.actions import adoptions as adoption_actions
+from cityfed.actions import comments as comment_actions
+from cityfed.actions import follows as follow_actions
+from cityfed.actions import offers as offer_actions
+from cityfed.actions import projects as project_actions
+from cityfed.actions import setup
+from cityfed.actions import users as user_actions
+from cityfed.actions.project_fields import parse
+from cityfed.app import create_app
+from cityfed.config import Settings, load_settings, write_settings
+from cityfed.config.settings import default_database_url
+from cityfed.federation.urls import Urls
+from cityfed.models import actors as actor_queries
+from cityfed.models import migrate
+from cityfed.models.db import open_database
+from cityfed.models.tables import Actor, Delivery, Follow, InboxItem
+from cityfed.node import NODE, Node
+
+log = logging.getLogger("cityfed.demo")
+
+HOST = "127.0.0.1"
+SETTLE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class City:
+    handle: str
+    name: str
+    summary: str
+    website: str
+    follows: tuple[str, ...]
+    items: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+
+CITIES = (
+    City(
+        "berlin",
+        "City of Berlin",
+        "<p>Innovation office of the State of Berlin: mobility, climate adaptation, open data.</p>",
+        "https://www.berlin.de/",
+        ("hamburg", "barcelona"),
+        (
+            (
+                "project",
+                {
+                    "title": "Heavy-rain sensor network",
+                    "teaser": "200 LoRaWAN sensors warn of flooded streets and cellars.",
+                    "description": "## What we built\n\nWater-level sensors in drains and "
+                    "underpasses report every five minutes over **LoRaWAN**. The data is open "
+                    "and feeds the fire brigade's dashboard.\n\n- 200 sensors in 4 districts\n"
+                    "- battery life of about 5 years\n- alerts by SMS and app",
+                    "phase": "operational",
+                    "tags": ["climate_adaptation", "sensors", "open_data"],
+                    "sdgs": [11, 13],
+                    "location": {"name": "Berlin", "latitude": 52.52, "longitude": 13.405},
+                    "start_date": "2023-04-01",
+                    "contact": "smart-water@berlin.example",
+                    "license": "EUPL-1.2",
+                    "repository": "https://code.berlin.example/rain-sensors",
+                    "budget": "EUR 450,000",
+                    "partners": ["Berliner Wasserbetriebe", "TU Berlin"],
+                    "outcomes": "Flooded underpasses are closed 20 minutes earlier on average.",
+                    "lessons_learned": "Plan the radio coverage before choosing the sites.",
+                    "translations": {
+                        "de": {
+                            "title": "Starkregen-Sensornetz",
+                            "teaser": "200 LoRaWAN-Sensoren warnen vor überfluteten Straßen.",
+                        }
+                    },
+                    "featured": True,
+                },
+            ),
+            (
+                "project",
+                {
+                    "title": "Kiezblocks: calmer neighbourhood streets",
+                    "teaser": "Residential blocks without through traffic, planned with residents.",
+                    "description": "Modal filters (bollards, planters) keep through traffic "
+                    "on main roads. Residents propose and co-design each Kiezblock.",
+                    "phase": "pilot",
+                    "tags": ["mobility", "traffic_calming"],
+                    "sdgs": [3, 11],
+                    "location": {"name": "Neukölln"},
+                    "contact": "verkehr@berlin.example",
+                    "translations": {"de": {"title": "Kiezblocks: ruhigere Straßen im Kiez"}},
+                },
+            ),
+            (
+                "challenge",
+                {
+                    "title": "Cooling schools in summer",
+                    "teaser": "Classrooms reach 32 °C in June. What cools them without AC?",
+                    "description": "Many of our 800 school buildings are from the 1970s. We look "
+                    "for shading, ventilation and greening that a school can run itself.",
+                    "phase": "open",
+                    "tags": ["heat", "schools"],
+                    "sdgs": [3, 4, 13],
+                    "deadline": "2027-03-31",
+                    "requirements": "- works in existing buildings\n- maintained by the school",
+                },
+            ),
+        ),
+    ),
+    City(
+        "hamburg",
+        "Free and Hanseatic City of Hamburg",
+        "<p>Digital city and climate unit of Hamburg.</p>",
+        "https://www.hamburg.de/",
+        ("berlin", "barcelona"),
+        (
+            (
+                "project",
+                {
+                    "title": "Heat-risk map",
+                    "teaser": "Which streets get dangerously hot, block by block.",
+                    "description": "Satellite data and 60 street sensors, combined with the age "
+                    "of residents, show where heat hurts most. **Open data**, updated daily.",
+                    "phase": "pilot",
+                    "tags": ["climate", "heat", "open_data"],
+                    "sdgs": [3, 11, 13],
+                    "location": {"name": "Altona", "latitude": 53.55, "longitude": 9.93},
+                    "license": "EUPL-1.2",
+                    "partners": ["University of Hamburg", "DWD"],
+                    "translations": {"de": {"title": "Hitzerisikokarte"}},
+                },
+            ),
+            (
+                "challenge",
+                {
+                    "title": "Flooded underpasses",
+                    "teaser": "Warn drivers before they drive into water.",
+                    "description": "After heavy rain, underpasses fill within minutes. We need "
+                    "an early warning that reaches drivers and the traffic control centre.",
+                    "phase": "open",
+                    "tags": ["flooding", "mobility"],
+                    "sdgs": [11, 13],
+                    "deadline": "2027-01-31",
+                },
+            ),
+        ),
+    ),
+    City(
+        "barcelona",
+        "Ajuntament de Barcelona",
+        "<p>Urban ecology and innovation, Barcelona City Council.</p>",
+        "https://ajuntament.barcelona.cat/",
+        ("berlin",),
+        (
+            (
+                "project",
+                {
+                    "title": "Superblocks (Superilles)",
+                    "teaser": "Nine blocks become one: streets turned into squares and green axes.",
+                    "description": "Traffic circulates around groups of blocks; the inner "
+                    "streets become shared space with trees, benches and play areas.",
+                    "phase": "operational",
+                    "tags": ["mobility", "public_space", "traffic_calming"],
+                    "sdgs": [3, 11],
+                    "location": {"name": "Eixample", "latitude": 41.39, "longitude": 2.16},
+                    "language": "en",
+                    "translations": {
+                        "es": {"title": "Supermanzanas"},
+                        "ca": {"title": "Superilles"},
+                    },
+                },
+            ),
+            (
+                "project",
+                {
+                    "title": "Climate shelters in schools",
+                    "teaser": "Schoolyards with shade, water and plants, open to all in heatwaves.",
+                    "description": "Since 2019 more than 200 climate shelters: schoolyards "
+                    "and libraries that stay cool and open to neighbours during heatwaves.",
+                    "phase": "operational",
+                    "tags": ["heat", "schools", "climate_adaptation"],
+                    "sdgs": [3, 4, 11, 13],
+                    "location": {"name": "Barcelona"},
+                },
+            ),
+        ),
+    ),
+)
+
+
+@dataclass
+class Login:
+    city: str
+    url: str
+    email: str
+    password: str
+
+
+@dataclass
+class Demo:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    logins: list[Login] = field(default_factory=list)
+
+
+def _settings(data_dir: Path, index: int, city: City, base_port: int) -> Settings:
+    """The city's settings: from its config file once written, so ids never change ports."""
+    directory = data_dir / city.handle
+    config = directory / "cityfed.toml"
+    if config.exists():
+        return load_settings(config, env={})
+    directory.mkdir(parents=True, exist_ok=True)
+    port = base_port + index
+    settings = Settings(
+        domain=f"{HOST}:{port}",
+        data_dir=directory.resolve(),
+        database_url=default_database_url(directory),
+        scheme="http",
+        allow_private_addresses=True,  # the three cities talk over loopback
+        listen_host=HOST,
+        listen_port=port,
+        log_level="WARNING",
+        config_file=config,
+    )
+    write_settings(settings, config)
+    return load_settings(config, env={})
+
+
+async def _prepare(settings: Settings, city: City) -> None:
+    """Schema, instance actor and the city actor (what ``cityfed init`` does)."""
+    urls = Urls(settings.base_url)
+    db = open_database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        async with db.transaction() as session:
+            await setup.ensure_instance_actor(session, urls, settings.hostname, settings.domain)
+            if await actor_queries.local_actor(session, city.handle) is None:
+                await setup.create_local_actor(
+                    session,
+                    urls,
+                    settings.domain,
+                    city.handle,
+                    city.name,
+                    summary=city.summary,
+                    website=city.website,
+                )
+    finally:
+        await db.dispose()
+
+
+async def _city(node: Node, handle: str) -> Actor:
+    async with node.db.session() as session:
+        actor = await actor_queries.local_actor(session, handle)
+    assert actor is not None
+    return actor
+
+
+async def _busy(node: Node) -> int:
+    async with node.db.session() as session:
+        deliveries = select(func.count()).select_from(Delivery)
+        inbox = select(func.count()).select_from(InboxItem)
+        return (
+            await session.scalar(deliveries.where(Delivery.state.in_(("pending", "retry")))) or 0
+        ) + (await session.scalar(inbox.where(InboxItem.state.in_(("pending", "retry")))) or 0)
+
+
+async def settled(nodes: list[Node]) -> None:
+    """Wait until no node has deliveries or inbox items due (the workers run meanwhile)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    quiet = 0
+    while quiet < 3:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the demo cities did not settle; see the log above")
+        busy = sum([await _busy(node) for node in nodes])
+        quiet = quiet + 1 if busy == 0 else 0
+        await asyncio.sleep(0.2)
+
+
+async def _follow_all(demo: Demo) -> None:
+    for city in CITIES:
+        node = demo.nodes[city.handle]
+        me = await _city(node, city.handle)
+        for other in city.follows:
+            target = await _city(demo.nodes[other], other)
+            await follow_actions.follow(node, me, target.ap_id)
+    await settled(list(demo.nodes.values()))
+    for node in demo.nodes.values():
+        async with node.db.session() as session:
+            pending = await session.scalar(
+                select(func.count()).select_from(Follow).where(Follow.state != "accepted")
+            )
+        if pending:
+            raise RuntimeError("a demo follow was not accepted")
+
+
+async def seed(demo: Demo) -> None:
+    """Follows, projects, challenges, a thread, an adoption and an offer, through actions/."""
+    nodes = list(demo.nodes.values())
+    await _follow_all(demo)
+    published: dict[str, str] = {}
+    for city in CITIES:
+        node = demo.nodes[city.handle]
+        me = await _city(node, city.handle)
+        for kind, body in city.items:
+            row = await project_actions.publish(node, me, kind, parse(kind, body, partial=False))
+            published[body["title"]] = row.ap_id
+    await settled(nodes)
+
+    berlin, hamburg, barcelona = (demo.nodes[h] for h in ("berlin", "hamburg", "barcelona"))
+    sensors = published["Heavy-rain sensor network"]
+    question = await comment_actions.comment(
+        hamburg,
+        await _city(hamburg, "hamburg"),
+        sensors,
+        "Which sensors do you use in underpasses, and how long do the batteries last?",
+    )
+    await settled(nodes)
+    await comment_actions.comment(
+        berlin,
+        await _city(berlin, "berlin"),
+        question.ap_id,
+        "Pressure sensors from two vendors; both last about five years. Happy to share the "
+        "tender documents!",
+    )
+    await comment_actions.comment(
+        barcelona,
+        await _city(barcelona, "barcelona"),
+        sensors,
+        "We are planning something similar for our rieras. Is the dashboard open source?",
+    )
+    await settled(nodes)
+    await adoption_actions.adopt(
+        hamburg,
+        await _city(hamburg, "hamburg"),
+        published["Superblocks (Superilles)"],
+        {"status": "planned", "title": "Superblocks for Ottensen"},
+    )
+    await offer_actions.offer(
+        barcelona,
+        await _city(barcelona, "barcelona"),
+        {
+            "challenge": published["Cooling schools in summer"],
+            "project": published["Climate shelters in schools"],
+            "content": "Our climate shelters cool schoolyards with shade, water and plants; "
+            "most measures are run by the schools themselves.",
+        },
+    )
+    await settled(nodes)
+
+
+async def _login(node: Node, city: City) -> Login:
+    """The city's demo admin, with a new password every run (the old one is not printable)."""
+    email = f"admin@{city.handle}.example"
+    password = secrets.token_urlsafe(9)
+    try:
+        await user_actions.create_user(node, email, "admin", who="demo", password=password)
+    except user_actions.UserError:
+        await user_actions.reset_password(node, email, who="demo", password=password)
+    return Login(city.name, f"{node.urls.base}/staff/", email, password)
+
+
+@contextlib.asynccontextmanager
+async def running(data_dir: Path, base_port: int = 8081) -> AsyncIterator[Demo]:
+    """Serve the three cities (seeded on first run) until the block ends."""
+    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, before serving)
+    demo = Demo()
+    runners: list[web.AppRunner] = []
+    try:
+        for index, city in enumerate(CITIES):
+            settings = _settings(data_dir, index, city, base_port)
+            await _prepare(settings, city)
+            app = create_app(settings)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            runners.append(runner)
+            await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+            demo.nodes[city.handle] = app[NODE]
+        marker = data_dir / "seeded"
+        if not marker.exists():
+            await seed(demo)
+            marker.write_text("seeded by cityfed.demo\n", encoding="utf-8")
+        for city in CITIES:
+            demo.logins.append(await _login(demo.nodes[city.handle], city))
+        yield demo
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+def banner(demo: Demo, out: Callable[[str], Any] = print) -> None:
+    out("\ncityfed demo: three cities federating on loopback (Ctrl-C stops them)\n")
+    for login in demo.logins:
+        out(f"  {login.city}")
+        out(f"    staff pages  {login.url}")
+        out(f"    sign in as   {login.email}  password {login.password}")
+        out(f"    public page  {login.url.removesuffix('/staff/')}/")
+    out("\nPasswords are new on every start. To start over, stop the demo and delete its data dir.")
+
+
+async def serve(data_dir: Path, base_port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print("starting Berlin, Hamburg and Barcelona (the first start seeds them, ~10 s)...")
+    async with running(data_dir, base_port) as demo:
+        banner(demo)
+        await stop.wait()
+        print("\nstopping the demo cities...")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m cityfed.demo", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path("demo-data"))
+    parser.add_argument("--base-port", type=int, default=8081, help="ports N, N+1, N+2")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(serve(args.data_dir, args.base_port))
+    except OSError as exc:  # typically a port in use
+        raise SystemExit(f"cannot start the demo: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

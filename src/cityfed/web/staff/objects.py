@@ -1,0 +1,249 @@
+"""A project or challenge as staff work with it: its thread and reply form, its adoptions (and
+"adopt this solution"), and for challenges the solution offers (offer one, accept or reject).
+
+Every form calls the same action as the REST API: ``actions.comments.comment``,
+``actions.adoptions.adopt``/``update``, ``actions.offers.offer``/``answer``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from markupsafe import Markup
+
+from cityfed.actions import adoptions as adoption_actions
+from cityfed.actions import comments as comment_actions
+from cityfed.actions import offers as offer_actions
+from cityfed.actions import projects as project_actions
+from cityfed.actions.project_fields import FieldError
+from cityfed.activitypub.sanitize import sanitize_html
+from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
+from cityfed.models import objects as object_queries
+from cityfed.models.objects import CITY_TYPES
+from cityfed.node import NODE
+from cityfed.web import present
+from cityfed.web import queries as web_queries
+from cityfed.web.staff import queries
+from cityfed.web.staff.auth import requires
+from cityfed.web.staff.common import city, form, object_url, text
+from cityfed.web.staff.render import error_page, page, redirect
+from cityfed.web.staff.state import translator
+
+
+def _problem(exc: Exception) -> tuple[str, str]:
+    """(field, problem) of an action's refusal "field: problem"."""
+    name, _, problem = str(exc).partition(": ")
+    return (getattr(exc, "field", None) or name), (problem or str(exc))
+
+
+async def render_object(
+    request: web.Request,
+    ap_id: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+) -> web.Response:
+    _ = translator(request)
+    me = await city(request)
+    node = request.app[NODE]
+    async with node.db.session() as session:
+        found = await queries.object_and_author(session, ap_id) if ap_id else None
+        if found is None or found[0].type not in CITY_TYPES:
+            return error_page(request, 404, _("This node holds no such project or challenge."))
+        row, author = found
+        if row.deleted_at is not None:
+            return error_page(request, 404, _("This project or challenge was deleted."))
+        item = project_actions.load(row)
+        kind = project_actions.kind_of(row)
+        comments = [
+            (note, writer, Markup(sanitize_html(str(note.document.get("content") or ""))))
+            for note, writer in await queries.thread(session, row)
+        ]
+        titles = await web_queries.titles(session, present.referenced_ids(item))
+        adoptions: list[tuple[dict[str, Any], Any]] = []
+        offers: list[tuple[dict[str, Any], Any]] = []
+        our_projects = []
+        if kind == "project":
+            for adoption, adopter in await queries.targeting_with_authors(
+                session, adoption_actions.ADOPTION, row.ap_id
+            ):
+                adoptions.append((adoption_actions.view(adoption), adopter))
+        else:
+            rows = await queries.targeting_with_authors(
+                session, offer_actions.SOLUTION_OFFER, row.ap_id
+            )
+            answers = await offer_actions.answers(session, [offer for offer, _a in rows])
+            for offer, offerer in rows:
+                reply = answers.get(offer.activity_ap_id or "")
+                offers.append((offer_actions.view(offer, reply), offerer))
+            if row.actor_id != me.id:
+                our_projects = [
+                    (project.ap_id, project_actions.load(project).name)
+                    for project in await object_queries.local_objects(
+                        session, me.id, ("Project",), limit=None
+                    )
+                ]
+            titles |= await web_queries.titles(session, [o["project"] for o, _a in offers])
+    ours = row.local and row.actor_id == me.id
+    mine = next((a for a, adopter in adoptions if adopter.id == me.id), None)
+    return page(
+        request,
+        "object.html",
+        status=status,
+        row=row,
+        item=item,
+        kind=kind,
+        view=present.object_view(row, item, author, titles),
+        author=author,
+        ours=ours,
+        comments=comments,
+        adoptions=adoptions,
+        my_adoption=mine,
+        offers=offers,
+        our_projects=our_projects,
+        titles=titles,
+        statuses=ADOPTION_STATUSES,
+        me=me,
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@requires("editor")
+async def object_page(request: web.Request) -> web.StreamResponse:
+    return await render_object(request, request.query.get("id", ""))
+
+
+@requires("editor")
+async def comment(request: web.Request) -> web.StreamResponse:
+    data = await form(request)
+    target = text(data, "in_reply_to")
+    me = await city(request)
+    try:
+        await comment_actions.comment(request.app[NODE], me, target, data.get("content", ""))
+    except comment_actions.CommentError as exc:
+        name, problem = _problem(exc)
+        return await render_object(
+            request,
+            target,
+            status=422,
+            errors={f"comment.{name}": problem},
+            values={"comment": data},
+        )
+    return redirect(object_url(target) + "#thread", done="commented")
+
+
+@requires("editor")
+async def adopt_form(request: web.Request) -> web.StreamResponse:
+    return await _adopt_page(request, request.query.get("project", ""), {}, {})
+
+
+async def _adopt_page(
+    request: web.Request,
+    project_id: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> web.Response:
+    _ = translator(request)
+    async with request.app[NODE].db.session() as session:
+        found = await queries.object_and_author(session, project_id) if project_id else None
+    if found is None or found[0].type != "Project" or found[0].deleted_at is not None:
+        return error_page(request, 404, _("This node holds no such project."))
+    row, author = found
+    item = project_actions.load(row)
+    defaults = {"title": item.name, "teaser": item.teaser, "status": "considering"}
+    return page(
+        request,
+        "adopt.html",
+        status=status,
+        row=row,
+        item=item,
+        author=author,
+        values={**defaults, **values},
+        errors=errors,
+        statuses=ADOPTION_STATUSES,
+    )
+
+
+@requires("editor")
+async def adopt(request: web.Request) -> web.StreamResponse:
+    data = await form(request)
+    project_id = text(data, "project")
+    body = {name: data.get(name, "") for name in ("status", "title", "teaser")}
+    me = await city(request)
+    try:
+        _adoption, project = await adoption_actions.adopt(request.app[NODE], me, project_id, body)
+    except FieldError as exc:
+        name, problem = _problem(exc)
+        return await _adopt_page(request, project_id, data, {name: problem}, status=422)
+    return redirect(object_url(project.ap_id), done="adopted")
+
+
+@requires("editor")
+async def update_adoption(request: web.Request) -> web.StreamResponse:
+    data = await form(request)
+    back = text(data, "back")
+    body = {name: data.get(name, "") for name in ("status", "outcomes", "lessons_learned")}
+    try:
+        await adoption_actions.update(request.app[NODE], text(data, "id"), body)
+    except FieldError as exc:
+        name, problem = _problem(exc)
+        return await render_object(
+            request,
+            back,
+            status=422,
+            errors={f"adoption.{name}": problem},
+            values={"adoption": data},
+        )
+    except project_actions.NotFound:
+        _ = translator(request)
+        return error_page(request, 404, _("No such adoption of ours."))
+    return redirect(object_url(back) + "#adoptions", done="adoption_updated")
+
+
+@requires("editor")
+async def offer(request: web.Request) -> web.StreamResponse:
+    data = await form(request)
+    challenge = text(data, "challenge")
+    body = {
+        "challenge": challenge,
+        "project": text(data, "project"),
+        "content": data.get("content"),
+    }
+    me = await city(request)
+    try:
+        await offer_actions.offer(request.app[NODE], me, body)
+    except FieldError as exc:
+        name, problem = _problem(exc)
+        return await render_object(
+            request,
+            challenge,
+            status=422,
+            errors={f"offer.{name}": problem},
+            values={"offer": data},
+        )
+    return redirect(object_url(challenge) + "#offers", done="offered")
+
+
+@requires("editor")
+async def answer_offer(request: web.Request) -> web.StreamResponse:
+    data = await form(request)
+    challenge = text(data, "challenge")
+    accept = data.get("decision") == "accept"
+    try:
+        await offer_actions.answer(
+            request.app[NODE],
+            text(data, "offer"),
+            accept=accept,
+            solved=accept and data.get("solved") == "on",
+            reason=None if accept else data.get("reason"),
+        )
+    except FieldError as exc:
+        name, problem = _problem(exc)
+        return await render_object(
+            request, challenge, status=422, errors={f"answer.{name}": problem}
+        )
+    return redirect(object_url(challenge) + "#offers", done="offer_answered")

@@ -1,0 +1,90 @@
+"""Signing in and out, and changing one's own password."""
+
+from __future__ import annotations
+
+import math
+
+from aiohttp import web
+
+from cityfed.actions import users as user_actions
+from cityfed.node import NODE
+from cityfed.web.staff.auth import Cookies, requires, safe_next
+from cityfed.web.staff.common import form, text
+from cityfed.web.staff.ratelimit import LIMITER
+from cityfed.web.staff.render import page, redirect
+from cityfed.web.staff.state import SESSION_TOKEN, USER, translator, user_of
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    target = safe_next(request.query.get("next"))
+    if user_of(request) is not None:
+        return redirect(target)
+    return page(request, "login.html", next=target, email="", error=None)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE]
+    _ = translator(request)
+    data = await form(request)
+    email, password = text(data, "email").lower(), data.get("password", "")
+    target = safe_next(data.get("next"))
+    limiter = request.app[LIMITER]
+    client = request.remote or "unknown"
+    wait = limiter.retry_after(email, client)
+    if wait is not None:
+        message = _(
+            "Too many failed sign-ins. Try again in {minutes} minutes.",
+            minutes=math.ceil(wait / 60),
+        )
+        response = page(request, "login.html", status=429, next=target, email=email, error=message)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = await user_actions.authenticate(node, email, password)
+    if user is None:
+        limiter.failed(email, client)
+        message = _("The e-mail address or the password is wrong.")
+        return page(request, "login.html", status=401, next=target, email=email, error=message)
+    limiter.succeeded(email)
+    token, _session = await user_actions.sign_in(node, user)
+    response = redirect("/staff/account" if user.must_change_password else target)
+    cookies = Cookies.of(node)
+    lifetime = int(user_actions.SESSION_LIFETIME.total_seconds())
+    cookies.set(response, cookies.session, token, max_age=lifetime)
+    return response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE]
+    token = request.get(SESSION_TOKEN)
+    if token:
+        await user_actions.sign_out(node, token)
+    response = redirect("/staff/login", done="signed_out")
+    cookies = Cookies.of(node)
+    cookies.clear(response, cookies.session)
+    return response
+
+
+@requires("editor", while_password_change=True)
+async def account(request: web.Request) -> web.StreamResponse:
+    return page(request, "account.html", errors={})
+
+
+@requires("editor", while_password_change=True)
+async def change_password(request: web.Request) -> web.StreamResponse:
+    _ = translator(request)
+    data = await form(request)
+    user = request[USER]
+    new = data.get("password", "")
+    errors: dict[str, str] = {}
+    if new != data.get("password_confirm", ""):
+        errors["password_confirm"] = _("The two new passwords differ.")
+    else:
+        try:
+            await user_actions.change_password(
+                request.app[NODE], user.id, data.get("current_password", ""), new
+            )
+        except user_actions.UserError as exc:
+            errors[exc.field] = exc.problem
+    if errors:
+        return page(request, "account.html", status=422, errors=errors)
+    return redirect("/staff/", done="password_changed")

@@ -1,0 +1,1 @@
+"""End-to-end tests in a real headless Chromium (skipped when none is installed)."""
