@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= data
 PORT ?= 8080
+# Test processes: every test node is its own server and database, so tests run side by side.
+JOBS ?= 2
 
 .PHONY: run test lint bench demo clean
 
@@ -27,7 +29,7 @@ run: $(VENV)/.installed $(DATA)/cityfed.toml
 	$(BIN)/cityfed serve --config $(DATA)/cityfed.toml --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
 
 # Three cities (Berlin, Hamburg, Barcelona) on 127.0.0.1:8081-8083, seeded, until Ctrl-C.
 demo: $(VENV)/.installed

@@ -63,13 +63,19 @@ class InboxWorker:
             items = await queue.lease(session, InboxItem, utcnow(), limit=limit, lease_for=LEASE)
         if not items:
             return 0
+        # One sender's activities are applied in the order they arrived (a Create before the
+        # Update that follows it); different senders are processed side by side.
+        by_sender: dict[str, list[InboxItem]] = {}
+        for item in items:
+            by_sender.setdefault(item.actor_ap_id, []).append(item)
         semaphore = asyncio.Semaphore(max(1, self.node.settings.inbox_concurrency))
 
-        async def one(item: InboxItem) -> None:
+        async def in_order(queue: list[InboxItem]) -> None:
             async with semaphore:
-                await self.process(item)
+                for item in sorted(queue, key=lambda i: i.id):
+                    await self.process(item)
 
-        await asyncio.gather(*(one(item) for item in items))
+        await asyncio.gather(*(in_order(queue) for queue in by_sender.values()))
         return len(items)
 
     async def run(self) -> None:
