@@ -6,6 +6,7 @@ database of its own on that server, dropped afterwards.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import socket
@@ -51,8 +52,52 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# PostgreSQL databases this test process created and migrated, emptied and ready for reuse:
+# CREATE DATABASE + migrations cost ~0.6 s a node, TRUNCATE ~30 ms.
+_PG_POOL: list[str] = []
+
+
+def _drop_pool(dsn: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(dsn)
+        try:
+            for dbname in _PG_POOL:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())
+
+
+async def _empty(url: str) -> bool:
+    """Empty every table but Alembic's; False if the database cannot be reused."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        tables = [row["tablename"] for row in rows if row["tablename"] != "alembic_version"]
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        return True
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
+
+
 @asynccontextmanager
-async def database_url(tmp_path: Path, name: str) -> AsyncIterator[str]:
+async def database_url(tmp_path: Path, name: str, *, reuse: bool = True) -> AsyncIterator[str]:
+    """A database for one node: a fresh SQLite file, or on PostgreSQL a database of its own
+    (``reuse``: an emptied, already migrated one from this process's pool when there is one)."""
     base = os.environ.get("CITYFED_TEST_DATABASE_URL")
     if not base:
         yield f"sqlite+aiosqlite:///{tmp_path / (name + '.db')}"
@@ -60,21 +105,32 @@ async def database_url(tmp_path: Path, name: str) -> AsyncIterator[str]:
     import asyncpg
 
     url = make_url(base)
-    dbname = f"cf_{name}_{uuid.uuid4().hex[:10]}".lower()
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{dbname}"')
-    finally:
-        await admin.close()
-    try:
-        yield url.set(database=dbname).render_as_string(hide_password=False)
-    finally:
+    if reuse and _PG_POOL:
+        dbname = _PG_POOL.pop()
+    else:
+        dbname = f"cf_{name}_{uuid.uuid4().hex[:10]}".lower()
         admin = await asyncpg.connect(dsn)
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{dbname}"')
         finally:
             await admin.close()
+    node_url = url.set(database=dbname)
+    try:
+        yield node_url.render_as_string(hide_password=False)
+    finally:
+        plain = node_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        if reuse and await _empty(plain):
+            if not _PG_POOL and not getattr(_drop_pool, "registered", False):
+                atexit.register(_drop_pool, dsn)
+                _drop_pool.registered = True  # type: ignore[attr-defined]
+            _PG_POOL.append(dbname)
+        else:
+            admin = await asyncpg.connect(dsn)
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            finally:
+                await admin.close()
 
 
 @dataclass

@@ -101,6 +101,9 @@ def driver() -> Iterator[Any]:
     browser = webdriver.Chrome(service=Service(chromedriver), options=options)
     browser.set_page_load_timeout(20)
     browser.set_script_timeout(20)
+    # A form submitted with Enter navigates asynchronously: lookups wait for the new page's
+    # elements instead of failing on the old page.
+    browser.implicitly_wait(10)
     try:
         yield browser
     finally:

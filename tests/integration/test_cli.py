@@ -152,7 +152,7 @@ def test_bad_config_is_reported_by_name(tmp_path: Path) -> None:
 
 async def test_migrations_on_this_database(tmp_path: Path) -> None:
     """Upgrade an empty database to head and check every table exists (SQLite or PostgreSQL)."""
-    async with database_url(tmp_path, "migrations") as url:
+    async with database_url(tmp_path, "migrations", reuse=False) as url:
         db = open_database(url)
         await migrate.upgrade(db)
         await migrate.upgrade(db)  # a second run is a no-op
