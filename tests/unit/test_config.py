@@ -89,3 +89,16 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
     assert again.allow_private_addresses is True
     assert again.database_url == settings.database_url
     assert "url" not in path.read_text()  # the default database follows the data dir
+
+
+def test_relative_config_path_finds_the_database_next_to_it(tmp_path: Path, monkeypatch) -> None:
+    """`make run` passes data/cityfed.toml relative to the checkout."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cityfed.toml").write_text('[node]\ndomain = "localhost:8080"\n')
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(Path("data/cityfed.toml"), env={})
+    assert settings.data_dir == (tmp_path / "data").resolve()
+    assert settings.database_url.endswith(f"{(tmp_path / 'data').resolve()}/cityfed.db")
+    sub = tmp_path / "data" / "other.toml"
+    sub.write_text('[node]\ndomain = "x.example"\ndata_dir = "state"\n')
+    assert load_settings(Path("data/other.toml"), env={}).data_dir == (tmp_path / "data" / "state")

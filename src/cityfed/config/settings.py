@@ -205,10 +205,12 @@ def load_settings(
     if "domain" not in values:
         raise ConfigError(f"{source}: [node] domain is required (or set CITYFED_DOMAIN)")
     if "data_dir" not in values:
-        values["data_dir"] = config_file.parent if config_file else Path.cwd()
-    data_dir: Path = values["data_dir"]
-    if not data_dir.is_absolute() and config_file is not None:
-        values["data_dir"] = (config_file.parent / data_dir).resolve()
+        # The config file lives in the data dir (``cityfed init`` puts it there).
+        values["data_dir"] = (config_file.parent if config_file else Path.cwd()).resolve()
+    elif not values["data_dir"].is_absolute():
+        # A relative data_dir in a file is relative to that file, not to the current directory.
+        base = config_file.parent if config_file is not None else Path.cwd()
+        values["data_dir"] = (base / values["data_dir"]).resolve()
     values.setdefault("database_url", default_database_url(values["data_dir"]))
     values["log_level"] = values.get("log_level", "info").upper()
     return Settings(config_file=config_file, **values)
