@@ -136,6 +136,11 @@ def init(
         click.echo(f"admin token (shown once): {token}")
     else:
         click.echo("the city existed already; keys and tokens were left as they were")
+    base = settings.base_url
+    click.echo(f"open:    {base}/@{handle.lower()}  (the city's public page)")
+    click.echo(f"         {base}/api/v1/openapi.json  (the REST API; use the admin token)")
+    click.echo(f"         {base}/staff/  (staff pages; first run: cityfed users create "
+               f"--config {config_file} --email you@example.org --role admin)")
 
 
 @main.command()
