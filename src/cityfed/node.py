@@ -18,6 +18,7 @@ from cityfed.federation.urls import Urls
 from cityfed.keys.remote import RemoteKeyCache
 from cityfed.keys.store import KeyStore, SigningKey
 from cityfed.models import actors as actor_queries
+from cityfed.models.counts import CountCache
 from cityfed.models.db import Database
 
 log = logging.getLogger("cityfed.node")
@@ -40,6 +41,8 @@ class Node:
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     policy: PolicyView = field(default_factory=PolicyView)
     inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Large listing totals (outbox, timeline), recounted at most every few seconds.
+    counts: CountCache = field(default_factory=CountCache)
 
     def __post_init__(self) -> None:
         self.policy.default_mode = self.policy.mode = self.settings.federation_mode

@@ -16,14 +16,16 @@ async def comment_body(a: TestNode, comment_id: str) -> dict:
     """The Create of A's comment exactly as A sent it (with A's proof and LD signature)."""
     async with a.node.db.session() as session:
         row = await session.scalar(
-            select(Activity).where(Activity.object_ap_id == comment_id, Activity.type == "Create"))
+            select(Activity).where(Activity.object_ap_id == comment_id, Activity.type == "Create")
+        )
     return orjson.loads(row.body)
 
 
 async def item_of(n: TestNode, activity_id: str) -> InboxItem:
     async with n.node.db.session() as session:
         return await session.scalar(
-            select(InboxItem).where(InboxItem.activity_ap_id == activity_id))
+            select(InboxItem).where(InboxItem.activity_ap_id == activity_id)
+        )
 
 
 async def test_outgoing_activities_carry_a_proof_and_public_ones_an_ld_signature(nodes) -> None:
@@ -32,13 +34,19 @@ async def test_outgoing_activities_carry_a_proof_and_public_ones_an_ld_signature
     await settle(a, b)
     created = await b.api("POST", "/projects", json={"title": "Signed"}, status=201)
     async with b.node.db.session() as session:
-        follow = orjson.loads(await session.scalar(
-            select(Activity.body).where(Activity.type == "Accept")))
-        create = orjson.loads(await session.scalar(
-            select(Activity.body).where(Activity.object_ap_id == created["id"])))
+        follow = orjson.loads(
+            await session.scalar(select(Activity.body).where(Activity.type == "Accept"))
+        )
+        create = orjson.loads(
+            await session.scalar(
+                select(Activity.body).where(Activity.object_ap_id == created["id"])
+            )
+        )
     assert proof.verification_method(follow) == f"{b.actor_id}#ed25519-key"
     assert "signature" not in follow  # not public: no LD signature
-    assert proof.verification_method(create) and ldsig.creator_of(create) == f"{b.actor_id}#main-key"
+    assert (
+        proof.verification_method(create) and ldsig.creator_of(create) == f"{b.actor_id}#main-key"
+    )
 
 
 async def test_comment_forwarded_a_b_c_is_verified_by_proof_without_fetching_from_a(nodes) -> None:
@@ -49,8 +57,12 @@ async def test_comment_forwarded_a_b_c_is_verified_by_proof_without_fetching_fro
     project = await b.api("POST", "/projects", json={"title": "Heat-risk map"}, status=201)
     await settle(a, b, c)
     a.access_log.clear()
-    comment = await a.api("POST", "/comments", status=201,
-                          json={"in_reply_to": project["id"], "content": "We adopt this!"})
+    comment = await a.api(
+        "POST",
+        "/comments",
+        status=201,
+        json={"in_reply_to": project["id"], "content": "We adopt this!"},
+    )
     await settle(a, b, c)
     body = await comment_body(a, comment["id"])
     item = await item_of(c, body["id"])
@@ -76,10 +88,12 @@ async def setup_unforwarded(nodes) -> tuple[TestNode, TestNode, TestNode, str]:
 
 async def test_without_proof_the_ld_signature_then_refetch_verifies(nodes) -> None:
     a, b, c, project = await setup_unforwarded(nodes)
-    first = await a.api("POST", "/comments", status=201,
-                        json={"in_reply_to": project, "content": "one"})
-    second = await a.api("POST", "/comments", status=201,
-                         json={"in_reply_to": project, "content": "two"})
+    first = await a.api(
+        "POST", "/comments", status=201, json={"in_reply_to": project, "content": "one"}
+    )
+    second = await a.api(
+        "POST", "/comments", status=201, json={"in_reply_to": project, "content": "two"}
+    )
     await settle(a, b, c)
     no_proof = await comment_body(a, first["id"])
     del no_proof["proof"]
@@ -99,11 +113,18 @@ async def test_a_proof_by_a_key_that_is_not_the_actors_is_refused(nodes) -> None
     note_id = f"{a.base}/comments/{uuid.uuid4()}"
     forged = {
         "@context": ["https://www.w3.org/ns/activitystreams"],
-        "id": f"{a.base}/activities/{uuid.uuid4()}", "type": "Create", "actor": a.actor_id,
+        "id": f"{a.base}/activities/{uuid.uuid4()}",
+        "type": "Create",
+        "actor": a.actor_id,
         "to": ["https://www.w3.org/ns/activitystreams#Public"],
-        "object": {"id": note_id, "type": "Note", "attributedTo": a.actor_id,
-                   "inReplyTo": project, "content": "<p>Berlin: send us your budget</p>",
-                   "to": ["https://www.w3.org/ns/activitystreams#Public"]},
+        "object": {
+            "id": note_id,
+            "type": "Note",
+            "attributedTo": a.actor_id,
+            "inReplyTo": project,
+            "content": "<p>Berlin: send us your budget</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
     }
     b_actor = await local_actor_row(b)
     b_ed = await b.node.signing_key(b_actor.id, "ed25519")
@@ -118,8 +139,9 @@ async def test_a_proof_by_a_key_that_is_not_the_actors_is_refused(nodes) -> None
 
 async def test_tampered_signed_comment_falls_back_to_the_origins_copy(nodes) -> None:
     a, b, c, project = await setup_unforwarded(nodes)
-    comment = await a.api("POST", "/comments", status=201,
-                          json={"in_reply_to": project, "content": "the real words"})
+    comment = await a.api(
+        "POST", "/comments", status=201, json={"in_reply_to": project, "content": "the real words"}
+    )
     await settle(a, b, c)
     body = await comment_body(a, comment["id"])
     body["object"]["content"] = "<p>words A never wrote</p>"  # proof and signature now fail

@@ -5,6 +5,7 @@ Pure: takes plain values, returns plain JSON-ready dicts; no database, no HTTP.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -183,8 +184,11 @@ class RemoteActor:
                 key_id = _str(entry.get("id"))
                 owner = _str(entry.get("owner")) or actor_id
                 if key_id:
-                    keys.append(PublicKeyInfo(key_id, owner, entry["publicKeyPem"],
-                                              _expiry(entry.get("expires"))))
+                    keys.append(
+                        PublicKeyInfo(
+                            key_id, owner, entry["publicKeyPem"], _expiry(entry.get("expires"))
+                        )
+                    )
         multikeys = []
         for entry in as_list(doc.get("assertionMethod")):
             if (
@@ -236,8 +240,12 @@ def is_http_url(value: str) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
 
 
+@functools.lru_cache(maxsize=8192)
 def authority(url: str) -> str:
-    """host[:port] of a URL, lower-cased, default ports dropped: the unit of peer policy (§7)."""
+    """host[:port] of a URL, lower-cased, default ports dropped: the unit of peer policy (§7).
+
+    Cached: the inbox asks it several times per request, mostly of the same actor and key ids.
+    """
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if ":" in host:

@@ -379,6 +379,13 @@ def verify(document: Mapping[str, Any], public_key: rsa.RSAPublicKey) -> None:
     options = _options(signature)
     unsigned = {k: v for k, v in document.items() if k != "signature"}
     options_canonical = _options_canonical(options)
+    # An LD signature and an integrity proof made independently of each other (as cityfed
+    # does, so that either survives when a forwarder strips the other) covers the document
+    # without its proof: with a proof present, that form is the likely one, so it goes first.
+    if "proof" in unsigned:
+        bare = {k: v for k, v in unsigned.items() if k != "proof"}
+        if _rsa_ok(public_key, value, options_canonical, _mastodon_canonical(_dataset(bare))):
+            return
     dataset = _dataset(unsigned)
     has_named_graphs = len(dataset) > 1
     if _rsa_ok(public_key, value, options_canonical, _mastodon_canonical(dataset)):
@@ -389,13 +396,6 @@ def verify(document: Mapping[str, Any], public_key: rsa.RSAPublicKey) -> None:
         public_key, value, _plain_canonical(options), _plain_canonical(unsigned)
     ):
         return
-    # An LD signature and an integrity proof made independently of each other (as cityfed
-    # does, so that either survives when a forwarder strips the other) covers the document
-    # without its proof.
-    if "proof" in unsigned:
-        bare = {k: v for k, v in unsigned.items() if k != "proof"}
-        if _rsa_ok(public_key, value, options_canonical, _mastodon_canonical(_dataset(bare))):
-            return
     raise LdSignatureError("the LD signature does not match the document")
 
 

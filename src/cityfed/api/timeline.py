@@ -29,7 +29,10 @@ async def timeline(request: web.Request) -> web.Response:
         rows = await object_queries.timeline(
             session, me.id, TYPES[kind], offset=(page - 1) * per_page, limit=per_page
         )
-        total = await object_queries.count_timeline(session, me.id, TYPES[kind])
+        total = await node.counts.get(
+            ("timeline", me.id, TYPES[kind]),
+            lambda: object_queries.count_timeline(session, me.id, TYPES[kind]),
+        )
     items = []
     for obj, author in rows:
         try:

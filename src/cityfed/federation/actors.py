@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub import collections as coll
@@ -110,15 +110,26 @@ async def outbox(request: web.Request) -> web.Response:
     number = _page_number(request)
     async with node.db.session() as session:
         found = await _local_actor_or_404(session, request.match_info["handle"])
-        live = select(Object.ap_id).where(Object.actor_id == found.id, Object.deleted_at.is_(None))
+        # Correlated, so a page looks up only its own rows' objects: ``IN (SELECT ...)`` made
+        # SQLite collect every live object id of the actor first (45 ms at 20k objects).
+        live = exists().where(
+            Object.ap_id == Activity.object_ap_id,
+            Object.actor_id == found.id,
+            Object.deleted_at.is_(None),
+        )
         where = (
             Activity.actor_id == found.id,
             Activity.local.is_(True),
             Activity.public.is_(True),
             Activity.type == "Create",
-            Activity.object_ap_id.in_(live),
+            live,
         )
-        total = await session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0
+
+        async def count() -> int:
+            query = select(func.count()).select_from(Activity).where(*where)
+            return await session.scalar(query) or 0
+
+        total = await node.counts.get(("outbox", found.id), count)
         collection_id = found.outbox or node.urls.outbox(found.handle)
         if number is None:
             return activity_json(coll.collection(collection_id, total))

@@ -109,7 +109,9 @@ async def _receive(request: web.Request, node: Node, recipient: str | None) -> w
         verified_by=verified_by,
     )
     is_new = await request.app[INBOX_WRITER].submit(item)
-    log.info(
+    # DEBUG: at thousands of activities a second this line was a third of the handler's CPU
+    # (bench/README.md); the inbox worker logs each activity it applies at INFO.
+    log.debug(
         "%s %s %s from %s (%s, %s)",
         "received" if is_new else "duplicate",
         activity.get("type"),

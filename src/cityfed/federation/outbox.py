@@ -85,6 +85,27 @@ def _targets(node: Node, inboxes: Iterable[str]) -> dict[str, str]:
     return targets
 
 
+def _interleaved(targets: dict[str, str]) -> dict[str, str]:
+    """The same targets, ordered round-robin over their domains.
+
+    Rows are leased oldest (lowest id) first, so this order is the order of delivery: a lease
+    then spans as many hosts as it can, instead of meeting one host's per-host limit (and its
+    per-batch share, beyond which rows are handed back) when it has many personal inboxes.
+    """
+    by_domain: dict[str, list[str]] = {}
+    for inbox, domain in targets.items():
+        by_domain.setdefault(domain, []).append(inbox)
+    if len(by_domain) < 2:
+        return targets
+    queues = list(by_domain.values())
+    ordered: dict[str, str] = {}
+    for rank in range(max(len(queue) for queue in queues)):
+        for queue in queues:
+            if rank < len(queue):
+                ordered[queue[rank]] = targets[queue[rank]]
+    return ordered
+
+
 async def _blocked(session: AsyncSession, domains: Iterable[str]) -> set[str]:
     wanted = set(domains)
     if not wanted:
@@ -188,11 +209,13 @@ async def _add_deliveries(
     skip: set[str],
     skip_domain: str | None = None,
 ) -> None:
-    targets = {
-        inbox: domain
-        for inbox, domain in _targets(node, inboxes).items()
-        if inbox not in skip and domain != skip_domain
-    }
+    targets = _interleaved(
+        {
+            inbox: domain
+            for inbox, domain in _targets(node, inboxes).items()
+            if inbox not in skip and domain != skip_domain
+        }
+    )
     blocked = await _blocked(session, targets.values())
     now = utcnow()
     rows = [

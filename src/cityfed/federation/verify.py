@@ -8,6 +8,7 @@ stream of bad requests cannot make us hammer a peer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from cityfed.activitypub.actor import authority
 from cityfed.activitypub.sigerrors import SignatureError
 from cityfed.federation.remote import ResolveError, fetch_key, known_key
 from cityfed.keys.remote import RemoteKey
+from cityfed.models.types import utcnow
 from cityfed.node import Node
 
 log = logging.getLogger("cityfed.verify")
@@ -102,11 +104,12 @@ def _check(
 
 
 class Verifier:
-    """Per-node verification state: when each key was last refetched."""
+    """Per-node verification state: when each key was last refetched, lookups in flight."""
 
     def __init__(self, node: Node) -> None:
         self._node = node
         self._refetched: dict[str, float] = {}
+        self._loading: dict[str, asyncio.Future[tuple[RemoteKey, bool]]] = {}
 
     async def verify(self, request: web.Request, body: bytes | None) -> Signer:
         node = self._node
@@ -117,12 +120,8 @@ class Verifier:
         # Mastodon sends (and signs) Host without the port even for non-default ports.
         if host not in (node.settings.domain, node.settings.hostname):
             raise Unverified(f"request is for host {host!r}, not {node.settings.domain!r}")
-        fresh = False
         try:
-            key = await known_key(node, parsed.key_id)
-            if key is None:
-                fresh = True
-                key = await fetch_key(node, parsed.key_id)
+            key, fresh = await self._key(parsed.key_id)
         except ResolveError as exc:
             raise Unverified(
                 f"cannot get key {parsed.key_id}: {exc}", key_id=parsed.key_id
@@ -147,6 +146,35 @@ class Verifier:
             except SignatureError as again:
                 raise Unverified(again.reason, key_id=parsed.key_id) from None
         return Signer(parsed.key_id, key.owner, parsed.scheme)
+
+    async def _key(self, key_id: str) -> tuple[RemoteKey, bool]:
+        """The key, and whether it was fetched just now (not on file).
+
+        Requests signed with the same key not yet in the cache share one lookup: a burst from a
+        peer we have not heard from in a while (or right after a restart) costs one database
+        read, or one fetch of its actor, instead of one per request in flight.
+        """
+        cached = self._node.remote_keys.get(key_id, utcnow())
+        if cached is not None:
+            return cached, False
+        task = self._loading.get(key_id)
+        if task is None:
+            task = asyncio.ensure_future(self._load(key_id))
+            self._loading[key_id] = task
+            task.add_done_callback(lambda done: self._loaded(key_id, done))
+        # Shielded: one requester giving up (its client went away) does not cancel the others'.
+        return await asyncio.shield(task)
+
+    async def _load(self, key_id: str) -> tuple[RemoteKey, bool]:
+        key = await known_key(self._node, key_id)
+        if key is not None:
+            return key, False
+        return await fetch_key(self._node, key_id), True
+
+    def _loaded(self, key_id: str, task: asyncio.Future[tuple[RemoteKey, bool]]) -> None:
+        self._loading.pop(key_id, None)
+        if not task.cancelled():
+            task.exception()  # retrieved, so a lookup nobody waits for any more logs nothing
 
     def _may_refetch(self, key_id: str) -> bool:
         now = time.monotonic()

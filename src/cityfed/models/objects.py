@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,14 +81,30 @@ async def timeline(
     offset: int = 0,
     limit: int = 20,
 ) -> list[tuple[Object, Actor]]:
-    """Projects and challenges received from followed cities, newest first."""
-    query = (
-        _timeline(local_actor_id, types)
-        .order_by(Object.published.desc(), Object.id.desc())
-        .offset(offset)
-        .limit(limit)
+    """Projects and challenges received from followed cities, newest first.
+
+    One narrow query per type, merged here: each walks ``ix_objects_listing`` (local, type,
+    published) newest first and stops after ``offset + limit`` rows, where a single query with
+    ``type IN (...)`` has SQLite sort every matching row, documents and all (0.4 s at 80k).
+    """
+    keys: list[tuple[datetime, int]] = []
+    for kind in dict.fromkeys(types):
+        rows = await session.execute(
+            _timeline(local_actor_id, (kind,))
+            .with_only_columns(Object.published, Object.id)
+            .order_by(Object.published.desc(), Object.id.desc())
+            .limit(offset + limit)
+        )
+        keys.extend((published, object_id) for published, object_id in rows)
+    keys.sort(reverse=True)
+    ids = [object_id for _, object_id in keys[offset : offset + limit]]
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Object, Actor).join(Actor, Actor.id == Object.actor_id).where(Object.id.in_(ids))
     )
-    return [(obj, actor) for obj, actor in (await session.execute(query)).all()]
+    found = {obj.id: (obj, actor) for obj, actor in rows}
+    return [found[object_id] for object_id in ids if object_id in found]
 
 
 async def count_timeline(

@@ -1,0 +1,3 @@
+"""cityfed benchmarks: ``make bench`` (``python -m bench``); see bench/README.md."""
+
+from __future__ import annotations
