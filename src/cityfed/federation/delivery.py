@@ -15,8 +15,7 @@ A lease only ends by being recorded; a worker that dies lets it expire and the r
 (at-least-once; receivers dedupe by activity id). The lease covers the longest a batch can take:
 the per-domain share caps how many request "waves" one slow host can add.
 
-Circuit breaker: after ``CIRCUIT_THRESHOLD`` consecutive 5xx/network failures a domain is left
-alone for 60 s, doubling per further failure up to 1 h. Its rows are not leased meanwhile, so they
+Circuit breaker (federation/circuit.py): a domain whose circuit is open is not leased, so its rows
 are not charged attempts, and when the circuit trips mid-batch its remaining rows go back unsent.
 """
 
@@ -35,12 +34,12 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import bindparam, delete, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.cavage import sign_request
+from cityfed.federation.circuit import HostWindow, circuit_open_seconds, update_circuits
 from cityfed.federation.netguard import check_url
-from cityfed.federation.retry import HostState, Outcome, PermanentError, classify
+from cityfed.federation.retry import Outcome, PermanentError, classify
 from cityfed.keys.store import SigningKey
 from cityfed.models.queue import lease
 from cityfed.models.tables import Activity, Actor, Delivery, Follow, Peer
@@ -50,9 +49,6 @@ from cityfed.node import MissingKeyError, Node
 log = logging.getLogger("cityfed.delivery")
 
 ACTIVITY_JSON = "application/activity+json"
-CIRCUIT_THRESHOLD = 5
-CIRCUIT_BASE_SECONDS = 60.0
-CIRCUIT_MAX_SECONDS = 3600.0
 IDLE_POLL_SECONDS = 1.0  # other processes enqueue too; their kicks do not reach us
 ERROR_PAUSE_SECONDS = 5.0
 HOST_SHARE_WAVES = 2  # a domain gets at most this many rounds of delivery_per_host per batch
@@ -60,15 +56,6 @@ LEASE_WAVES = 4  # a batch leases this many rounds of delivery_concurrency rows
 HANDBACK_DELAY = timedelta(seconds=2)  # lets other domains' due rows into the next batch
 BODY_CACHE_BYTES = 16 * 1024 * 1024
 ERROR_SNIPPET = 200
-
-
-def circuit_open_seconds(failures: int) -> float | None:
-    """How long a domain is left alone after ``failures`` consecutive failures (None: not open)."""
-    if failures < CIRCUIT_THRESHOLD:
-        return None
-    return min(
-        CIRCUIT_BASE_SECONDS * 2.0 ** min(failures - CIRCUIT_THRESHOLD, 30), CIRCUIT_MAX_SECONDS
-    )
 
 
 class _BodyCache:
@@ -159,31 +146,6 @@ class _Result:
         }
 
 
-@dataclass
-class _Host:
-    """One domain's share of a batch: its concurrency slot and what the batch saw of it."""
-
-    semaphore: asyncio.Semaphore
-    failures: int  # consecutive failures known at lease time, counted on during the batch
-    saw_up: bool = False
-    downs_since_up: int = 0
-    last_success_at: datetime | None = None
-    last_failure_at: datetime | None = None
-
-    @property
-    def tripped(self) -> bool:
-        return self.failures >= CIRCUIT_THRESHOLD
-
-    def observe(self, state: HostState | None, at: datetime) -> None:
-        if state == "up":
-            self.saw_up, self.downs_since_up, self.failures = True, 0, 0
-            self.last_success_at = at
-        elif state == "down":
-            self.downs_since_up += 1
-            self.failures += 1
-            self.last_failure_at = at
-
-
 @dataclass(frozen=True, slots=True)
 class _PeerInfo:
     blocked: bool
@@ -196,7 +158,7 @@ _NO_PEER = _PeerInfo(blocked=False, consecutive_failures=0)
 @dataclass
 class _Batch:
     jobs: list[_Job]
-    hosts: dict[str, _Host]
+    hosts: dict[str, HostWindow]
     more: bool  # rows were handed back or the lease was full: work is waiting
     bodies: dict[int, bytes] = field(default_factory=dict)
     signing_keys: dict[int, str] = field(default_factory=dict)  # activity id -> explicit key id
@@ -218,17 +180,6 @@ _UPDATE_DELIVERY = (
         finished_at=bindparam("_finished", type_=UTCDateTime()),
         last_status=bindparam("_status"),
         last_error=bindparam("_error"),
-    )
-)
-
-_UPDATE_PEER = (
-    update(Peer.__table__)
-    .where(Peer.__table__.c.domain == bindparam("_domain"))
-    .values(
-        consecutive_failures=bindparam("_failures"),
-        circuit_open_until=bindparam("_open_until", type_=UTCDateTime()),
-        last_success_at=bindparam("_success", type_=UTCDateTime()),
-        last_failure_at=bindparam("_failure", type_=UTCDateTime()),
     )
 )
 
@@ -325,7 +276,7 @@ class DeliveryWorker:
             signing_keys = await self._explicit_keys(session, activity_ids)
             jobs = [_Job.of(row) for row in kept]
         hosts = {
-            domain: _Host(
+            domain: HostWindow(
                 asyncio.Semaphore(self._per_host), peers.get(domain, _NO_PEER).consecutive_failures
             )
             for domain in {job.domain for job in jobs}
@@ -588,13 +539,13 @@ class DeliveryWorker:
 
     # -- 3. record --------------------------------------------------------------------------
 
-    async def _record(self, results: list[_Result], hosts: dict[str, _Host]) -> None:
+    async def _record(self, results: list[_Result], hosts: dict[str, HostWindow]) -> None:
         now = utcnow()
         async with self.node.db.transaction() as session:
             await session.execute(_UPDATE_DELIVERY, [result.params() for result in results])
             for inbox in sorted({result.job.inbox for result in results if result.gone}):
                 await self._drop_gone_follows(session, inbox)
-            await self._update_circuits(session, hosts, now)
+            await update_circuits(session, hosts, now)
 
     @staticmethod
     async def _drop_gone_follows(session: AsyncSession, inbox: str) -> None:
@@ -621,80 +572,5 @@ class DeliveryWorker:
             "inbox %s is gone: removed %d follow(s) of its actor", inbox, result.rowcount or 0
         )
 
-    async def _update_circuits(
-        self, session: AsyncSession, hosts: dict[str, _Host], now: datetime
-    ) -> None:
-        seen = {d: host for d, host in hosts.items() if host.saw_up or host.downs_since_up}
-        if not seen:
-            return
-        await self._ensure_peers(session, seen.keys())
-        # Locked in domain order, so two workers recording at once cannot deadlock, and re-read
-        # under the lock, so failures counted by another worker meanwhile are not lost.
-        current = await session.execute(
-            select(
-                Peer.domain,
-                Peer.consecutive_failures,
-                Peer.circuit_open_until,
-                Peer.last_success_at,
-                Peer.last_failure_at,
-            )
-            .where(Peer.domain.in_(seen.keys()))
-            .order_by(Peer.domain)
-            .with_for_update()
-        )
-        params = []
-        for domain, failures, open_until, last_success, last_failure in current:
-            params.append(
-                self._circuit(
-                    domain, seen[domain], failures or 0, open_until, last_success, last_failure, now
-                )
-            )
-        if params:
-            await session.execute(_UPDATE_PEER, params)
 
-    @staticmethod
-    def _circuit(
-        domain: str,
-        host: _Host,
-        failures: int,
-        open_until: datetime | None,
-        last_success: datetime | None,
-        last_failure: datetime | None,
-        now: datetime,
-    ) -> dict[str, Any]:
-        new_failures = host.downs_since_up + (0 if host.saw_up else failures)
-        seconds = circuit_open_seconds(new_failures)
-        if seconds is not None:
-            until = now + timedelta(seconds=seconds)
-            if open_until is None or until > open_until:
-                log.warning(
-                    "circuit for %s open until %s after %d consecutive failures",
-                    domain,
-                    until.isoformat(timespec="seconds"),
-                    new_failures,
-                )
-                open_until = until
-        elif host.saw_up:
-            if open_until is not None or failures:
-                log.info("circuit for %s closed: the host answers again", domain)
-            open_until = None
-        return {
-            "_domain": domain,
-            "_failures": new_failures,
-            "_open_until": open_until,
-            "_success": host.last_success_at or last_success,
-            "_failure": host.last_failure_at or last_failure,
-        }
-
-    @staticmethod
-    async def _ensure_peers(session: AsyncSession, domains: Iterable[str]) -> None:
-        """Create missing peers rows (policy None): the breaker's state lives there."""
-        values = [{"domain": domain, "consecutive_failures": 0} for domain in sorted(domains)]
-        dialect = session.bind.dialect.name
-        if dialect == "postgresql":
-            stmt: Any = postgresql.insert(Peer.__table__)
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(Peer.__table__)
-        else:  # pragma: no cover - only the two supported databases
-            raise RuntimeError(f"unsupported database {dialect}")
-        await session.execute(stmt.on_conflict_do_nothing(index_elements=["domain"]), values)
+__all__ = ["DeliveryWorker", "circuit_open_seconds"]

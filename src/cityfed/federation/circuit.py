@@ -1,0 +1,156 @@
+"""The per-domain circuit breaker of the delivery worker (§3 Outbound).
+
+After ``CIRCUIT_THRESHOLD`` consecutive 5xx/network failures a domain is left alone for 60 s,
+doubling per further failure up to 1 h. Its state lives in the ``peers`` row, so every worker
+process shares it; a batch counts what it saw of each domain in a ``HostWindow`` and records it
+with ``update_circuits`` in the batch's bookkeeping transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.federation.retry import HostState
+from cityfed.models.tables import Peer
+from cityfed.models.types import UTCDateTime
+
+log = logging.getLogger("cityfed.delivery")
+
+CIRCUIT_THRESHOLD = 5
+CIRCUIT_BASE_SECONDS = 60.0
+CIRCUIT_MAX_SECONDS = 3600.0
+
+
+def circuit_open_seconds(failures: int) -> float | None:
+    """How long a domain is left alone after ``failures`` consecutive failures (None: not open)."""
+    if failures < CIRCUIT_THRESHOLD:
+        return None
+    return min(
+        CIRCUIT_BASE_SECONDS * 2.0 ** min(failures - CIRCUIT_THRESHOLD, 30), CIRCUIT_MAX_SECONDS
+    )
+
+
+@dataclass
+class HostWindow:
+    """One domain's share of a batch: its concurrency slot and what the batch saw of it."""
+
+    semaphore: asyncio.Semaphore
+    failures: int  # consecutive failures known at lease time, counted on during the batch
+    saw_up: bool = False
+    downs_since_up: int = 0
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+
+    @property
+    def tripped(self) -> bool:
+        return self.failures >= CIRCUIT_THRESHOLD
+
+    def observe(self, state: HostState | None, at: datetime) -> None:
+        if state == "up":
+            self.saw_up, self.downs_since_up, self.failures = True, 0, 0
+            self.last_success_at = at
+        elif state == "down":
+            self.downs_since_up += 1
+            self.failures += 1
+            self.last_failure_at = at
+
+
+_UPDATE_PEER = (
+    update(Peer.__table__)
+    .where(Peer.__table__.c.domain == bindparam("_domain"))
+    .values(
+        consecutive_failures=bindparam("_failures"),
+        circuit_open_until=bindparam("_open_until", type_=UTCDateTime()),
+        last_success_at=bindparam("_success", type_=UTCDateTime()),
+        last_failure_at=bindparam("_failure", type_=UTCDateTime()),
+    )
+)
+
+
+async def update_circuits(
+    session: AsyncSession, hosts: dict[str, HostWindow], now: datetime
+) -> None:
+    """Write what one batch saw of each domain into its peers row (the breaker's state)."""
+    seen = {d: host for d, host in hosts.items() if host.saw_up or host.downs_since_up}
+    if not seen:
+        return
+    await _ensure_peers(session, seen.keys())
+    # Locked in domain order, so two workers recording at once cannot deadlock, and re-read
+    # under the lock, so failures counted by another worker meanwhile are not lost.
+    current = await session.execute(
+        select(
+            Peer.domain,
+            Peer.consecutive_failures,
+            Peer.circuit_open_until,
+            Peer.last_success_at,
+            Peer.last_failure_at,
+        )
+        .where(Peer.domain.in_(seen.keys()))
+        .order_by(Peer.domain)
+        .with_for_update()
+    )
+    params = []
+    for domain, failures, open_until, last_success, last_failure in current:
+        params.append(
+            _circuit(
+                domain, seen[domain], failures or 0, open_until, last_success, last_failure, now
+            )
+        )
+    if params:
+        await session.execute(_UPDATE_PEER, params)
+
+
+def _circuit(
+    domain: str,
+    host: HostWindow,
+    failures: int,
+    open_until: datetime | None,
+    last_success: datetime | None,
+    last_failure: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    new_failures = host.downs_since_up + (0 if host.saw_up else failures)
+    seconds = circuit_open_seconds(new_failures)
+    if seconds is not None:
+        until = now + timedelta(seconds=seconds)
+        if open_until is None or until > open_until:
+            log.warning(
+                "circuit for %s open until %s after %d consecutive failures",
+                domain,
+                until.isoformat(timespec="seconds"),
+                new_failures,
+            )
+            open_until = until
+    elif host.saw_up:
+        if open_until is not None or failures:
+            log.info("circuit for %s closed: the host answers again", domain)
+        open_until = None
+    return {
+        "_domain": domain,
+        "_failures": new_failures,
+        "_open_until": open_until,
+        "_success": host.last_success_at or last_success,
+        "_failure": host.last_failure_at or last_failure,
+    }
+
+
+async def _ensure_peers(session: AsyncSession, domains: Iterable[str]) -> None:
+    """Create missing peers rows (policy None): the breaker's state lives there."""
+    values = [{"domain": domain, "consecutive_failures": 0} for domain in sorted(domains)]
+    dialect = session.bind.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(Peer.__table__)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(Peer.__table__)
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database {dialect}")
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["domain"]), values)
