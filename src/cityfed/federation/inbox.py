@@ -132,7 +132,7 @@ def _is_self_delete_of_gone_actor(activity: dict[str, Any], exc: Unverified) -> 
     return (
         activity.get("type") == "Delete"
         and id_of(activity.get("object")) == id_of(activity.get("actor"))
-        and "cannot get key" in exc.reason
+        and exc.no_key
     )
 
 

@@ -31,10 +31,11 @@ REFETCH_INTERVAL = 60.0
 class Unverified(Exception):
     """The request's signature cannot be accepted; ``reason`` goes back to the sender (401)."""
 
-    def __init__(self, reason: str, *, key_id: str | None = None) -> None:
+    def __init__(self, reason: str, *, key_id: str | None = None, no_key: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.key_id = key_id
+        self.no_key = no_key  # the key could not be had at all (e.g. its actor is gone)
 
 
 class BlockedSigner(Exception):
@@ -124,7 +125,7 @@ class Verifier:
             key, fresh = await self._key(parsed.key_id)
         except ResolveError as exc:
             raise Unverified(
-                f"cannot get key {parsed.key_id}: {exc}", key_id=parsed.key_id
+                f"cannot get key {parsed.key_id}: {exc}", key_id=parsed.key_id, no_key=True
             ) from None
         try:
             _check(node, request, parsed, key, body)
