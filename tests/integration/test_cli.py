@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from click.testing import CliRunner
 
 from cityfed.cli import main
@@ -173,7 +174,9 @@ async def test_migrations_on_this_database(tmp_path: Path) -> None:
     } <= tables
 
 
-def test_serve_runs_a_node_that_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("access_log", [False, True])
+def test_serve_runs_a_node_that_answers(tmp_path: Path, access_log: bool) -> None:
+    """The access log is off unless asked for (the reverse proxy keeps one)."""
     port = free_port()
     assert init(tmp_path, domain=f"127.0.0.1:{port}")[0] == 0
     config = tmp_path / "data" / "cityfed.toml"
@@ -190,7 +193,7 @@ def test_serve_runs_a_node_that_answers(tmp_path: Path) -> None:
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ},
+        env={**os.environ, "CITYFED_ACCESS_LOG": "true" if access_log else "false"},
     )
     try:
 
@@ -213,6 +216,8 @@ def test_serve_runs_a_node_that_answers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            output, _ = proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            output, _ = proc.communicate()
+    assert ('"GET /.well-known/webfinger' in output.decode()) is access_log

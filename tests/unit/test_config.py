@@ -23,6 +23,13 @@ def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
     assert settings.federation_mode == "open"
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.data_dir == tmp_path
+    assert settings.access_log is False
+
+
+def test_access_log_can_be_turned_on(tmp_path: Path) -> None:
+    path = write(tmp_path, '[node]\ndomain = "x.example"\n[logging]\naccess_log = true\n')
+    assert load_settings(path, env={}).access_log is True
+    assert load_settings(path, env={"CITYFED_ACCESS_LOG": "no"}).access_log is False
 
 
 def test_environment_overrides_file(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,8 @@ def serve(config_path: Path, host: str | None, port: int | None, no_worker: bool
     listen_host = host or settings.listen_host
     listen_port = port or settings.listen_port
     click.echo(f"cityfed serving {settings.base_url} on http://{listen_host}:{listen_port}/")
-    web.run_app(app, host=listen_host, port=listen_port, print=None)
+    access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
+    web.run_app(app, host=listen_host, port=listen_port, print=None, access_log=access_log)
 
 
 @main.command()

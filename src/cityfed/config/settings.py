@@ -49,6 +49,10 @@ class Settings:
     delivery_max_attempts: int = 16
     inbox_concurrency: int = 8
     log_level: str = "INFO"
+    # One line per HTTP request. Off by default: in production the reverse proxy keeps the access
+    # log, and our own log already says what happened to each activity; a line per request cost
+    # the inbox about a sixth of its CPU (bench/README.md).
+    access_log: bool = False
     config_file: Path | None = None
 
     @property
@@ -145,6 +149,7 @@ _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "delivery_max_attempts": ("worker", "delivery_max_attempts", _as_int),
     "inbox_concurrency": ("worker", "inbox_concurrency", _as_int),
     "log_level": ("logging", "level", _choice("debug", "info", "warning", "error")),
+    "access_log": ("logging", "access_log", _as_bool),
 }
 
 _ENV_NAMES = {
