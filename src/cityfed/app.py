@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
+from cityfed import middleware
 from cityfed.api import admin as api_admin
 from cityfed.api import adoptions as api_adoptions
 from cityfed.api import comments as api_comments
@@ -23,12 +24,9 @@ from cityfed.api import openapi as api_openapi
 from cityfed.api import projects as api_projects
 from cityfed.api import reports as api_reports
 from cityfed.api import timeline as api_timeline
-from cityfed.api.common import api_middleware
 from cityfed.config import Settings
 from cityfed.federation import actors, authfetch, discovery, inbox, objects, runtime
-from cityfed.federation.authfetch import authorized_fetch
 from cityfed.federation.inbox_writer import InboxWriter
-from cityfed.federation.responses import error
 from cityfed.federation.urls import Urls
 from cityfed.federation.verify import Verifier
 from cityfed.models.db import open_database
@@ -43,42 +41,11 @@ log = logging.getLogger("cityfed.app")
 STATIC = Path(__file__).parent / "web" / "static"
 
 
-@web.middleware
-async def errors_as_json(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Refusals on machine endpoints answer JSON ``{"error": ...}`` with the right status."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400 or exc.content_type == "application/json":
-            raise
-        if exc.status == 413:
-            return error(413, "request body too large")
-        return error(exc.status, exc.reason)
-
-
-@web.middleware
-async def security_headers(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.content_type == "text/html":
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
-            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        )
-    return response
-
-
 def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     logging.getLogger("cityfed").setLevel(settings.log_level)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[errors_as_json, security_headers, api_middleware, authorized_fetch],
+        middlewares=[middleware.answer, middleware.gatekeeper],
     )
     node = Node(
         settings=settings, db=open_database(settings.database_url), urls=Urls(settings.base_url)

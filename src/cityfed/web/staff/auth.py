@@ -89,7 +89,7 @@ class Cookies:
         response.del_cookie(name, path="/", secure=self.secure, httponly=True, samesite="Lax")
 
 
-def _is_staff(path: str) -> bool:
+def is_staff_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
@@ -119,7 +119,7 @@ async def _forgery(request: web.Request, cookies: Cookies) -> str | None:
 
 @web.middleware
 async def staff_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not _is_staff(request.path):
+    if not is_staff_path(request.path):
         return await handler(request)
     node = request.app[NODE]
     cookies = Cookies.of(node)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from cityfed.web.staff import accounts, admin, follows, items, objects, report, signin, timeline
-from cityfed.web.staff.auth import staff_middleware
 from cityfed.web.staff.ratelimit import LIMITER, LoginLimiter
 
 
@@ -66,8 +65,7 @@ def add_routes(app: web.Application) -> None:
 
 
 def setup(app: web.Application) -> None:
-    """Install the staff pages: routes, the login limiter and the sign-in/CSRF middleware
-    (innermost, so it renders HTML errors before the app's JSON error middleware sees them)."""
+    """Install the staff pages: routes and the login limiter. Their sign-in/CSRF middleware is
+    run by the app's gatekeeper (cityfed.middleware) for paths under /staff."""
     app[LIMITER] = LoginLimiter()
-    app.middlewares.append(staff_middleware)
     add_routes(app)
