@@ -77,10 +77,29 @@ async def test_missing_fields_are_400(pair) -> None:
         del activity[drop]
         status, answer = await signed_post(a, b, "/inbox", activity)
         assert status == 400 and drop in answer["error"]
-    activity = follow_of(a, b, id="https://elsewhere.example/activities/1")
-    status, answer = await signed_post(a, b, "/inbox", activity)
-    assert status == 400 and "host" in answer["error"]
+    for elsewhere in (
+        "https://elsewhere.example/activities/1",
+        # Starts like the actor's origin but is another host (or no valid URL at all).
+        a.base + ".evil.example/activities/1",
+        a.base + "@evil.example/activities/1",
+    ):
+        activity = follow_of(a, b, id=elsewhere)
+        status, answer = await signed_post(a, b, "/inbox", activity)
+        assert status == 400, elsewhere
+        assert "host" in answer["error"] or "http(s) id" in answer["error"], elsewhere
+    for not_http in ("urn:uuid:0d6f0f7e-0000-4000-8000-000000000001", "", 7):
+        status, answer = await signed_post(a, b, "/inbox", follow_of(a, b, id=not_http))
+        assert status == 400 and "id" in answer["error"], not_http
     assert await inbox_count(b) == 0
+
+
+async def test_activity_id_with_the_actors_host_spelled_otherwise_is_accepted(pair) -> None:
+    a, b = pair
+    scheme, rest = a.base.split("://")
+    activity = follow_of(a, b, id=f"{scheme.upper()}://{rest.upper()}/activities/{uuid.uuid4()}")
+    status, _ = await signed_post(a, b, "/inbox", activity)
+    assert status == 202
+    assert await inbox_count(b) == 1
 
 
 async def test_wrong_content_type_is_415(pair) -> None:

@@ -235,9 +235,30 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+@functools.lru_cache(maxsize=8192)
 def is_http_url(value: str) -> bool:
+    """Cached: asked of the same actor and key ids on every request they sign."""
     parts = urlsplit(value)
-    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return False
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=8192)
+def origin_of(url: str) -> str:
+    """``scheme://netloc/`` of an http(s) URL as written (empty for anything else).
+
+    A URL that starts with it has the same authority; one that does not may still have it
+    (``authority()`` normalises case and default ports) and must be compared the slow way.
+    """
+    parts = urlsplit(url)
+    if not is_http_url(url) or "@" in parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 @functools.lru_cache(maxsize=8192)
@@ -250,7 +271,10 @@ def authority(url: str) -> str:
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:  # not a number: no peer's authority, and no reason to crash a request
+        return parts.netloc.lower()
     if port is None or (parts.scheme, port) in {("https", 443), ("http", 80)}:
         return host
     return f"{host}:{port}"
