@@ -41,21 +41,29 @@ class InboxWriter:
     def __init__(self, db: Database, on_commit: asyncio.Event | None = None) -> None:
         self._db = db
         self._on_commit = on_commit
-        self._queue: asyncio.Queue[tuple[PendingItem, asyncio.Future[bool]]] = asyncio.Queue()
+        # A list and an Event rather than an asyncio.Queue: the writer takes everything waiting
+        # in one slice, and a submit costs an append (the Event is mostly set already).
+        self._waiting: list[tuple[PendingItem, asyncio.Future[bool]]] = []
+        self._wake = asyncio.Event()
         self._dialect = db.write_engine.dialect
         self._stamp = _datetime_processor(self._dialect)
 
     async def submit(self, item: PendingItem) -> bool:
         """Wait until ``item`` is durably stored; True if it is new, False for a duplicate id."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, future))
+        self._waiting.append((item, future))
+        self._wake.set()
         return await future
 
     async def run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            await self._wake.wait()
+            batch = self._waiting[:MAX_BATCH]
+            del self._waiting[:MAX_BATCH]
+            if not self._waiting:
+                self._wake.clear()
+            if not batch:
+                continue
             try:
                 inserted = await self._write([item for item, _ in batch])
             except asyncio.CancelledError:
