@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from cityfed import eventloop
 from cityfed.cli.common import config_option, configure_logging, settings_from, with_db
 from cityfed.config import ConfigError, load_settings, write_settings
 from cityfed.models.db import Database, open_database
@@ -125,7 +126,14 @@ def serve(config_path: Path, host: str | None, port: int | None, no_worker: bool
     listen_port = port or settings.listen_port
     click.echo(f"cityfed serving {settings.base_url} on http://{listen_host}:{listen_port}/")
     access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
-    web.run_app(app, host=listen_host, port=listen_port, print=None, access_log=access_log)
+    web.run_app(
+        app,
+        host=listen_host,
+        port=listen_port,
+        print=None,
+        access_log=access_log,
+        loop=eventloop.new_event_loop(),
+    )
 
 
 @main.command()
@@ -151,7 +159,7 @@ def worker(config_path: Path) -> None:
             loop.add_signal_handler(signum, stop.set)
         await run_worker_process(node, stop)
 
-    asyncio.run(run())
+    eventloop.run(run())
 
 
 @main.group()
