@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -117,7 +118,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+CPROFILE_ENV = "CITYFED_BENCH_CPROFILE_DIR"
+_PROFILES = itertools.count(1)
+
+
 def cityfed_command(*args: str) -> list[str]:
+    target = os.environ.get(CPROFILE_ENV)
+    if target:
+        # Deterministic profile of every cityfed process (slow: for finding, not for figures).
+        Path(target).mkdir(parents=True, exist_ok=True)
+        output = Path(target) / f"{args[0]}-{next(_PROFILES)}.prof"
+        return [sys.executable, "-m", "cProfile", "-o", str(output), "-m", "cityfed.cli", *args]
     return [sys.executable, "-c", "from cityfed.cli import main; main()", *args]
 
 
@@ -223,7 +234,8 @@ def profile(child: Child, workdir: Path) -> Child | None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     Path(target).mkdir(parents=True, exist_ok=True)
     output = Path(target) / f"{child.name}.txt"
-    command = [spy, "record", "--pid", str(child.pid), "--rate", "200", "--format", "raw"]
+    rate = os.environ.get("CITYFED_BENCH_PROFILE_RATE", "200")
+    command = [spy, "record", "--pid", str(child.pid), "--rate", rate, "--format", "raw"]
     command += ["--threads", "--nonblocking", "--output", str(output)]
     return Child(f"py-spy-{child.name}", command, workdir, stop_signal=signal.SIGINT)
 
