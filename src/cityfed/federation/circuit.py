@@ -2,8 +2,9 @@
 
 After ``CIRCUIT_THRESHOLD`` consecutive 5xx/network failures a domain is left alone for 60 s,
 doubling per further failure up to 1 h. Its state lives in the ``peers`` row, so every worker
-process shares it; a batch counts what it saw of each domain in a ``HostWindow`` and records it
-with ``update_circuits`` in the batch's bookkeeping transaction.
+process shares it; the worker counts what it sees of each domain in a ``HostWindow`` and, with
+each batch of recorded outcomes, writes what was seen since the last write (``take_report``) with
+``update_circuits``.
 """
 
 from __future__ import annotations
@@ -39,14 +40,30 @@ def circuit_open_seconds(failures: int) -> float | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class HostReport:
+    """What one domain did since its last report: written into its peers row."""
+
+    saw_up: bool
+    downs: int  # failures after the last success of the report (all of them without one)
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+
+
 @dataclass
 class HostWindow:
-    """One domain's share of a batch: its concurrency slot and what the batch saw of it."""
+    """One domain as the worker sees it: its concurrency slots and the answers it gave.
+
+    Two views: ``failures``/``downs_since_up`` decide, while rows are being sent, whether the
+    circuit tripped (then the rest wait, unsent); the report fields collect what has not been
+    written to the peers row yet, so outcomes recorded in several batches are counted once.
+    """
 
     semaphore: asyncio.Semaphore
-    failures: int  # consecutive failures known at lease time, counted on during the batch
-    saw_up: bool = False
+    failures: int  # consecutive failures known at lease time, counted on while sending
     downs_since_up: int = 0
+    saw_up: bool = False
+    downs: int = 0
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
 
@@ -54,14 +71,32 @@ class HostWindow:
     def tripped(self) -> bool:
         return self.failures >= CIRCUIT_THRESHOLD
 
+    @property
+    def dirty(self) -> bool:
+        return self.saw_up or bool(self.downs)
+
     def observe(self, state: HostState | None, at: datetime) -> None:
         if state == "up":
-            self.saw_up, self.downs_since_up, self.failures = True, 0, 0
+            self.saw_up, self.downs, self.downs_since_up, self.failures = True, 0, 0, 0
             self.last_success_at = at
         elif state == "down":
+            self.downs += 1
             self.downs_since_up += 1
             self.failures += 1
             self.last_failure_at = at
+
+    def take_report(self) -> HostReport | None:
+        """What was seen since the last report (None: nothing), and start a new one.
+
+        Synchronous on purpose: answers that arrive while the report is being written belong to
+        the next one, never to both.
+        """
+        if not self.dirty:
+            return None
+        report = HostReport(self.saw_up, self.downs, self.last_success_at, self.last_failure_at)
+        self.saw_up, self.downs = False, 0
+        self.last_success_at = self.last_failure_at = None
+        return report
 
 
 _UPDATE_PEER = (
@@ -77,10 +112,9 @@ _UPDATE_PEER = (
 
 
 async def update_circuits(
-    session: AsyncSession, hosts: dict[str, HostWindow], now: datetime
+    session: AsyncSession, seen: dict[str, HostReport], now: datetime
 ) -> None:
-    """Write what one batch saw of each domain into its peers row (the breaker's state)."""
-    seen = {d: host for d, host in hosts.items() if host.saw_up or host.downs_since_up}
+    """Write what was seen of each domain into its peers row (the breaker's state)."""
     if not seen:
         return
     await _ensure_peers(session, seen.keys())
@@ -111,14 +145,14 @@ async def update_circuits(
 
 def _circuit(
     domain: str,
-    host: HostWindow,
+    host: HostReport,
     failures: int,
     open_until: datetime | None,
     last_success: datetime | None,
     last_failure: datetime | None,
     now: datetime,
 ) -> dict[str, Any]:
-    new_failures = host.downs_since_up + (0 if host.saw_up else failures)
+    new_failures = host.downs + (0 if host.saw_up else failures)
     seconds = circuit_open_seconds(new_failures)
     if seconds is not None:
         until = now + timedelta(seconds=seconds)

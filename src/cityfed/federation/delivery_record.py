@@ -1,0 +1,174 @@
+"""Recording delivery outcomes in batches, and one summary log line per activity (§3, §10.3).
+
+Finished deliveries collect here while others are still being sent; ``flush`` writes them in one
+transaction: successes as one ``UPDATE ... WHERE id IN (...)`` per (lease, status), every other
+outcome row by row (executemany), the follows of personal inboxes that are gone (404/410)
+dropped, and what each domain did since the last flush written to its circuit breaker. An
+outcome is written only by the holder of the row's lease (``locked_until`` must still be the
+value it leased): if the lease expired and another worker took the row, that worker's outcome
+is the current one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityfed.federation.circuit import HostReport, HostWindow, update_circuits
+from cityfed.federation.delivery_send import Result
+from cityfed.models.tables import Actor, Delivery, Follow
+from cityfed.models.types import UTCDateTime, utcnow
+from cityfed.node import Node
+
+log = logging.getLogger("cityfed.delivery")
+
+_TABLE = Delivery.__table__
+
+_UPDATE_ONE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("_id"),
+        _TABLE.c.locked_until == bindparam("_lease", type_=UTCDateTime()),
+    )
+    .values(
+        state=bindparam("_state"),
+        attempts=bindparam("_attempts"),
+        next_attempt_at=bindparam("_next", type_=UTCDateTime()),
+        locked_until=None,
+        finished_at=bindparam("_finished", type_=UTCDateTime()),
+        last_status=bindparam("_status"),
+        last_error=bindparam("_error"),
+    )
+)
+
+_UPDATE_DONE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id.in_(bindparam("_ids", expanding=True)),
+        _TABLE.c.locked_until == bindparam("_lease", type_=UTCDateTime()),
+    )
+    .values(
+        state="done",
+        locked_until=None,
+        finished_at=bindparam("_finished", type_=UTCDateTime()),
+        last_status=bindparam("_status"),
+        last_error=None,
+    )
+)
+
+_KINDS = ("retry", "failed", "dead", "held back")
+
+
+class Recorder:
+    """Finished deliveries waiting to be written, and the domains they touched."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.names: dict[int, str] = {}  # activity id -> ap_id, for the summary lines
+        self.delivered: Counter[int] = Counter()  # per activity, since the worker started
+        self._results: list[Result] = []
+        self._hosts: dict[str, HostWindow] = {}
+        self._since: float | None = None
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def age(self) -> float:
+        """Seconds the oldest unwritten outcome has waited."""
+        return 0.0 if self._since is None else time.monotonic() - self._since
+
+    def add(self, result: Result, host: HostWindow) -> None:
+        if self._since is None:
+            self._since = time.monotonic()
+        self._results.append(result)
+        if host.dirty:
+            self._hosts[result.job.domain] = host
+
+    async def flush(self) -> None:
+        """Write what has collected (and take it: a failed write leaves those rows leased)."""
+        results, self._results, self._since = self._results, [], None
+        hosts, self._hosts = self._hosts, {}
+        # Taken now, before any await: answers arriving meanwhile go into the next report.
+        reports: dict[str, HostReport] = {}
+        for domain, host in hosts.items():
+            report = host.take_report()
+            if report is not None:
+                reports[domain] = report
+        if not results and not reports:
+            return
+        now = utcnow()
+        async with self.node.db.transaction() as session:
+            lost = await _write(session, results, now)
+            for inbox in sorted({result.job.inbox for result in results if result.gone}):
+                await _drop_gone_follows(session, inbox)
+            await update_circuits(session, reports, now)
+        self._summarise(results, lost)
+
+    def _summarise(self, results: list[Result], lost: int) -> None:
+        """One INFO line per activity: how many of its deliveries this flush recorded."""
+        by_activity: dict[int, Counter[str]] = defaultdict(Counter)
+        for result in results:
+            kind = "held back" if result.held_back else result.state
+            by_activity[result.job.activity_id][kind] += 1
+        for activity_id, kinds in sorted(by_activity.items()):
+            self.delivered[activity_id] += kinds["done"]
+            others = "".join(f", {kinds[kind]} {kind}" for kind in _KINDS if kinds[kind])
+            log.info(
+                "activity %d (%s): delivered to %d inbox(es), %d so far%s",
+                activity_id,
+                self.names.get(activity_id, "?"),
+                kinds["done"],
+                self.delivered[activity_id],
+                others,
+            )
+        if lost:
+            log.warning(
+                "%d delivered row(s) not recorded: their lease had expired and was taken over",
+                lost,
+            )
+
+
+async def _write(session: AsyncSession, results: list[Result], now: datetime) -> int:
+    """Write the outcomes; returns how many successes found their lease gone."""
+    done: dict[tuple[datetime, int | None], list[int]] = defaultdict(list)
+    others = []
+    for result in results:
+        if result.state == "done" and not result.held_back:
+            done[(result.job.lease, result.status)].append(result.job.id)
+        else:
+            others.append(result.params())
+    lost = 0
+    for (lease, status), ids in done.items():
+        written = await session.execute(
+            _UPDATE_DONE, {"_ids": ids, "_lease": lease, "_finished": now, "_status": status}
+        )
+        lost += len(ids) - max(written.rowcount or 0, 0)  # type: ignore[attr-defined]
+    if others:
+        await session.execute(_UPDATE_ONE, others)
+    return lost
+
+
+async def _drop_gone_follows(session: AsyncSession, inbox: str) -> None:
+    """A personal inbox answering 404/410 means its actor is gone: forget its follows.
+
+    A shared inbox that is gone says nothing certain about any one actor, so it is left alone.
+    """
+    shared = await session.scalar(select(exists().where(Actor.shared_inbox == inbox)))
+    if shared:
+        return
+    actor_ids = list(
+        await session.scalars(select(Actor.id).where(Actor.inbox == inbox, Actor.local.is_(False)))
+    )
+    if not actor_ids:
+        return
+    result = await session.execute(
+        delete(Follow)
+        .where(or_(Follow.follower_id.in_(actor_ids), Follow.followee_id.in_(actor_ids)))
+        .execution_options(synchronize_session=False)
+    )
+    log.warning("inbox %s is gone: removed %d follow(s) of its actor", inbox, result.rowcount or 0)
