@@ -9,7 +9,7 @@ from cityfed.activitypub import cavage
 from cityfed.activitypub.digest import digest_header
 from cityfed.federation.circuit import HostWindow
 from cityfed.federation.delivery_lease import Payload
-from cityfed.federation.delivery_send import ACTIVITY_JSON, sign_headers
+from cityfed.federation.delivery_send import sign_headers
 from cityfed.keys.generate import load_private_pem
 from cityfed.keys.store import SigningKey
 from tests import rig
@@ -18,7 +18,7 @@ KEY_ID = "https://berlin.example/actors/city#main-key"
 
 
 def test_sign_headers_are_what_sign_request_makes() -> None:
-    """The cached Digest and pre-built signing string change nothing on the wire."""
+    """The Digest computed once per activity changes nothing on the wire."""
     private = load_private_pem(rig.test_keys()[0].private_pem)
     key = SigningKey(KEY_ID, "rsa", private)
     body = b'{"id": "https://berlin.example/activities/1", "type": "Create"}'
@@ -35,7 +35,7 @@ def test_sign_headers_are_what_sign_request_makes() -> None:
             private,  # type: ignore[arg-type]
             KEY_ID,
             body=body,
-            headers={"Content-Type": ACTIVITY_JSON},
+            headers={"Content-Type": "application/activity+json"},
             now=when,
         )
         assert sign_headers(inbox, key, payload, cavage.format_http_date(when)) == expected

@@ -337,24 +337,29 @@ def sign_request(
     body: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    *,
+    digest: str | None = None,
+    date: str | None = None,
 ) -> dict[str, str]:
     """Sign an outgoing request; returns the headers to add to it.
 
     Always: Host, Date and Signature, covering ``(request-target) host date``. With a body
     also Digest, plus Content-Type when ``headers`` has one; both are then covered too.
+    A sender of one body to many inboxes passes its ``digest`` (the Digest header value)
+    instead of the body, and may pass the ``date`` header it formatted already.
     """
     if '"' in key_id:
         raise ValueError("key_id must not contain a double quote")
     host, target = _host_from_url(url)
-    date = format_http_date(now)
+    date = date or format_http_date(now)
     out = {"Host": host, "Date": date}
     signed = {"host": host, "date": date}
     covered = ["(request-target)", "host", "date"]
     content_type = lower_headers(headers).get("content-type") if headers else None
     if content_type is not None:
         out["Content-Type"] = content_type
-    if body is not None:
-        out["Digest"] = signed["digest"] = digest_header(body)
+    if body is not None or digest is not None:
+        out["Digest"] = signed["digest"] = digest or digest_header(body or b"")
         covered.append("digest")
         if content_type is not None:
             signed["content-type"] = content_type

@@ -11,7 +11,6 @@ per activity: a log line costs about as much CPU as the bookkeeping of a deliver
 from __future__ import annotations
 
 import asyncio
-import base64
 import email.utils
 import logging
 import random
@@ -33,8 +32,7 @@ from cityfed.node import Node
 
 log = logging.getLogger("cityfed.delivery")
 
-ACTIVITY_JSON = "application/activity+json"
-COVERED = "(request-target) host date digest content-type"
+CONTENT_TYPE = {"Content-Type": "application/activity+json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,27 +79,16 @@ class _Clock:
 def sign_headers(
     inbox: str, key: SigningKey, payload: Payload, date: str | None = None
 ) -> dict[str, str]:
-    """The headers ``cavage.sign_request`` makes for a POST of ``payload``, its digest reused."""
-    if '"' in key.key_id:
-        raise ValueError("key_id must not contain a double quote")
-    host, target = cavage._host_from_url(inbox)  # the same host/target rules as sign_request
-    date = date or cavage.format_http_date()
-    string = (
-        f"(request-target): post {target}\nhost: {host}\ndate: {date}\n"
-        f"digest: {payload.digest}\ncontent-type: {ACTIVITY_JSON}"
+    """The signed headers of a POST of ``payload`` to ``inbox``, its Digest computed once."""
+    return cavage.sign_request(
+        "POST",
+        inbox,
+        key.private_key,  # type: ignore[arg-type]
+        key.key_id,
+        headers=CONTENT_TYPE,
+        digest=payload.digest,
+        date=date,
     )
-    private_key: Any = key.private_key
-    signature = base64.b64encode(cavage.sign_string(string, private_key)).decode("ascii")
-    return {
-        "Host": host,
-        "Date": date,
-        "Content-Type": ACTIVITY_JSON,
-        "Digest": payload.digest,
-        "Signature": (
-            f'keyId="{key.key_id}",algorithm="{cavage.algorithm_for_key(private_key)}",'
-            f'headers="{COVERED}",signature="{signature}"'
-        ),
-    }
 
 
 class Sender:
