@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from cityfed import eventloop
+
 
 def make_app(routes: dict[str, tuple[str, bytes]]) -> web.Application:
     app = web.Application()
@@ -56,4 +58,4 @@ def _routes(spec: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
 
 if __name__ == "__main__":
     _spec = json.loads(Path(sys.argv[1]).read_text())
-    asyncio.run(_run(_spec, _routes(_spec)))
+    eventloop.run(_run(_spec, _routes(_spec)))

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cityfed import eventloop
+
 _LENGTH = struct.Struct("!I")
 
 
@@ -221,4 +223,4 @@ async def main(spec: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(json.loads(Path(sys.argv[1]).read_text())))
+    eventloop.run(main(json.loads(Path(sys.argv[1]).read_text())))

@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from cityfed import eventloop
 from cityfed.activitypub import cavage
 from cityfed.activitypub.sigerrors import SignatureError
 
@@ -163,4 +164,4 @@ async def main(ports: int, max_seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), float(sys.argv[2])))
+    eventloop.run(main(int(sys.argv[1]), float(sys.argv[2])))
