@@ -25,7 +25,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from cityfed import eventloop
 from cityfed.activitypub import cavage
@@ -98,8 +98,8 @@ class _Sink(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
