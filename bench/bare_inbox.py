@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cityfed import eventloop
+from cityfed import eventloop, heap
 from cityfed.activitypub import cavage
 from cityfed.activitypub.sigerrors import SignatureError
 
@@ -66,5 +66,6 @@ async def _run(spec: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    # The same event loop as the node's (uvloop where installed), so the baseline is like for like.
+    # The node's event loop (uvloop where installed) and heap settings: like for like.
+    heap.settle()
     eventloop.run(_run(json.loads(Path(sys.argv[1]).read_text())))

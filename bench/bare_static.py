@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cityfed import eventloop
+from cityfed import eventloop, heap
 
 
 def make_app(routes: dict[str, tuple[str, bytes]]) -> web.Application:
@@ -58,4 +58,5 @@ def _routes(spec: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
 
 if __name__ == "__main__":
     _spec = json.loads(Path(sys.argv[1]).read_text())
+    heap.settle()
     eventloop.run(_run(_spec, _routes(_spec)))

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from cityfed import eventloop
+from cityfed import eventloop, heap
 from cityfed.activitypub import cavage
 from cityfed.keys.generate import load_private_pem
 
@@ -67,5 +67,6 @@ async def main(spec: dict[str, Any], body: bytes) -> dict[str, Any]:
 
 if __name__ == "__main__":
     _spec = json.loads(Path(sys.argv[1]).read_text())
+    heap.settle()
     result = eventloop.run(main(_spec, Path(_spec["body_file"]).read_bytes()))
     print(json.dumps(result), flush=True)

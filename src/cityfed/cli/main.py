@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cityfed import eventloop
+from cityfed import eventloop, heap
 from cityfed.cli.common import config_option, configure_logging, settings_from, with_db
 from cityfed.config import ConfigError, load_settings, write_settings
 from cityfed.models.db import Database, open_database
@@ -126,6 +126,7 @@ def serve(config_path: Path, host: str | None, port: int | None, no_worker: bool
     listen_port = port or settings.listen_port
     click.echo(f"cityfed serving {settings.base_url} on http://{listen_host}:{listen_port}/")
     access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
+    heap.settle()
     web.run_app(
         app,
         host=listen_host,
@@ -159,6 +160,7 @@ def worker(config_path: Path) -> None:
             loop.add_signal_handler(signum, stop.set)
         await run_worker_process(node, stop)
 
+    heap.settle()
     eventloop.run(run())
 
 
