@@ -84,7 +84,8 @@ async def _receive(request: web.Request, node: Node, recipient: str | None) -> w
     activity = _parse_activity(body)
     activity_id: str = activity["id"]
     actor_id = id_of(activity["actor"]) or ""
-    await node.policy.refresh(node.db)
+    if node.policy.stale():
+        await node.policy.refresh(node.db)
     if node.policy.is_blocked(authority(actor_id)):
         log.info("dropped %s from blocked domain %s", activity_id, authority(actor_id))
         return web.Response(status=202)

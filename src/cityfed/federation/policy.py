@@ -40,8 +40,12 @@ class PolicyView:
             return False
         return self.mode == "open" or policy in {"trusted", "allowed"}
 
+    def stale(self) -> bool:
+        """Due for a reload (checked first on the hot path, so it costs no coroutine)."""
+        return time.monotonic() - self.loaded_at >= RELOAD_SECONDS
+
     async def refresh(self, db: Database, *, force: bool = False) -> PolicyView:
-        if not force and time.monotonic() - self.loaded_at < RELOAD_SECONDS:
+        if not force and not self.stale():
             return self
         async with db.session() as session:
             rows = await session.execute(

@@ -111,6 +111,8 @@ class Verifier:
         self._node = node
         self._refetched: dict[str, float] = {}
         self._loading: dict[str, asyncio.Future[tuple[RemoteKey, bool]]] = {}
+        # Mastodon sends (and signs) Host without the port even for non-default ports.
+        self._hosts = frozenset({node.settings.domain, node.settings.hostname})
 
     async def verify(self, request: web.Request, body: bytes | None) -> Signer:
         node = self._node
@@ -118,11 +120,12 @@ class Verifier:
         if node.policy.is_blocked(authority(parsed.key_id)):
             raise BlockedSigner(parsed.key_id)
         host = request.headers.get("Host", "").lower()
-        # Mastodon sends (and signs) Host without the port even for non-default ports.
-        if host not in (node.settings.domain, node.settings.hostname):
+        if host not in self._hosts:
             raise Unverified(f"request is for host {host!r}, not {node.settings.domain!r}")
+        # The usual case, a cached key, without a coroutine of its own.
+        cached = node.remote_keys.get(parsed.key_id, utcnow())
         try:
-            key, fresh = await self._key(parsed.key_id)
+            key, fresh = (cached, False) if cached is not None else await self._key(parsed.key_id)
         except ResolveError as exc:
             raise Unverified(
                 f"cannot get key {parsed.key_id}: {exc}", key_id=parsed.key_id, no_key=True
