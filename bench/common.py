@@ -265,6 +265,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> tuple[float, float]:
+    """(CPU seconds all cores have been busy, seconds since boot-relative now) from /proc/stat.
+
+    Two readings give how many cores were busy in between: d(busy) / d(now).
+    """
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / tick, time.monotonic()
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds per thread of a process: ``main`` and the others by thread id."""
     out: dict[str, float] = {}

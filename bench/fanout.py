@@ -197,10 +197,16 @@ async def run_workers(
                 kids.insert(0, spy)
         # CPU from the moment each is up (imports done), so start-up is not charged per delivery.
         ready = [await _ready_cpu(child) for child in procs]
+        machine, sinks_cpu = common.machine_busy(), sinks.child.cpu()
         seen = await sinks.result(within=180)
         cpu = sum(child.cpu() - at for child, at in zip(procs, ready, strict=True))
+        busy, now = common.machine_busy()
+        sinks_cpu = sinks.child.cpu() - sinks_cpu
         await _wait_recorded(setup.database_url, 30)
-    result = _rate(seen, count, cpu=cpu)
+    result = _rate(seen, count, cpu=cpu, sinks_cpu=sinks_cpu)
+    # How much of the machine was in use: with two workers on two cores, the sinks (and the
+    # database server) take their share of the same cores, which bounds what two can reach.
+    result["cores_busy"] = (busy - machine[0]) / max(now - machine[1], 1e-9)
     result["end_to_end"] = seen["last"] - started if seen["received"] else float("nan")
     return result
 
@@ -234,6 +240,12 @@ def _describe(label: str, result: dict[str, Any]) -> None:
     cpu_text = f", {cpu / max(result['received'], 1) * 1e6:.0f} us CPU per delivery" if cpu else ""
     e2e = result.get("end_to_end")
     e2e_text = f", {e2e:.2f} s from worker start to last arrival" if e2e else ""
+    if "cores_busy" in result:
+        sinks_us = result["sinks_cpu"] / max(result["received"], 1) * 1e6
+        e2e_text += (
+            f"; {result['cores_busy']:.2f} of {len(common.cores())} cores busy meanwhile, "
+            f"the sinks {sinks_us:.0f} us CPU per delivery"
+        )
     common.say(
         f"{label}: {result['received']}/{result['expected']} arrived in {result['span']:.2f} s "
         f"= {result['rate']:.0f}/s{cpu_text}{e2e_text}; {result['duplicates']} duplicates, "
