@@ -51,7 +51,7 @@ class Settings:
     log_level: str = "INFO"
     # One line per HTTP request. Off by default: in production the reverse proxy keeps the access
     # log, and our own log already says what happened to each activity; a line per request cost
-    # the inbox about a sixth of its CPU (bench/README.md).
+    # the inbox about a fifth of its CPU (bench/README.md).
     access_log: bool = False
     config_file: Path | None = None
 
