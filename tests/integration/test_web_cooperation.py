@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
-from cityfed.web import present
+from cityfed.web import threads
 from tests.integration.test_projects import CHALLENGE, HEAT_MAP
 from tests.integration.test_web import Page, assert_one_h1, get_page
 from tests.rig import TestNode, local_actor_row, settle, signed_post
@@ -418,11 +418,11 @@ def test_deep_threads_go_flat_at_the_maximum_depth() -> None:
     )
     rows.append((orphan, author))
 
-    shown = present.discussion(root, rows)
+    shown = threads.discussion(root, rows)
     assert shown.count == 9 and not shown.truncated
     assert len(shown.comments) == 2 and "orphan" in shown.comments[1].html
     level = shown.comments[0]
-    for depth in range(1, present.MAX_DEPTH - 1):
+    for depth in range(1, threads.MAX_DEPTH - 1):
         assert f"level {depth}<" in level.html and len(level.children) == 1
         level = level.children[0]
     # Level 4 holds level 5, the deepest nested list; levels 6..8 follow level 5 in that same
@@ -433,17 +433,17 @@ def test_deep_threads_go_flat_at_the_maximum_depth() -> None:
     assert flat[0].reply_to is None
     assert [c.reply_to.anchor for c in flat[1:] if c.reply_to] == [c.anchor for c in flat[:-1]]
 
-    limited = present.discussion(root, rows, limit=3)
+    limited = threads.discussion(root, rows, limit=3)
     assert limited.truncated and limited.count == 3
 
 
 def test_comment_language_and_html() -> None:
-    assert present.comment_language({"content": "x", "contentMap": {"en": "x"}}) == "en"
-    assert present.comment_language({"content": "x"}) is None
-    assert present.comment_language({"content": "b", "contentMap": {"de": "a", "fr": "b"}}) == "fr"
-    assert present.comment_language({"contentMap": {"und": "x"}}) is None
-    assert present.comment_language({"contentMap": {"<bad>": "x"}}) is None
-    html = present.comment_html('<h2 class="x">T</h2><p>a<script>b</script></p>')
+    assert threads.comment_language({"content": "x", "contentMap": {"en": "x"}}) == "en"
+    assert threads.comment_language({"content": "x"}) is None
+    assert threads.comment_language({"content": "b", "contentMap": {"de": "a", "fr": "b"}}) == "fr"
+    assert threads.comment_language({"contentMap": {"und": "x"}}) is None
+    assert threads.comment_language({"contentMap": {"<bad>": "x"}}) is None
+    html = threads.comment_html('<h2 class="x">T</h2><p>a<script>b</script></p>')
     assert str(html) == "<p><strong>T</strong></p><p>a</p>"
 
 

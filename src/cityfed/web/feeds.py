@@ -21,7 +21,8 @@ from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
-from cityfed.web import present
+from cityfed.web.cities import CityLinks, profile_url
+from cityfed.web.filters import KIND_LABELS
 from cityfed.web.markdown import render_markdown
 from cityfed.web.opendata_http import open_document
 
@@ -60,7 +61,7 @@ def _entry(feed: ET.Element, row: Object, base: str) -> datetime:
     if description:
         _child(entry, "content", description, type="html")
     kind = kind_of(row)
-    _child(entry, "category", term=kind, label=present.KIND_LABELS[kind], scheme=CF_NAMESPACE)
+    _child(entry, "category", term=kind, label=KIND_LABELS[kind], scheme=CF_NAMESPACE)
     for tag in item.tags:
         _child(entry, "category", term=tag, label=f"#{tag}", scheme=f"{base}/tags/")
     return updated
@@ -68,7 +69,7 @@ def _entry(feed: ET.Element, row: Object, base: str) -> datetime:
 
 def atom_feed(actor: Actor, rows: Sequence[Object], base: str) -> bytes:
     """The feed document; ``base`` is the node's ``scheme://host[:port]``."""
-    links = present.CityLinks.of(actor)
+    links = CityLinks.of(actor)
     name = actor.name or actor.handle
     feed = ET.Element("feed", {"xmlns": ATOM, XML_LANG: "en"})
     _child(feed, "id", links.feed)
@@ -76,9 +77,9 @@ def atom_feed(actor: Actor, rows: Sequence[Object], base: str) -> bytes:
     updated = _child(feed, "updated")
     author = _child(feed, "author")
     _child(author, "name", name)
-    _child(author, "uri", present.profile_url(actor))
+    _child(author, "uri", profile_url(actor))
     _child(feed, "link", rel="self", type="application/atom+xml", href=links.feed)
-    _child(feed, "link", rel="alternate", type="text/html", href=present.profile_url(actor))
+    _child(feed, "link", rel="alternate", type="text/html", href=profile_url(actor))
     _child(feed, "generator", "cityfed")
     if actor.icon_url:
         _child(feed, "icon", actor.icon_url)

@@ -10,6 +10,9 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
 
+# How a page names the two kinds of city object (``kind_of`` a row).
+KIND_LABELS = {"project": "Project", "challenge": "Challenge"}
+
 # The UN's short names of the 17 Sustainable Development Goals (https://sdgs.un.org/goals).
 SDG_NAMES = {
     1: "No Poverty",

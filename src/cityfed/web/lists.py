@@ -11,7 +11,10 @@ from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor
 from cityfed.node import NODE, Node
-from cityfed.web import present, queries
+from cityfed.web import paging, queries
+from cityfed.web.cards import cards
+from cityfed.web.cities import CityLinks, profile_url
+from cityfed.web.filters import KIND_LABELS
 from cityfed.web.render import render, render_error
 from cityfed.web.templates_key import TEMPLATES
 
@@ -42,11 +45,11 @@ async def profile_page(
     and links to the feed and the open data. Called by federation/actors.py for both
     ``/@{handle}`` and ``/actors/{handle}`` when a browser asks."""
     try:
-        number = present.page_number(request.query.get("page"))
-    except present.BadPage:
+        number = paging.page_number(request.query.get("page"))
+    except paging.BadPage:
         return _bad_page(request, node)
     total = await object_queries.count_local_objects(session, actor.id)
-    pager = present.Pager(number, total, request.rel_url.raw_path)
+    pager = paging.Pager(number, total, request.rel_url.raw_path)
     if pager.beyond_end:
         return _no_such_page(request, node)
     rows = await object_queries.local_objects(
@@ -64,11 +67,11 @@ async def profile_page(
         domain=node.settings.domain,
         followers=await follow_queries.count_followers(session, actor.id),
         following=await follow_queries.count_following(session, actor.id),
-        featured=present.cards(featured),
-        cards=present.cards(rows),
+        featured=cards(featured),
+        cards=cards(rows),
         pager=pager,
         counts=counts,
-        links=present.CityLinks.of(actor),
+        links=CityLinks.of(actor),
         node_name=node.settings.domain,
     )
 
@@ -78,15 +81,15 @@ async def kind_list(request: web.Request) -> web.Response:
     node = request.app[NODE]
     kind, type_name = KINDS[request.match_info["kind"]]
     try:
-        number = present.page_number(request.query.get("page"))
-    except present.BadPage:
+        number = paging.page_number(request.query.get("page"))
+    except paging.BadPage:
         return _bad_page(request, node)
     async with node.db.session() as session:
         actor = await actor_queries.local_actor(session, request.match_info["handle"])
         if actor is None:
             return _no_such_city(request, node)
         total = await object_queries.count_local_objects(session, actor.id, (type_name,))
-        pager = present.Pager(number, total, request.rel_url.raw_path)
+        pager = paging.Pager(number, total, request.rel_url.raw_path)
         if pager.beyond_end:
             return _no_such_page(request, node)
         rows = await object_queries.local_objects(
@@ -96,12 +99,12 @@ async def kind_list(request: web.Request) -> web.Response:
     return render(
         request.app[TEMPLATES],
         "list.html",
-        title=f"{present.KIND_LABELS[kind]}s of {name}",
-        cards=present.cards(rows),
+        title=f"{KIND_LABELS[kind]}s of {name}",
+        cards=cards(rows),
         pager=pager,
         actor=actor,
-        profile_url=present.profile_url(actor),
-        links=present.CityLinks.of(actor),
+        profile_url=profile_url(actor),
+        links=CityLinks.of(actor),
         empty=f"{name} has published no {kind}s yet.",
         node_name=node.settings.domain,
     )
@@ -115,15 +118,15 @@ async def tag_page(request: web.Request) -> web.Response:
     if not is_valid_hashtag(tag):
         return _error(request, node, 404, "Not found", "That is not a hashtag.")
     try:
-        number = present.page_number(request.query.get("page"))
-    except present.BadPage:
+        number = paging.page_number(request.query.get("page"))
+    except paging.BadPage:
         return _bad_page(request, node)
-    size = present.PAGE_SIZE
+    size = paging.PAGE_SIZE
     async with node.db.session() as session:
         rows, total = await queries.tagged_local_objects(
             session, tag, offset=(number - 1) * size, limit=size
         )
-        pager = present.Pager(number, total, request.rel_url.raw_path)
+        pager = paging.Pager(number, total, request.rel_url.raw_path)
         if pager.beyond_end:
             return _no_such_page(request, node)
         authors = await queries.actors_by_id(session, {row.actor_id for row in rows})
@@ -131,7 +134,7 @@ async def tag_page(request: web.Request) -> web.Response:
         request.app[TEMPLATES],
         "list.html",
         title=f"#{tag}",
-        cards=present.cards(rows, authors),
+        cards=cards(rows, authors),
         pager=pager,
         actor=None,
         empty=f"Nothing here is tagged #{tag} yet.",

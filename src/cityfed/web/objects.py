@@ -13,8 +13,15 @@ from cityfed.activitypub.vocab.common import id_of
 from cityfed.models.objects import CITY_TYPES
 from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
-from cityfed.web import present, queries
+from cityfed.web import queries, threads
+from cityfed.web.adoptions import adoption_view, adoption_views
+from cityfed.web.cities import profile_url
+from cityfed.web.cooperation import Cooperation
+from cityfed.web.filters import KIND_LABELS
+from cityfed.web.object_view import object_view
+from cityfed.web.references import referenced_ids
 from cityfed.web.render import render, render_error
+from cityfed.web.solutions import solution_for, solution_views
 from cityfed.web.templates_key import TEMPLATES
 
 # One page shows this many comments, adoptions and solutions at most: enough for any real
@@ -37,19 +44,19 @@ async def object_page(request: web.Request, row: Object) -> web.Response:
                 env,
                 "deleted.html",
                 status=410,
-                kind=present.KIND_LABELS[kind_of(row)],
+                kind=KIND_LABELS[kind_of(row)],
                 ap_id=row.ap_id,
                 deleted_at=row.deleted_at,
                 author=author,
-                author_url=present.profile_url(author) if author else None,
+                author_url=profile_url(author) if author else None,
                 node_name=node_name,
             )
         item = load(row)
-        referenced = present.referenced_ids(item)
+        referenced = referenced_ids(item)
         titles = await queries.titles(session, referenced)
         owners = await queries.owners(session, referenced)
         cooperation = await _cooperation(session, row, item)
-    view = present.object_view(row, item, author, titles, owners)
+    view = object_view(row, item, author, titles, owners)
     return render(
         env,
         "object.html",
@@ -63,10 +70,10 @@ async def object_page(request: web.Request, row: Object) -> web.Response:
     )
 
 
-async def _cooperation(session: AsyncSession, row: Object, item: CityObject) -> present.Cooperation:
+async def _cooperation(session: AsyncSession, row: Object, item: CityObject) -> Cooperation:
     """What partners did with ``row``; a handful of indexed queries, whatever the thread size."""
     comments = await queries.thread(session, row.ap_id, limit=THREAD_LIMIT + 1)
-    discussion = present.discussion(row.ap_id, comments, limit=THREAD_LIMIT)
+    discussion = threads.discussion(row.ap_id, comments, limit=THREAD_LIMIT)
     if isinstance(item, Project):
         return await _project_cooperation(session, row, item, discussion)
     if isinstance(item, Challenge):
@@ -74,14 +81,14 @@ async def _cooperation(session: AsyncSession, row: Object, item: CityObject) -> 
         projects = [id_of(o.document.get("cf:solution")) or "" for o, _ in offers]
         titles = await queries.titles(session, [*projects, *item.resolved_by])
         owners = await queries.owners(session, item.resolved_by)
-        solutions = present.solution_views(item, offers, titles, owners)
-        return present.Cooperation(discussion, solutions=solutions)
-    return present.Cooperation(discussion)
+        solutions = solution_views(item, offers, titles, owners)
+        return Cooperation(discussion, solutions=solutions)
+    return Cooperation(discussion)
 
 
 async def _project_cooperation(
-    session: AsyncSession, row: Object, item: Project, discussion: present.Discussion
-) -> present.Cooperation:
+    session: AsyncSession, row: Object, item: Project, discussion: threads.Discussion
+) -> Cooperation:
     adoptions = await queries.adoptions_of(session, row.ap_id, limit=COOPERATION_LIMIT)
     # Our own adoption behind "based on": its status is what the origin city wants to know.
     ours = await queries.adoption_by(session, row.actor_id, row.ap_id) if item.is_based_on else None
@@ -91,9 +98,9 @@ async def _project_cooperation(
     titles = await queries.titles(session, [*local_projects, *challenges])
     owners = await queries.owners(session, challenges)
     me = await session.get(Actor, row.actor_id)
-    return present.Cooperation(
+    return Cooperation(
         discussion,
-        adopted_by=present.adoption_views(adoptions, titles),
-        adoption=present.adoption_view(ours, me, titles) if ours and me else None,
-        solution_for=present.solution_for(solved, titles, owners),
+        adopted_by=adoption_views(adoptions, titles),
+        adoption=adoption_view(ours, me, titles) if ours and me else None,
+        solution_for=solution_for(solved, titles, owners),
     )

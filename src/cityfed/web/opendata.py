@@ -24,7 +24,7 @@ from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
-from cityfed.web import present
+from cityfed.web.cities import CityLinks
 from cityfed.web.opendata_http import open_document
 
 JSONLD_TYPE = "application/ld+json; charset=utf-8"
@@ -41,7 +41,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def collection(actor: Actor, rows: Sequence[Object]) -> dict[str, Any]:
-    links = present.CityLinks.of(actor)
+    links = CityLinks.of(actor)
     documents = [{k: v for k, v in row.document.items() if k != "@context"} for row in rows]
     return {
         "@context": DEFAULT_CONTEXT,

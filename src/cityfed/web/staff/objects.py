@@ -22,8 +22,9 @@ from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
 from cityfed.models import objects as object_queries
 from cityfed.models.objects import CITY_TYPES
 from cityfed.node import NODE
-from cityfed.web import present
 from cityfed.web import queries as web_queries
+from cityfed.web.object_view import object_view
+from cityfed.web.references import referenced_ids
 from cityfed.web.staff import queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, object_url, text
@@ -61,7 +62,7 @@ async def render_object(
             (note, writer, Markup(sanitize_html(str(note.document.get("content") or ""))))
             for note, writer in await queries.thread(session, row)
         ]
-        titles = await web_queries.titles(session, present.referenced_ids(item))
+        titles = await web_queries.titles(session, referenced_ids(item))
         adoptions: list[tuple[dict[str, Any], Any]] = []
         offers: list[tuple[dict[str, Any], Any]] = []
         our_projects = []
@@ -95,7 +96,7 @@ async def render_object(
         row=row,
         item=item,
         kind=kind,
-        view=present.object_view(row, item, author, titles),
+        view=object_view(row, item, author, titles),
         author=author,
         ours=ours,
         comments=comments,
