@@ -42,6 +42,10 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int, reset: bool = True) 
         # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Only a new, empty file takes it (an existing database keeps its page size). Stored
+        # documents are a few KB: at 4 KB a page holds one inbox row and its WAL frame is half
+        # empty; at 8 KB SQLite spent ~11% less CPU per stored activity (bench/README.md).
+        cursor.execute("PRAGMA page_size=8192")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # FULL: a 202 is an acknowledgement that must survive power loss, not only a crash.
