@@ -28,7 +28,7 @@ DEFAULT_GRACE = timedelta(days=7)
 
 
 class RotationError(RuntimeError):
-    pass
+    """A key rotation cannot be done now."""
 
 
 async def rotate(node: Node, actor: Actor, *, who: str,

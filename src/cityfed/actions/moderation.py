@@ -18,7 +18,7 @@ log = logging.getLogger("cityfed.actions.moderation")
 
 
 class ModerationError(LookupError):
-    pass
+    """The comment cannot be moderated: it does not exist, is not held, or its author is blocked."""
 
 
 async def set_policy(node: Node, actor: Actor, *, hold: bool, who: str) -> None:

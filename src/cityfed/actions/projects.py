@@ -31,7 +31,7 @@ PATHS = {"project": "projects", "challenge": "challenges"}
 
 
 class NotFound(LookupError):
-    pass
+    """No such local project or challenge."""
 
 
 def kind_of(obj: Object) -> str:

@@ -39,11 +39,11 @@ class ReportError(ValueError):
 
 
 class ReportNotFound(LookupError):
-    pass
+    """No such report."""
 
 
 class AlreadyResolved(ReportError):
-    pass
+    """The report was resolved already."""
 
 
 @dataclass(frozen=True)

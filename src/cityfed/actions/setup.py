@@ -15,7 +15,7 @@ HANDLE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,61}[a-z0-9_])?$")  # Mastodon: 
 
 
 class SetupError(ValueError):
-    pass
+    """The city cannot be set up as asked (bad handle or name, or it exists already)."""
 
 
 def _add_keys(

@@ -19,7 +19,7 @@ _ACCT = re.compile(
 
 
 class WebfingerError(ValueError):
-    pass
+    """A resource or JRD that is not a usable WebFinger answer."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ MAX_SOFTWARE = 255
 
 
 class ProbeError(Exception):
-    pass
+    """A peer's NodeInfo could not be read."""
 
 
 def _newest_link(discovery: dict[str, Any], domain: str) -> str:

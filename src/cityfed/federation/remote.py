@@ -28,7 +28,7 @@ ACTOR_TTL = timedelta(days=1)
 
 
 class ResolveError(Exception):
-    pass
+    """A remote actor, key or object could not be fetched or understood."""
 
 
 async def _store(node: Node, document: dict[str, Any]) -> Actor:

@@ -11,7 +11,7 @@ PAGE_SIZE = coll.PAGE_SIZE
 
 
 class BadPage(ValueError):
-    pass
+    """A ``page`` query parameter that is not a page number."""
 
 
 def page_number(raw: str | None) -> int:
