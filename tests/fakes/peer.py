@@ -84,6 +84,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cityfed.activitypub import cavage
 from cityfed.activitypub.digest import digest_header
+from cityfed.activitypub.headers import format_http_date, parse_http_date
 from cityfed.activitypub.sigerrors import SignatureError
 
 AS = "https://www.w3.org/ns/activitystreams"
@@ -534,7 +535,7 @@ class FakePeer:
         if problem is None and "date" in sig.headers:
             date = request.headers.get("Date")
             try:
-                skew = abs(time.time() - cavage.parse_http_date(date or ""))
+                skew = abs(time.time() - parse_http_date(date or ""))
             except SignatureError:
                 skew = float("inf")
             if skew > CLOCK_SKEW:
@@ -1185,7 +1186,7 @@ class MastodonPeer(FakePeer):
         parts = urlsplit(url)
         values = {
             "Host": (parts.hostname or "") if self.drop_port_from_host else parts.netloc,
-            "Date": cavage.format_http_date(),
+            "Date": format_http_date(),
         }
         if body is not None:
             values["Digest"] = digest_header(body)
@@ -1586,7 +1587,7 @@ class GoToSocialPeer(FakePeer):
     def sign(
         self, method: str, url: str, user: FakeUser, body: bytes | None = None
     ) -> dict[str, str]:
-        values = {"Host": urlsplit(url).netloc, "Date": cavage.format_http_date()}
+        values = {"Host": urlsplit(url).netloc, "Date": format_http_date()}
         names = ["(request-target)", "host", "date"]
         extra = {"Accept": f"{LD_JSON_AS},{ACTIVITY_JSON}"}
         if body is not None:
@@ -1724,7 +1725,7 @@ class MisskeyPeer(FakePeer):
     ) -> dict[str, str]:
         # ApRequestCreator signs ``new URL(url).pathname``: the query is left out.
         target = self._target(url, query=False)
-        values = {"Date": cavage.format_http_date(), "Host": urlsplit(url).netloc}
+        values = {"Date": format_http_date(), "Host": urlsplit(url).netloc}
         if body is not None:
             values = {
                 **values,

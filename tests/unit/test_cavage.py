@@ -16,10 +16,8 @@ from hypothesis import strategies as st
 
 from cityfed.activitypub.cavage import (
     CavageSignature,
-    format_http_date,
     load_public_key_pem,
     parse_authorization_header,
-    parse_http_date,
     parse_signature_header,
     sign_request,
     sign_string,
@@ -28,6 +26,7 @@ from cityfed.activitypub.cavage import (
     verify_signature,
 )
 from cityfed.activitypub.digest import digest_header
+from cityfed.activitypub.headers import format_http_date, parse_http_date
 from cityfed.activitypub.sigerrors import SignatureError
 
 # --- draft-cavage-http-signatures-12, Appendix C ------------------------------------------

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from cityfed.activitypub import cavage
 from cityfed.activitypub.digest import digest_header
+from cityfed.activitypub.headers import format_http_date
 from cityfed.federation.circuit import HostWindow
 from cityfed.federation.delivery_lease import Payload
 from cityfed.federation.delivery_send import sign_headers
@@ -38,7 +39,7 @@ def test_sign_headers_are_what_sign_request_makes() -> None:
             headers={"Content-Type": "application/activity+json"},
             now=when,
         )
-        assert sign_headers(inbox, key, payload, cavage.format_http_date(when)) == expected
+        assert sign_headers(inbox, key, payload, format_http_date(when)) == expected
 
 
 async def test_a_host_report_covers_each_answer_once() -> None:

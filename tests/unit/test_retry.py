@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cityfed.activitypub.cavage import format_http_date
+from cityfed.activitypub.headers import format_http_date
 from cityfed.federation.netguard import BlockedAddressError
 from cityfed.federation.retry import (
     BASE_DELAY,

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import calendar
-import email.utils
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +25,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from cityfed.activitypub.digest import digest_header, verify_digest_header
-from cityfed.activitypub.headers import lower_headers, timestamp
+from cityfed.activitypub.headers import (
+    format_http_date,
+    lower_headers,
+    parse_http_date,
+    request_authority,
+    timestamp,
+)
 from cityfed.activitypub.sigerrors import SignatureError
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
@@ -257,57 +261,8 @@ def load_public_key_pem(pem: str) -> PublicKey:
 
 
 # --------------------------------------------------------------------------------------
-# Dates
-# --------------------------------------------------------------------------------------
-
-_IMF_FIXDATE_RE = re.compile(
-    r"[A-Za-z]{3}, ([0-9]{2}) ([A-Za-z]{3}) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT"
-)
-_MONTHS = {
-    name: i
-    for i, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-        start=1,
-    )
-}
-
-
-@functools.lru_cache(maxsize=1024)
-def parse_http_date(value: str) -> int:
-    """Parse an HTTP ``Date`` to a Unix timestamp; SignatureError if it is not a date.
-
-    Cached: Date has one-second resolution, so under load most requests repeat a value.
-    """
-    value = value.strip()
-    # Fast path for IMF-fixdate, which is what everyone sends; email.utils handles the
-    # obsolete RFC 850 / asctime forms.
-    m = _IMF_FIXDATE_RE.fullmatch(value)
-    if m is not None:
-        month = _MONTHS.get(m.group(2).lower())
-        if month is not None:
-            day, _, year, hour, minute, second = m.groups()
-            return calendar.timegm(
-                (int(year), month, int(day), int(hour), int(minute), int(second))
-            )
-    try:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is not None:
-            return int(email.utils.mktime_tz(parsed))
-    except (TypeError, ValueError, OverflowError):
-        pass
-    raise SignatureError("Date header is not a valid HTTP date")
-
-
-def format_http_date(now: datetime | None = None) -> str:
-    """RFC 7231 IMF-fixdate, e.g. ``Sun, 05 Jan 2014 21:31:40 GMT`` (locale-independent)."""
-    return email.utils.formatdate(timestamp(now), usegmt=True)
-
-
-# --------------------------------------------------------------------------------------
 # Signing and verifying requests
 # --------------------------------------------------------------------------------------
-
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def _host_from_url(url: str) -> tuple[str, str]:
@@ -315,18 +270,8 @@ def _host_from_url(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     if not parts.netloc:
         raise ValueError(f"URL has no host: {url!r}")
-    hostport = parts.netloc.rpartition("@")[2]
-    host, port = hostport, ""
-    if hostport.startswith("["):  # IPv6 literal
-        end = hostport.find("]")
-        host, port = hostport[: end + 1], hostport[end + 2 :]
-    elif ":" in hostport:
-        host, _, port = hostport.partition(":")
-    host = host.lower()
-    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        host = f"{host}:{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return host, target
+    return request_authority(parts.scheme, parts.netloc), target
 
 
 def sign_request(

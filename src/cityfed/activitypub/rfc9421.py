@@ -34,7 +34,7 @@ from cityfed.activitypub.digest import (
     serialize_sf_string,
     verify_content_digest,
 )
-from cityfed.activitypub.headers import lower_headers, timestamp
+from cityfed.activitypub.headers import lower_headers, request_authority, timestamp
 from cityfed.activitypub.sigerrors import SignatureError
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
@@ -144,24 +144,8 @@ def parse_signatures(headers: Mapping[str, str]) -> list[MessageSignature]:
 # Signature base
 # --------------------------------------------------------------------------------------
 
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 _OBS_FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
 _FIELD_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
-
-
-def _authority(scheme: str, netloc: str) -> str:
-    """RFC 9110 §4.2.3 normalisation: lower-case host, default port omitted."""
-    hostport = netloc.rpartition("@")[2]
-    host, port = hostport, ""
-    if hostport.startswith("["):  # IPv6 literal
-        end = hostport.find("]")
-        host, port = hostport[: end + 1], hostport[end + 2 :]
-    elif ":" in hostport:
-        host, _, port = hostport.partition(":")
-    host = host.lower()
-    if port and port != _DEFAULT_PORTS.get(scheme):
-        return f"{host}:{port}"
-    return host
 
 
 def _query_param_encode(value: str) -> str:
@@ -219,7 +203,7 @@ def _signature_base(sig: MessageSignature, method: str, url: str, headers: dict[
         elif name == "@target-uri":
             value = url
         elif name == "@authority":
-            value = _authority(scheme, parts.netloc)
+            value = request_authority(scheme, parts.netloc)
         elif name == "@scheme":
             value = scheme
         elif name == "@request-target":
