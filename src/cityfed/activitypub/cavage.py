@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from cityfed.activitypub import sigalgs
 from cityfed.activitypub.digest import digest_header, verify_digest_header
 from cityfed.activitypub.headers import (
     format_http_date,
@@ -178,37 +179,17 @@ def signing_string(
 # Crypto
 # --------------------------------------------------------------------------------------
 
-# Stateless descriptors, built once instead of per signature.
-_PKCS1 = padding.PKCS1v15()
-_SHA256 = hashes.SHA256()
-
 _Verifier = Callable[[bytes, bytes], None]  # (signature, data) -> None or InvalidSignature
-
-# isinstance() against cryptography's ABCs costs ~0.6 us a call; the concrete key classes
-# are few, so remember what each one is.
-_KEY_KINDS: dict[type, str | None] = {}
-
-
-def _key_kind(key: object) -> str | None:
-    cls = type(key)
-    if cls not in _KEY_KINDS:
-        if isinstance(key, rsa.RSAPublicKey):
-            _KEY_KINDS[cls] = "rsa"
-        elif isinstance(key, ed25519.Ed25519PublicKey):
-            _KEY_KINDS[cls] = "ed25519"
-        else:
-            _KEY_KINDS[cls] = None
-    return _KEY_KINDS[cls]
 
 
 def _verifier(algorithm: str, key: Any) -> _Verifier:
     """Pick the check for ``algorithm`` and make sure the key is of a matching type."""
-    kind = _key_kind(key)
+    kind = sigalgs.key_kind(key)
     if algorithm == "rsa-sha256" or (algorithm == "hs2019" and kind == "rsa"):
         if kind != "rsa":
             raise SignatureError(f"algorithm {algorithm} needs an RSA key")
         # hs2019 with an RSA key means RSASSA-PKCS1-v1_5/SHA-256 in practice (Mastodon).
-        return lambda sig, data: key.verify(sig, data, _PKCS1, _SHA256)
+        return lambda sig, data: key.verify(sig, data, sigalgs.PKCS1, sigalgs.SHA256)
     if algorithm in ("hs2019", "ed25519"):
         if kind != "ed25519":
             wanted = "an Ed25519" if algorithm == "ed25519" else "an RSA or Ed25519"
@@ -230,7 +211,7 @@ def sign_string(string: str, private_key: PrivateKey) -> bytes:
     """Sign a signing string: RSASSA-PKCS1-v1_5/SHA-256 for RSA keys, Ed25519 otherwise."""
     data = string.encode("utf-8", "surrogateescape")
     if isinstance(private_key, rsa.RSAPrivateKey):
-        return private_key.sign(data, _PKCS1, _SHA256)
+        return private_key.sign(data, sigalgs.PKCS1, sigalgs.SHA256)
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
         return private_key.sign(data)
     raise TypeError(f"unsupported private key type {type(private_key).__name__}")

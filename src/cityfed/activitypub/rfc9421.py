@@ -13,20 +13,16 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from cityfed.activitypub import sigalgs
 from cityfed.activitypub.digest import (
     Token,
     content_digest_header,
@@ -252,81 +248,6 @@ def signature_base(
     return _signature_base(sig, method, url, lower_headers(headers))
 
 
-# --------------------------------------------------------------------------------------
-# Crypto
-# --------------------------------------------------------------------------------------
-
-# Stateless descriptors, built once instead of per signature.
-_PKCS1 = padding.PKCS1v15()
-_PSS_SHA512 = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
-_SHA256 = hashes.SHA256()
-_SHA512 = hashes.SHA512()
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
-
-
-def _verify_rsa_v15(key: Any, signature: bytes, data: bytes) -> None:
-    key.verify(signature, data, _PKCS1, _SHA256)
-
-
-def _verify_rsa_pss(key: Any, signature: bytes, data: bytes) -> None:
-    key.verify(signature, data, _PSS_SHA512, _SHA512)
-
-
-def _verify_ecdsa_p256(key: Any, signature: bytes, data: bytes) -> None:
-    # RFC 9421 carries ECDSA signatures as raw r||s (32 bytes each), not DER.
-    if len(signature) != 64:
-        raise InvalidSignature
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:], "big")
-    key.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
-
-
-def _verify_ed25519(key: Any, signature: bytes, data: bytes) -> None:
-    key.verify(signature, data)
-
-
-# isinstance() against cryptography's ABCs costs ~0.6 us a call; the concrete key classes
-# are few, so remember what each one is ("rsa", "ed25519", "p256" or None).
-_KEY_KINDS: dict[type, str | None] = {}
-
-
-def _key_kind(key: Any) -> str | None:
-    cls = type(key)
-    if cls not in _KEY_KINDS:
-        kind = None
-        if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
-            kind = "rsa"
-        elif isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
-            kind = "ed25519"
-        elif isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
-            # Only P-256 is registered for RFC 9421 ECDSA; the curve is per key, not class.
-            kind = "ec"
-        _KEY_KINDS[cls] = kind
-    kind = _KEY_KINDS[cls]
-    if kind == "ec":
-        return "p256" if isinstance(key.curve, ec.SECP256R1) else None
-    return kind
-
-
-# alg -> (key kind it needs, verifier)
-_ALGORITHMS: dict[str, tuple[str, Callable[[Any, bytes, bytes], None]]] = {
-    "rsa-v1_5-sha256": ("rsa", _verify_rsa_v15),
-    "rsa-pss-sha512": ("rsa", _verify_rsa_pss),
-    "ecdsa-p256-sha256": ("p256", _verify_ecdsa_p256),
-    "ed25519": ("ed25519", _verify_ed25519),
-}
-# What a key implies when neither the signature nor the application names an algorithm.
-_DEFAULT_ALG = {"rsa": "rsa-v1_5-sha256", "ed25519": "ed25519", "p256": "ecdsa-p256-sha256"}
-
-
-def _infer_alg(key: object) -> str:
-    kind = _key_kind(key)
-    alg = _DEFAULT_ALG.get(kind) if kind is not None else None
-    if alg is None:
-        raise SignatureError(f"unsupported key type {type(key).__name__}")
-    return alg
-
-
 def verify_base(
     sig: MessageSignature, base: bytes, public_key: PublicKey, *, algorithm: str | None = None
 ) -> None:
@@ -339,34 +260,16 @@ def verify_base(
     alg = sig.params.get("alg")
     if alg is not None and algorithm is not None and alg != algorithm:
         raise SignatureError(f"signature alg {alg} is not the expected {algorithm}")
-    alg = alg or algorithm or _infer_alg(public_key)
-    entry = _ALGORITHMS.get(alg)
-    if entry is None:
-        raise SignatureError(f"unsupported signature algorithm {alg!r}")
-    needed, check = entry
-    if _key_kind(public_key) != needed:
-        raise SignatureError(f"algorithm {alg} does not fit a {type(public_key).__name__}")
+    alg = alg or algorithm or sigalgs.default_algorithm(public_key)
     try:
-        check(public_key, sig.signature, base)
+        sigalgs.verify(alg, public_key, sig.signature, base)
     except InvalidSignature:
         raise SignatureError(f"signature {sig.label} does not verify") from None
 
 
 def sign_base(base: bytes, private_key: PrivateKey, alg: str | None = None) -> bytes:
     """Sign a signature base; ``alg`` defaults to the one implied by the key type."""
-    alg = alg or _infer_alg(private_key)
-    entry = _ALGORITHMS.get(alg)
-    if entry is None or _key_kind(private_key) != entry[0]:
-        raise ValueError(f"cannot sign {alg} with a {type(private_key).__name__}")
-    key: Any = private_key
-    if alg == "rsa-v1_5-sha256":
-        return key.sign(base, _PKCS1, _SHA256)
-    if alg == "rsa-pss-sha512":
-        return key.sign(base, _PSS_SHA512, _SHA512)
-    if alg == "ecdsa-p256-sha256":
-        r, s = decode_dss_signature(key.sign(base, _ECDSA_SHA256))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    return key.sign(base)  # ed25519
+    return sigalgs.sign(alg or sigalgs.default_algorithm(private_key), private_key, base)
 
 
 # --------------------------------------------------------------------------------------
@@ -406,7 +309,7 @@ def sign_request(
         components = ("@method", "@target-uri")
         if body is not None:
             components += ("content-digest",)
-    alg = _infer_alg(private_key)
+    alg = sigalgs.default_algorithm(private_key)
     if created is None:
         created = int(time.time())
     inner = " ".join(serialize_sf_string(c) for c in components)
