@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cityfed.activitypub.jsonld import CF_NAMESPACE
+from cityfed.activitypub.vocab.city_object import CityObject
 from cityfed.activitypub.vocab.common import (
     Hashtag,
     Place,
@@ -22,7 +23,6 @@ from cityfed.activitypub.vocab.project import (
     CHALLENGE_PHASES,
     PROJECT_PHASES,
     Challenge,
-    CityObject,
     Project,
 )
 
