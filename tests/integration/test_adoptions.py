@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cityfed.actions import adoptions as adoption_actions
+from cityfed.actions import adoption_graph
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import InboxItem, Object
 from cityfed.models.types import utcnow
@@ -184,7 +184,7 @@ async def test_graph_is_cycle_safe(nodes) -> None:
                 )
             )
     async with a.node.db.session() as session:
-        graph = await adoption_actions.graph(session, p1)
+        graph = await adoption_graph.graph(session, p1)
     assert {(e["from"], e["to"]) for e in graph["edges"]} == {(p1, p2), (p2, p1)}
     assert {n["id"] for n in graph["nodes"]} == {p1, p2}
 

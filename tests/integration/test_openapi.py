@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from cityfed.actions import adoptions as adoption_actions
+from cityfed.actions import adoption_fields
 from cityfed.actions import offers as offer_actions
 from cityfed.actions.peers import MODES, POLICIES
 from cityfed.actions.project_fields import ALLOWED, LIMITS, view
@@ -258,10 +258,10 @@ def test_response_views_match_the_code(doc: dict[str, Any]) -> None:
 
 def test_cooperation_and_admin_enums_match_the_code(doc: dict[str, Any]) -> None:
     adopt = _schema(doc, "AdoptionCreate")
-    assert set(adopt["properties"]) == adoption_actions.ADOPT_FIELDS | {"as"}
+    assert set(adopt["properties"]) == adoption_fields.ADOPT_FIELDS | {"as"}
     assert _leaf(doc, adopt["properties"]["status"], "enum")[:-1] == list(ADOPTION_STATUSES)
     progress = _schema(doc, "AdoptionProgress")
-    assert set(progress["properties"]) == adoption_actions.PROGRESS_FIELDS | {"as"}
+    assert set(progress["properties"]) == adoption_fields.PROGRESS_FIELDS | {"as"}
     assert set(_schema(doc, "OfferCreate")["properties"]) == offer_actions.OFFER_FIELDS | {"as"}
     assert _schema(doc, "OfferCreate")["properties"]["content"]["maxLength"] == (
         offer_actions.MAX_CONTENT

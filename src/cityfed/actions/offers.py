@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityfed.actions.adoptions import Conflict, Missing, find_city_object, keep_copy
+from cityfed.actions.city_objects import Conflict, Missing, find_city_object, keep_copy
 from cityfed.actions.project_fields import FieldError, Submission
 from cityfed.actions.projects import edit_in, load
 from cityfed.activitypub.sanitize import html_to_text, text_to_html

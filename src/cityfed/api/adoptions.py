@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cityfed.actions import adoption_graph
 from cityfed.actions import adoptions as adoption_actions
+from cityfed.actions.adoption_fields import ADOPTION
+from cityfed.actions.city_objects import Conflict, Missing
 from cityfed.actions.project_fields import FieldError
 from cityfed.actions.projects import NotFound
 from cityfed.api.common import ApiError, acting_actor, json_body, reply, require
@@ -14,9 +17,9 @@ from cityfed.node import NODE
 
 def refusal(exc: FieldError) -> ApiError:
     """The API status of a refused cooperation request (the message names the field)."""
-    if isinstance(exc, adoption_actions.Missing):
+    if isinstance(exc, Missing):
         return ApiError(404, str(exc))
-    if isinstance(exc, adoption_actions.Conflict):
+    if isinstance(exc, Conflict):
         return ApiError(409, str(exc))
     return ApiError(422, str(exc))
 
@@ -45,12 +48,12 @@ async def list_adoptions(request: web.Request) -> web.Response:
     require(request, "editor")
     me = await acting_actor(request)
     async with request.app[NODE].db.session() as session:
-        made = await object_queries.made_by(session, me.id, adoption_actions.ADOPTION)
-        received = await object_queries.received_by(session, me.id, adoption_actions.ADOPTION)
+        made = await object_queries.made_by(session, me.id, ADOPTION)
+        received = await object_queries.received_by(session, me.id, ADOPTION)
     return reply(
         {
-            "made": [adoption_actions.view(row) for row in made],
-            "received": [adoption_actions.view(row) for row in received],
+            "made": [adoption_graph.view(row) for row in made],
+            "received": [adoption_graph.view(row) for row in received],
         }
     )
 
@@ -61,7 +64,7 @@ async def get_one(request: web.Request) -> web.Response:
         row = await object_queries.by_ap_id(session, _ap_id(request))
     if row is None or not row.local or row.type != "Adoption" or row.deleted_at is not None:
         raise ApiError(404, "no such adoption")
-    return reply(adoption_actions.view(row))
+    return reply(adoption_graph.view(row))
 
 
 async def patch(request: web.Request) -> web.Response:
@@ -74,7 +77,7 @@ async def patch(request: web.Request) -> web.Response:
         raise refusal(exc) from None
     except NotFound:
         raise ApiError(404, "no such adoption") from None
-    return reply(adoption_actions.view(row))
+    return reply(adoption_graph.view(row))
 
 
 async def delete(request: web.Request) -> web.Response:
@@ -95,7 +98,7 @@ async def graph(request: web.Request) -> web.Response:
     async with request.app[NODE].db.session() as session:
         if await object_queries.by_ap_id(session, project) is None:
             raise ApiError(404, "project: not known on this node")
-        result = await adoption_actions.graph(session, project)
+        result = await adoption_graph.graph(session, project)
     return reply(result)
 
 

@@ -12,10 +12,12 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
+from cityfed.actions import adoption_graph
 from cityfed.actions import adoptions as adoption_actions
 from cityfed.actions import comments as comment_actions
 from cityfed.actions import offers as offer_actions
 from cityfed.actions import projects as project_actions
+from cityfed.actions.adoption_fields import ADOPTION
 from cityfed.actions.project_fields import FieldError
 from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
@@ -68,9 +70,9 @@ async def render_object(
         our_projects = []
         if kind == "project":
             for adoption, adopter in await queries.targeting_with_authors(
-                session, adoption_actions.ADOPTION, row.ap_id
+                session, ADOPTION, row.ap_id
             ):
-                adoptions.append((adoption_actions.view(adoption), adopter))
+                adoptions.append((adoption_graph.view(adoption), adopter))
         else:
             rows = await queries.targeting_with_authors(
                 session, offer_actions.SOLUTION_OFFER, row.ap_id

@@ -1,0 +1,61 @@
+"""What an adoption request may carry, and parsing it: progress and the adopting city's project.
+
+``parse_progress`` reads ``status``/``outcomes``/``lessons_learned``; ``project_body`` makes our new
+project's form from the origin project and the fields the request overrides.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cityfed.actions.project_fields import ALLOWED, LIMITS, FieldError
+from cityfed.activitypub.vocab import Project
+from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
+
+ADOPTION = "Adoption"
+PROGRESS_FIELDS = frozenset({"status", "outcomes", "lessons_learned"})
+# Project fields a city may override when adopting; outcomes and lessons learned belong to the
+# adoption itself (they are what the origin wants to hear back).
+PROJECT_OVERRIDES = ALLOWED["project"] - PROGRESS_FIELDS
+ADOPT_FIELDS = PROGRESS_FIELDS | PROJECT_OVERRIDES | {"project"}
+_HASHTAG = re.compile(r"^\w{1,100}$")
+
+
+def _text(name: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise FieldError(name, "expected a string")
+    if len(value.strip()) > LIMITS[name]:
+        raise FieldError(name, f"at most {LIMITS[name]} characters")
+    return value.strip()
+
+
+def parse_progress(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """``status``/``outcomes``/``lessons_learned`` → Adoption keyword arguments."""
+    values: dict[str, Any] = {}
+    if not partial or "status" in body:
+        status = body.get("status") or "considering"
+        if status not in ADOPTION_STATUSES:
+            raise FieldError("status", f"one of {', '.join(ADOPTION_STATUSES)}")
+        values["status"] = status
+    for name in ("outcomes", "lessons_learned"):
+        if not partial or name in body:
+            values[name] = _text(name, body.get(name))
+    return values
+
+
+def project_body(origin: Project, body: dict[str, Any]) -> dict[str, Any]:
+    """Our new project: the origin's texts (phase "idea") unless the request overrides them."""
+    defaults: dict[str, Any] = {
+        "title": origin.name[: LIMITS["title"]],
+        "teaser": origin.teaser[: LIMITS["teaser"]],
+        "description": origin.description[: LIMITS["description"]],
+        # A partner's tag our form would refuse must not make the whole adoption fail.
+        "tags": [tag for tag in origin.tags if _HASHTAG.match(tag)],
+        "sdgs": list(origin.sdgs),
+        "language": origin.language,
+        "phase": "idea",
+    }
+    return {**defaults, **{k: v for k, v in body.items() if k in PROJECT_OVERRIDES}}
