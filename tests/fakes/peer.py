@@ -1416,6 +1416,10 @@ class MastodonPeer(FakePeer):
             problems.append("no content")
         if doc.get("summary"):
             problems.append("summary is set: Mastodon shows it as a content warning")
+        if doc.get("name") and _first_type(doc) == "Note":
+            # GoToSocial internal/typeutils/astointernal.go (ASStatusToStatus): the content
+            # warning is the summary, else the name.
+            problems.append("name is set: GoToSocial shows it as a content warning")
         if PUBLIC not in _list(doc.get("to")) + _list(doc.get("cc")):
             problems.append("not addressed to Public")
         try:

@@ -56,7 +56,7 @@ async def test_adoption_reaches_origin_and_progress_follows(nodes) -> None:
     # The adopter's project is based on the origin; its copy of the texts; phase "idea".
     own = await a.get_json(created["project"])
     assert own["cf:isBasedOn"] == origin["id"]
-    assert own["name"] == HEAT_MAP["title"] and own["cf:teaser"] == HEAT_MAP["teaser"]
+    assert own["cf:title"] == HEAT_MAP["title"] and own["cf:teaser"] == HEAT_MAP["teaser"]
     assert own["cf:phase"] == "idea" and own["attributedTo"] == a.actor_id
     assert own["cf:adoptions"] == created["project"] + "/adoptions"
 

@@ -482,12 +482,29 @@ def test_card_reads_well_on_mastodon() -> None:
     # Mastodon takes the language from the first contentMap key
     assert next(iter(doc["contentMap"])) == "en"
     assert doc["contentMap"]["de"].startswith("<p><strong>Pop-up-Radwege</strong></p>")
-    assert doc["nameMap"] == {
+    # The title is machine-readable for partners, but never a Note's name or summary, which
+    # GoToSocial shows as a content warning over the card.
+    assert not {"name", "nameMap", "summary", "summaryMap"} & set(doc)
+    assert doc["cf:title"] == "Pop-up bike lanes"
+    assert doc["titleMap"] == {
         "en": "Pop-up bike lanes",
         "de": "Pop-up-Radwege",
         "pt-BR": "Ciclofaixas temporárias",
     }
     assert doc["teaserMap"]["de"] == "Vorübergehende Spuren, die blieben."
+
+
+def test_title_is_read_from_cf_title_and_from_name_of_older_nodes() -> None:
+    new = full_project().to_ap()
+    assert Project.from_ap(new) == full_project()
+    # A node from before the cf:title term sent the title as name/nameMap.
+    old = {k: v for k, v in new.items() if k not in ("cf:title", "titleMap")}
+    old["name"], old["nameMap"] = new["cf:title"], new["titleMap"]
+    read = Project.from_ap(old)
+    assert (read.name, read.name_map) == (full_project().name, full_project().name_map)
+    # ...and writing it again uses the new term only.
+    again = read.to_ap()
+    assert "name" not in again and again["titleMap"] == new["titleMap"]
 
 
 def test_hashtags_are_marked_up_as_mastodon_expects() -> None:

@@ -73,6 +73,10 @@ CF_TERMS: dict[str, Any] = {
     "cf:Adoption": _cf("Adoption"),
     "cf:SolutionOffer": _cf("SolutionOffer"),
     "cf:SDG": _cf("SDG"),
+    # The title of a Note-typed object. Not ``name``: GoToSocial shows a Note's ``name`` (like
+    # its ``summary``) as a content warning, and the title already opens ``content``.
+    "cf:title": _cf("title"),
+    "titleMap": {"@id": _cf("title"), "@container": "@language"},
     "cf:phase": _cf("phase"),
     "cf:teaser": _cf("teaser"),
     # A language map over cf:teaser, like AS2's nameMap over name. It cannot be called

@@ -31,8 +31,9 @@ async def actors_by_id(session: AsyncSession, actor_ids: Iterable[int]) -> dict[
 
 
 async def titles(session: AsyncSession, ap_ids: Iterable[str]) -> dict[str, str]:
-    """The ``name`` of each live object we hold among ``ap_ids`` (ours or a partner's copy),
-    so "based on" and "addresses" links can show a title instead of a bare URL."""
+    """The title (``cf:title``, or ``name`` from older nodes) of each live object we hold among
+    ``ap_ids`` (ours or a partner's copy), so "based on" and "addresses" links can show a title
+    instead of a bare URL."""
     ids = {ap_id for ap_id in ap_ids if ap_id}
     if not ids:
         return {}
@@ -46,7 +47,11 @@ async def titles(session: AsyncSession, ap_ids: Iterable[str]) -> dict[str, str]
     )
     found: dict[str, str] = {}
     for ap_id, document in rows:
-        name = document.get("name") if isinstance(document, dict) else None
+        name = (
+            (document.get("cf:title") or document.get("name"))
+            if isinstance(document, dict)
+            else None
+        )
         if isinstance(name, str) and name:
             found[ap_id] = name
     return found

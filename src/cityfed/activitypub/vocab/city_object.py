@@ -5,13 +5,17 @@ Objects are ``Note``-first multi-typed (``["Note", "cf:Project"]``) so Mastodon 
 ``cf:`` properties that partner cities read. ``summary`` is never written, because Mastodon would
 show it as a content warning.
 
+The title travels as ``cf:title`` (``titleMap`` for other languages), never as ``name``: GoToSocial
+shows a Note's ``name`` as a content warning. ``from_ap`` still reads ``name``/``nameMap`` from
+nodes that sent them.
+
 ``to_ap`` writes plain JSON in our default context; ``from_ap`` reads our own output as plain
 JSON (no pyld) and any other valid JSON-LD spelling of the same object through pyld compaction.
 Unknown properties are kept in ``extra`` and written back by ``to_ap``.
 
-Multilingual text: ``name``/``teaser``/``description`` are in ``language``; ``name_map``,
-``teaser_map`` and ``description_map`` hold *other* languages only. Language tags are stored in
-canonical BCP 47 case ("pt-BR").
+Multilingual text: ``name`` (the title), ``teaser`` and ``description`` are in ``language``;
+``name_map``, ``teaser_map`` and ``description_map`` hold *other* languages only. Language tags
+are stored in canonical BCP 47 case ("pt-BR").
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ _BASE_KEYS = frozenset(
         "attributedTo",
         "name",
         "nameMap",
+        "cf:title",
+        "titleMap",
         "content",
         "contentMap",
         "source",
@@ -176,10 +182,11 @@ class CityObject:
             "id": self.id,
             "type": ["Note", self.CF_TYPE],
             "attributedTo": self.attributed_to,
-            "name": self.name,
+            # No ``name``: GoToSocial would show it as a content warning over the card.
+            "cf:title": self.name,
         }
         if self.name_map:
-            doc["nameMap"] = {self.language: self.name, **self.name_map}
+            doc["titleMap"] = {self.language: self.name, **self.name_map}
         content = self._card(self.language, link_for)
         doc["content"] = content
         # contentMap always: Mastodon takes the post's language from its first key.
@@ -313,12 +320,15 @@ class CityObject:
         fields: dict[str, Any] = {
             "id": obj_id,
             "attributed_to": attributed_to,
-            "name": text_of(doc.get("name")) or "",
+            # ``name``/``nameMap``: what nodes before the cf:title term sent.
+            "name": text_of(doc.get("cf:title")) or text_of(doc.get("name")) or "",
             "url": id_of(doc.get("url")),
             "teaser": text_of(doc.get("cf:teaser")) or "",
             "description": text_of(source.get("content")) or "",
             "language": language,
-            "name_map": _other_languages(language_map(doc.get("nameMap")), language),
+            "name_map": _other_languages(
+                language_map(doc.get("titleMap") or doc.get("nameMap")), language
+            ),
             "teaser_map": _other_languages(language_map(doc.get("teaserMap")), language),
             "description_map": _other_languages(language_map(source.get("contentMap")), language),
             "phase": text_of(doc.get("cf:phase")) or cls.__dataclass_fields__["phase"].default,
