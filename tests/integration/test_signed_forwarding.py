@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import orjson
+import pytest
 from sqlalchemy import select
 
 from cityfed.activitypub import ldsig, proof
@@ -47,6 +48,14 @@ async def test_outgoing_activities_carry_a_proof_and_public_ones_an_ld_signature
     assert (
         proof.verification_method(create) and ldsig.creator_of(create) == f"{b.actor_id}#main-key"
     )
+    # Fedify's order: the LD signature covers the proof (everything but ``signature``).
+    row = await local_actor_row(b)
+    rsa_key = await b.node.signing_key(row.id, "rsa")
+    ldsig.verify(create, rsa_key.private_key.public_key())
+    with pytest.raises(ldsig.LdSignatureError):
+        ldsig.verify(
+            {k: v for k, v in create.items() if k != "proof"}, rsa_key.private_key.public_key()
+        )
 
 
 async def test_comment_forwarded_a_b_c_is_verified_by_proof_without_fetching_from_a(nodes) -> None:
@@ -88,24 +97,28 @@ async def setup_unforwarded(nodes) -> tuple[TestNode, TestNode, TestNode, str]:
 
 async def test_without_proof_the_ld_signature_then_refetch_verifies(nodes) -> None:
     a, b, c, project = await setup_unforwarded(nodes)
-    first = await a.api(
-        "POST", "/comments", status=201, json={"in_reply_to": project, "content": "one"}
-    )
-    second = await a.api(
-        "POST", "/comments", status=201, json={"in_reply_to": project, "content": "two"}
-    )
+    comments = [
+        await a.api("POST", "/comments", status=201, json={"in_reply_to": project, "content": t})
+        for t in ("one", "two", "three")
+    ]
     await settle(a, b, c)
-    no_proof = await comment_body(a, first["id"])
-    del no_proof["proof"]
-    nothing = await comment_body(a, second["id"])
-    del nothing["proof"], nothing["signature"]
-    for body in (no_proof, nothing):  # B forwards them, stripped, to C
+    bodies = [await comment_body(a, comment["id"]) for comment in comments]
+    # An LD signature and no proof, as Mastodon sends (signed by A's own RSA key).
+    ld_only = {k: v for k, v in bodies[0].items() if k not in ("proof", "signature")}
+    row = await local_actor_row(a)
+    rsa_key = await a.node.signing_key(row.id, "rsa")
+    ld_only = ldsig.sign(ld_only, rsa_key.private_key, rsa_key.key_id)
+    # The proof stripped: A's LD signature covered it, so only the origin can vouch.
+    proof_stripped = {k: v for k, v in bodies[1].items() if k != "proof"}
+    nothing = {k: v for k, v in bodies[2].items() if k not in ("proof", "signature")}
+    for body in (ld_only, proof_stripped, nothing):  # B forwards them to C
         assert (await signed_post(b, c, "/inbox", body))[0] == 202
     await settle(a, b, c)
-    assert (await item_of(c, no_proof["id"])).verified_by == "ld-signature"
+    assert (await item_of(c, ld_only["id"])).verified_by == "ld-signature"
+    assert (await item_of(c, proof_stripped["id"])).verified_by == "refetch"
     assert (await item_of(c, nothing["id"])).verified_by == "refetch"
     thread = (await c.api("GET", f"/comments?object={project}"))["items"]
-    assert {e["id"] for e in thread} == {first["id"], second["id"]}
+    assert {e["id"] for e in thread} == {comment["id"] for comment in comments}
 
 
 async def test_a_proof_by_a_key_that_is_not_the_actors_is_refused(nodes) -> None:

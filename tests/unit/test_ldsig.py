@@ -433,6 +433,88 @@ def test_signature_over_the_plain_dataset_is_accepted_too() -> None:
         verify(signed, KEY.public_key())
 
 
+def _signature_over(document: dict[str, Any], canonical: str) -> dict[str, Any]:
+    """``document`` with an RsaSignature2017 by KEY over the given canonical document form."""
+    options = {"creator": KEY_ID, "created": "2024-05-01T10:00:00Z"}
+    to_sign = (
+        hashlib.sha256(
+            ldsig._plain_canonical({**options, "@context": IDENTITY_CONTEXT_URL}).encode()
+        ).hexdigest()
+        + hashlib.sha256(canonical.encode()).hexdigest()
+    )
+    value = base64.b64encode(KEY.sign(to_sign.encode(), padding.PKCS1v15(), hashes.SHA256()))
+    return {
+        **document,
+        "signature": {"type": "RsaSignature2017", **options, "signatureValue": value.decode()},
+    }
+
+
+def test_signature_is_made_over_the_proof_in_fedifys_form() -> None:
+    # Fedify's order: proof first, then the LD signature over everything but ``signature``,
+    # hashed as jsonld.js canonicalises it (the proof's named graph kept).
+    with_proof = proof.sign(activity(), ED_KEY, ACTOR + "#ed25519-key", created=CREATED)
+    signed = sign(with_proof, KEY, KEY_ID, created=CREATED)
+    expected = _signature_over(with_proof, ldsig._plain_canonical(with_proof))
+    assert signed["signature"] == expected["signature"]
+    # The proof still verifies the FEP-8b32 way (signature left out).
+    proof.verify(signed, ED_KEY.public_key())
+
+
+def test_merged_named_graphs_are_not_accepted() -> None:
+    # RDF.rb's merge of the proof graph into the default graph (quirk 1) hashes triples without
+    # their graphs: accepting it would let a forwarder regroup signed triples (CVE-2026-46349).
+    with_proof = proof.sign(activity(), ED_KEY, ACTOR + "#ed25519-key", created=CREATED)
+    merged = _signature_over(with_proof, canonicalize(with_proof))
+    with pytest.raises(LdSignatureError, match="does not match"):
+        verify(merged, KEY.public_key())
+
+
+def _undo_announce() -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": ACTOR + "#announces/1/undo",
+        "type": "Undo",
+        "actor": ACTOR,
+        "to": [jsonld.PUBLIC],
+        "object": {
+            "id": ACTOR + "/announces/1",
+            "type": "Announce",
+            "actor": ACTOR,
+            "to": [jsonld.PUBLIC],
+            "object": "https://other.example/notes/1",
+        },
+    }
+
+
+def test_an_undo_regrouped_into_an_announce_is_refused() -> None:
+    # The CVE-2026-46349 forgery: the inner Announce hoisted to the top, the Undo pushed into a
+    # named graph; the same triples, but read as plain JSON it is a boost.
+    signed = sign(_undo_announce(), KEY, KEY_ID, created=CREATED)
+    verify(signed, KEY.public_key())
+    inner = signed["object"]
+    undo = {k: signed[k] for k in ("id", "type", "actor", "to")} | {"object": inner["id"]}
+    forged = {"@context": signed["@context"], **inner, "signature": signed["signature"]}
+    for where in ("@graph", "@included"):
+        with pytest.raises(LdSignatureError, match="@graph, @included or @reverse"):
+            verify({**forged, where: [undo]}, KEY.public_key())
+    # The same regrouping through the proof's @graph container: not the signed dataset.
+    with_context = {**forged, "@context": proof.with_data_integrity_context(forged["@context"])}
+    with pytest.raises(LdSignatureError, match="does not match"):
+        verify({**with_context, "proof": [undo]}, KEY.public_key())
+
+
+def test_signatures_of_the_previous_version_without_the_proof_still_verify() -> None:
+    # cityfed before issue 13 made the LD signature over the document without its proof.
+    base = {**activity(), "@context": proof.with_data_integrity_context(jsonld.default_context())}
+    old = sign(base, KEY, KEY_ID, created=CREATED)
+    with_proof = proof.sign(base, ED_KEY, ACTOR + "#ed25519-key", created=CREATED)
+    sent = {**with_proof, "signature": old["signature"]}
+    verify(sent, KEY.public_key())
+    sent["object"] = {**sent["object"], "content": "changed"}
+    with pytest.raises(LdSignatureError):
+        verify(sent, KEY.public_key())
+
+
 # --- RDF.rb quirks, pinned ------------------------------------------------------------------------
 
 

@@ -24,9 +24,15 @@ other side's ability to recompute the bytes (see ``canonicalize``):
    ``"<>\\^`{|}`` inside IRIs.
 
 For documents without named graphs or such characters (everything Mastodon itself sends) this
-is plain URDNA2015, the same bytes pyld and jsonld.js produce. For a
-document with named graphs ``verify`` also accepts a signature over the plain pyld form, in
-which they are kept, as jsonld.js-based signers (Fedify, Misskey) compute it.
+is plain URDNA2015, the same bytes pyld and jsonld.js produce. A document with named graphs,
+which in practice means one with an FEP-8b32 ``proof``, is signed and verified in the standard
+form only, graph names kept, as jsonld.js-based signers (Fedify, Misskey) compute it: quirk 1
+is what CVE-2026-46349 exploited (the same triples in another JSON tree), and Mastodon itself
+now refuses LD signatures on documents with ``@graph`` after compaction. Documents using
+``@graph``, ``@included`` or ``@reverse`` are refused outright, as Mastodon does.
+
+Order with an integrity proof (FEP-8b32, Fedify): the proof first, over the document without
+``signature``; then this signature over the document *with* its proof.
 
 The document is read with pyld and only the bundled contexts (``jsonld.document_loader`` plus
 identity/v1, served by ``document_loader`` here); a document naming any other remote context
@@ -255,9 +261,13 @@ def _mastodon_canonical(dataset: Mapping[str, list[dict[str, Any]]]) -> str:
 
 def _plain_canonical(document: Mapping[str, Any]) -> str:
     """Standard URDNA2015 as pyld (and jsonld.js) compute it: named graphs kept."""
+    return _plain_canonical_of(_dataset(document))
+
+
+def _plain_canonical_of(dataset: Mapping[str, list[dict[str, Any]]]) -> str:
     from pyld.canon import URDNA2015
 
-    return URDNA2015().main(_dataset(document), {"format": "application/n-quads"})
+    return URDNA2015().main(dataset, {"format": "application/n-quads"})
 
 
 def canonicalize(document: Mapping[str, Any]) -> str:
@@ -319,6 +329,24 @@ def _with_security_context(context: Any) -> Any:
     return unique[0] if len(unique) == 1 else unique
 
 
+def _has_named_graphs(dataset: Mapping[str, list[dict[str, Any]]]) -> bool:
+    return any(name != "@default" and triples for name, triples in dataset.items())
+
+
+def _document_canonical(document: Mapping[str, Any]) -> str:
+    """The canonical form we sign ``document`` (without ``signature``) in.
+
+    Without named graphs (anything but an integrity proof) Mastodon's, which is plain URDNA2015
+    for everything Mastodon itself sends. With them (``proof`` is a ``@graph`` container) the
+    standard form, graph names kept, as jsonld.js computes it: that is what Fedify hashes, and
+    Mastodon refuses LD signatures on documents with named graphs anyway.
+    """
+    dataset = _dataset(document)
+    if _has_named_graphs(dataset):
+        return _plain_canonical_of(dataset)
+    return _mastodon_canonical(dataset)
+
+
 def sign(
     document: Mapping[str, Any],
     private_key: rsa.RSAPrivateKey,
@@ -331,7 +359,8 @@ def sign(
     ``creator`` is the key id (``…#main-key``). Like Mastodon, the security/v1 context is added
     to ``@context``; unlike Mastodon it is added before hashing, so the hash covers exactly the
     document sent (identical whenever the context is already there, as in all of ours). Add an
-    FEP-8b32 proof first, if any: the signature covers it.
+    FEP-8b32 proof first, if any: the signature covers the whole document but ``signature``,
+    proof included, as Fedify and Mastodon hash it.
     """
     if not isinstance(private_key, rsa.RSAPrivateKey):
         raise TypeError("RsaSignature2017 signs with an RSA private key")
@@ -346,7 +375,9 @@ def sign(
     # Whole seconds, as Ruby's Time#iso8601 writes them.
     stamp = created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     options = {"type": SIGNATURE_TYPE, "creator": creator, "created": stamp}
-    to_be_signed = _digest(_options_canonical(_options(options))) + _digest(canonicalize(unsigned))
+    to_be_signed = _digest(_options_canonical(_options(options))) + _digest(
+        _document_canonical(unsigned)
+    )
     value = private_key.sign(to_be_signed.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
     return {
         **unsigned,
@@ -354,11 +385,38 @@ def sign(
     }
 
 
+# JSON-LD keywords that let a different JSON tree carry the same triples (Mastodon's
+# ``UNSUPPORTED_JSONLD_KEYWORDS``, added against CVE-2026-46349): a signature over the triples
+# would then vouch for a document that reads differently as plain JSON.
+_RESTRUCTURING_KEYWORDS = frozenset({"@graph", "@included", "@reverse"})
+
+
+def _uses_restructuring_keywords(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(
+            key in _RESTRUCTURING_KEYWORDS or _uses_restructuring_keywords(item)
+            for key, item in value.items()
+            if key != "@context"
+        )
+    if isinstance(value, list):
+        return any(_uses_restructuring_keywords(item) for item in value)
+    return False
+
+
 def verify(document: Mapping[str, Any], public_key: rsa.RSAPublicKey) -> None:
     """Check the document's RsaSignature2017 against ``public_key``; LdSignatureError if not.
 
     The key must already be resolved from ``creator_of(document)`` and its owner bound to the
     activity's actor; this checks only that it signed this document.
+
+    What was signed is the whole document but ``signature``, its integrity proof included, as
+    Mastodon and Fedify verify it. Accepted canonical forms: Mastodon's (RDF.rb's quirks) for a
+    document without named graphs, and the standard one (graph names kept, jsonld.js) for a
+    document with a ``proof``. Never Mastodon's merged form of named graphs: it hashes the
+    triples without their graphs, so a forwarder could move an activity's triples into a graph
+    and present what remains as another activity under the same signature. For nodes of the
+    previous cityfed version, which signed the document without its proof, that form is
+    accepted too.
     """
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise TypeError("RsaSignature2017 verifies with an RSA public key")
@@ -372,6 +430,8 @@ def verify(document: Mapping[str, Any], public_key: rsa.RSAPublicKey) -> None:
     encoded = signature.get("signatureValue")
     if not isinstance(encoded, str):
         raise LdSignatureError("the LD signature has no signatureValue")
+    if _uses_restructuring_keywords(document):
+        raise LdSignatureError("@graph, @included or @reverse in a signed document")
     try:
         value = base64.b64decode(encoded)  # lenient like Ruby's decode64: stray characters skipped
     except (binascii.Error, ValueError):
@@ -379,23 +439,17 @@ def verify(document: Mapping[str, Any], public_key: rsa.RSAPublicKey) -> None:
     options = _options(signature)
     unsigned = {k: v for k, v in document.items() if k != "signature"}
     options_canonical = _options_canonical(options)
-    # An LD signature and an integrity proof made independently of each other (as cityfed
-    # does, so that either survives when a forwarder strips the other) covers the document
-    # without its proof: with a proof present, that form is the likely one, so it goes first.
+    if _rsa_ok(public_key, value, options_canonical, _document_canonical(unsigned)):
+        return
     if "proof" in unsigned:
+        # cityfed before issue 13 signed the document without its proof; the proof is then
+        # not covered, and nothing reads it as part of the activity.
         bare = {k: v for k, v in unsigned.items() if k != "proof"}
-        if _rsa_ok(public_key, value, options_canonical, _mastodon_canonical(_dataset(bare))):
+        dataset = _dataset(bare)
+        if not _has_named_graphs(dataset) and _rsa_ok(
+            public_key, value, options_canonical, _mastodon_canonical(dataset)
+        ):
             return
-    dataset = _dataset(unsigned)
-    has_named_graphs = len(dataset) > 1
-    if _rsa_ok(public_key, value, options_canonical, _mastodon_canonical(dataset)):
-        return
-    # Mastodon merges named graphs into the default graph; jsonld.js-based signers (Fedify,
-    # Misskey) keep them. Where that makes a difference, accept a signature over either form.
-    if has_named_graphs and _rsa_ok(
-        public_key, value, _plain_canonical(options), _plain_canonical(unsigned)
-    ):
-        return
     raise LdSignatureError("the LD signature does not match the document")
 
 

@@ -2,10 +2,10 @@
 
 Every activity of a local actor carries a FEP-8b32 integrity proof (eddsa-jcs-2022, cheap); public
 ones also carry a Mastodon-style RsaSignature2017 LD signature for relays and servers that only
-know those. The two are made independently over the same document (with the Data Integrity
-context already in place): FEP-8b32 verifiers drop ``signature`` before checking the proof, our
-LD verifier drops ``proof``, so each survives a forwarder that strips the other. Both are
-computed once per activity, before it is serialised once for every inbox.
+know those. In Fedify's order: the proof first, then the LD signature over the document with its
+proof, which is what Fedify and Mastodon hash (everything but ``signature``); FEP-8b32 verifiers
+drop ``signature`` before checking the proof. Both are computed once per activity, before it is
+serialised once for every inbox.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ async def sign_activity(
         signed = proof.sign(base, ed.private_key, ed.key_id)  # type: ignore[arg-type]
         if public:
             rsa = await node.signing_key(sender.id, "rsa")
-            ld = ldsig.sign(base, rsa.private_key, rsa.key_id)  # type: ignore[arg-type]
-            signed["signature"] = ld["signature"]
+            signed = ldsig.sign(signed, rsa.private_key, rsa.key_id)  # type: ignore[arg-type]
     except (MissingKeyError, LdSignatureError) as exc:
         # Still deliverable without: the HTTP signature covers the hop.
         log.warning("not signing %s: %s", document.get("id"), exc)
