@@ -198,7 +198,7 @@ async def test_withdrawn_adoption_is_a_tombstone(nodes) -> None:
     await a.api("DELETE", f"/adoptions/{uid}", status=204)
     await settle(a, b)
     tomb = await a.get_json(created["id"], status=410)
-    assert tomb["type"] == "Tombstone" and tomb["formerType"] == "Adoption"
+    assert tomb["type"] == "Tombstone" and tomb["formerType"] == "cf:Adoption"
     assert (await b.get_json(origin["id"] + "/adoptions"))["totalItems"] == 0
     assert (await b.api("GET", "/adoptions"))["received"] == []
     await a.api("PATCH", f"/adoptions/{uid}", json={"status": "planned"}, status=404)

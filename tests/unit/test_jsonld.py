@@ -37,10 +37,17 @@ from cityfed.activitypub.jsonld import (
 # Pinned so an accidental edit of a vendored context shows up; the W3C/w3id files must stay as
 # published (see the module docstring of jsonld.py for where each came from).
 EXPECTED_SHA256 = {
-    "activitystreams.json": "171cea956a5e10f3b3dbe08e3f72a0fc232a1f9c3ce5b7212ba46baa2c042684",
+    "activitystreams.json": "a27b78b82f4980963127140d0cb74f0e8f21c0e2b8efd0368232bf9823edff5a",
     "security-v1.json": "abaf97e107d1925503c433dcaf3ffd2831697cacc1ed2a293e1bc8030d5bcb47",
+    "security-v2.json": "4cb186bc29c08af6e40c58178c22dd84d542f2871a063afed6e648b47abc3cf6",
     "data-integrity-v1.json": "2f57083207c1b3b6347761a4b205b3c347d87c26c75917afe47f10c2aab5272c",
+    "data-integrity-v2.json": "0f77743daf5b4e8fc067fc5ba5b21044283053aa717fc6b0219843bed3b00363",
     "multikey-v1.json": "ba2c182de2d92f7e47184bcca8fcf0beaee6d3986c527bf664c195bbc7c58597",
+    "did-v1.json": "62c1054bf404d6dd3a4b26b64f830fd72095f6a26edc4469908c94351352ce5f",
+    "gotosocial.json": "dc20cccee7cd25dff137df7d05982376df2a7ad747a0798501d40c99a6558dd9",
+    "joinmastodon.json": "18af76336be31776acf3978cc60a245ea7479b338f7cb9e778889f716c546f9e",
+    "webfinger.json": "f6a87d126b583f4305b1661a6e488cb56c17940673a4c608d2b07a8a67409b9f",
+    "litepub-0.1.json": "e12ff5802a3cf2a31bf7774decd44c1990372c738a73552fc3a9214a657fe127",
 }
 
 # Mastodon's inline context for statuses and accounts (as Mastodon 4.3 writes it).
@@ -188,18 +195,38 @@ def test_default_context_shape() -> None:
         "value",
         "manuallyApprovesFollowers",
         "sensitive",
-        "assertionMethod",
-        "Multikey",
-        "controller",
-        "publicKeyMultibase",
     ):
         assert term in inline
+    # Terms the DID and Multikey contexts protect are never redefined inline: jsonld.js refuses
+    # a document where such a context comes first and a later one redefines them.
+    for term in ("assertionMethod", "Multikey", "controller", "publicKeyMultibase"):
+        assert term not in inline
+    expected = [
+        AS_CONTEXT_URL,
+        SECURITY_V1_URL,
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/multikey/v1",
+        inline,
+    ]
+    assert expected == jsonld.ACTOR_CONTEXT
     assert PUBLIC == "https://www.w3.org/ns/activitystreams#Public"
+
+
+def test_no_bundled_protected_context_conflicts_with_our_inline_terms(no_network: None) -> None:
+    # Any order of the protected contexts and ours expands (pyld checks protected terms too).
+    doc = {"id": "https://city.example/actor", "type": "Organization", "discoverable": True}
+    contexts = []
+    for integrity in (DATA_INTEGRITY_V1_URL, "https://w3id.org/security/data-integrity/v2"):
+        protected = ["https://www.w3.org/ns/did/v1", MULTIKEY_V1_URL, integrity]
+        contexts += [[*protected, *DEFAULT_CONTEXT], [*jsonld.ACTOR_CONTEXT, *protected]]
+    for context in contexts:
+        [node] = expand({"@context": context, **doc})
+        assert node["http://joinmastodon.org/ns#discoverable"] == [{"@value": True}]
 
 
 def test_default_context_expands_our_terms_to_our_namespace(no_network: None) -> None:
     doc = {
-        "@context": DEFAULT_CONTEXT,
+        "@context": jsonld.ACTOR_CONTEXT,
         "id": "https://city.example/projects/1",
         "type": ["Note", "cf:Project"],
         "cf:phase": "pilot",
@@ -278,8 +305,9 @@ def test_loader_serves_bundled_contexts_as_static(url: str, no_network: None) ->
     [
         "https://example.com/context.jsonld",
         "https://www.w3.org/ns/activitystreams-history/v1.8.jsonld",
-        "https://w3id.org/security/v2",
+        "https://w3id.org/security/v3-unstable",
         "https://evil.example/www.w3.org/ns/activitystreams",
+        "https://pleroma.example/schemas/litepub-0.2.jsonld",
         "file:///etc/passwd",
     ],
 )
@@ -289,9 +317,27 @@ def test_loader_refuses_anything_else_without_network(url: str, no_network: None
 
 
 def test_expanding_an_unknown_remote_context_fails_offline(no_network: None) -> None:
-    doc = {"@context": "https://pleroma.example/schemas/litepub-0.1.jsonld", "type": "Note"}
+    doc = {"@context": "https://example.com/context.jsonld", "type": "Note"}
     with pytest.raises(pyld_jsonld.JsonLdError):
         expand(doc)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://pleroma.example/schemas/litepub-0.1.jsonld",
+        "http://akkoma.example:4000/schemas/litepub-0.1.jsonld",
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/data-integrity/v2",
+        "https://w3id.org/security/v2",
+        "https://gotosocial.org/ns",
+        "http://joinmastodon.org/ns",
+    ],
+)
+def test_contexts_peers_commonly_send_are_bundled(url: str, no_network: None) -> None:
+    doc = {"@context": [AS_CONTEXT_URL, url], "id": "https://p.example/1", "type": "Note"}
+    [node] = expand(doc)
+    assert node["@type"] == ["https://www.w3.org/ns/activitystreams#Note"]
 
 
 def test_install_document_loader_sets_pyld_default(no_network: None) -> None:
@@ -337,6 +383,10 @@ def test_importing_is_free_of_side_effects() -> None:
         [AS_CONTEXT_URL, {"Hashtag": "as:Hashtag"}],
         [AS_CONTEXT_URL, {"cf": CF_NAMESPACE, "cf:phase": "cf:phase"}],
         [AS_CONTEXT_URL, CF_CONTEXT_URL],
+        # what Pleroma, bovine/Fedify and GoToSocial send
+        ["https://pleroma.example/schemas/litepub-0.1.jsonld", {"@language": "und"}][:1],
+        [AS_CONTEXT_URL, "https://www.w3.org/ns/did/v1", MULTIKEY_V1_URL],
+        [AS_CONTEXT_URL, "https://gotosocial.org/ns"],
         [
             AS_CONTEXT_URL,
             {"@version": 1.1, "misskey": "https://misskey-hub.net/ns#", "isCat": "misskey:isCat"},
@@ -355,7 +405,7 @@ def test_known_contexts(ctx: object) -> None:
         42,
         "https://example.com/ns",
         SECURITY_V1_URL,  # no ActivityStreams terms at all
-        [AS_CONTEXT_URL, "https://pleroma.example/schemas/litepub-0.1.jsonld"],
+        [AS_CONTEXT_URL, "https://misskey.example/some/context.jsonld"],
         [AS_CONTEXT_URL, {"name": "http://schema.org/name"}],  # a term we read, redefined
         [AS_CONTEXT_URL, {"title": "as:name"}],  # a second name for a term we read
         [AS_CONTEXT_URL, {"cf": "https://other.example/ns#"}],

@@ -320,6 +320,26 @@ def test_parse_object_ignores_other_objects() -> None:
     assert parse_object("not an object") is None  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # bovine always sends the DID context; Pleroma its LitePub context on its own host
+        ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        ["https://pleroma.example/schemas/litepub-0.1.jsonld"],
+        # never bundled, never fetched: read for the terms we know, as Mastodon does
+        ["https://unknown.example/ns/v7.jsonld"],
+        ["https://unknown.example/ns/v7.jsonld", {"stranger": "https://unknown.example/ns#"}],
+    ],
+)
+def test_contexts_we_do_not_bundle_never_refuse_a_project(extra: list[Any], no_network) -> None:
+    doc = full_project().to_ap()
+    doc["@context"] = [*doc["@context"][:2], *extra, doc["@context"][2]]
+    assert parse_object(doc) == full_project()
+    # ...also when the unknown context replaces ActivityStreams (it includes it, like LitePub)
+    alone = {**doc, "@context": ["https://unknown.example/litepub.jsonld", doc["@context"][-1]]}
+    assert parse_object(alone) == full_project()
+
+
 def test_embedded_object_takes_the_enclosing_context() -> None:
     doc = full_project().to_ap()
     context = doc.pop("@context")

@@ -19,7 +19,7 @@ from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.activitypub.sanitize import text_to_html
 from cityfed.activitypub.timefmt import format_datetime
-from cityfed.activitypub.vocab.common import id_of
+from cityfed.activitypub.vocab.common import former_type, id_of
 from cityfed.federation import outbox
 from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.federation.remote import ResolveError, get_actor
@@ -222,7 +222,7 @@ async def delete(node: Node, author: Actor, note_id: str) -> None:
         tombstone = {
             "id": note_id,
             "type": "Tombstone",
-            "formerType": "Note",
+            "formerType": former_type("Note"),
             "deleted": format_datetime(row.deleted_at),
             "cc": row.document.get("cc", []),
         }

@@ -57,8 +57,10 @@ async def rotate(node: Node, actor: Actor, *, who: str,
         row = await session.get(Actor, actor.id)
         assert row is not None
         document = await actor_document(session, node, row)
-        document.pop("@context", None)
+        # The embedded actor's keys need its context (DID, Multikey): the Update carries it.
+        context = document.pop("@context")
         update = {
+            "@context": context,
             "id": node.urls.new_activity_id(), "type": "Update", "actor": actor.ap_id,
             "to": [PUBLIC], "cc": [actor.followers_url] if actor.followers_url else [],
             "object": document,

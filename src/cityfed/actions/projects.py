@@ -18,6 +18,7 @@ from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, Submis
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Challenge, Project
+from cityfed.activitypub.vocab.common import former_type
 from cityfed.federation import outbox
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
@@ -167,7 +168,7 @@ def tombstone(row: Object) -> dict[str, Any]:
     return {
         "id": row.ap_id,
         "type": "Tombstone",
-        "formerType": row.type,
+        "formerType": former_type(row.type),
         "deleted": format_datetime(row.deleted_at or utcnow()),
     }
 

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
+from cityfed.activitypub.jsonld import actor_context
 from cityfed.activitypub.timefmt import format_datetime, parse_datetime
 from cityfed.activitypub.vocab.common import as_list, first_of
 
@@ -70,7 +70,7 @@ class LocalActorDocument:
 
     def to_ap(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "@context": DEFAULT_CONTEXT,
+            "@context": actor_context(),
             "id": self.id,
             "type": self.type,
             "preferredUsername": self.handle,

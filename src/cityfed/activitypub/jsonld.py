@@ -1,9 +1,14 @@
 """JSON-LD for cityfed: the context we write, the bundled contexts we read, an offline loader.
 
 Every document we emit carries ``DEFAULT_CONTEXT`` (§4): ActivityStreams, security v1 and one inline
-object with our ``cf:`` terms and the few Mastodon-style terms we use. Nothing here ever touches
-the network: the W3C/w3id contexts are bundled as JSON files next to this module and served to
-pyld by ``document_loader``, which refuses every other URL.
+object with our ``cf:`` terms and the few Mastodon-style terms we use; actor documents carry
+``ACTOR_CONTEXT``, which adds the DID and Multikey contexts for their FEP-521a keys. The inline
+object never redefines a term that an official context protects (``Multikey``...): jsonld.js
+refuses that whenever such a context comes first, as when a peer re-serves our documents under
+its own context. Nothing here ever touches the network: the contexts peers commonly send are
+bundled as JSON files next to this module and served to pyld by ``document_loader``, which
+refuses every other URL; a document naming any other context is read for the terms we know
+(``read_as_default``), as Mastodon reads it.
 
 pyld costs ~1-2 ms per document (§6), so it is kept off the hot path: ``is_known_context`` tells
 callers when a document's ``@context`` is one we can read as plain JSON, and only the rest goes
@@ -11,12 +16,22 @@ through ``expand``/``compact_to_default``. pyld itself is imported lazily, so im
 is cheap and has no side effects; ``install_document_loader`` is called once at app start.
 
 Where the bundled files come from (content as published, not edited; tests pin their digests):
-- ``activitystreams.json``: https://www.w3.org/ns/activitystreams as vendored by Fedify
-  (``packages/vocab-runtime/src/contexts/activitystreams.json``); it has ``formerType`` as
-  ``@vocab``, the fix of w3c/activitystreams#642 (older copies say ``@id``).
-- ``security-v1.json``: https://w3id.org/security/v1, with its original blank-line layout.
-- ``data-integrity-v1.json``: ``contexts/data-integrity/v1`` of w3c/vc-data-integrity.
+- ``activitystreams.json``: https://www.w3.org/ns/activitystreams as vendored by Fedify 2.3.6
+  (npm ``@fedify/vocab-runtime``, ``src/contexts/``), the text jsonld.js peers load;
+  ``formerType`` is ``@type: @id`` there, so its values must be IRIs.
+- ``security-v1.json``: https://w3id.org/security/v1, with its original blank-line layout
+  (identical to npm ``security-context`` 4.0.0); ``security-v2.json``: that package's v2.
+- ``data-integrity-v1.json``: ``contexts/data-integrity/v1`` of w3c/vc-data-integrity (as
+  Fedify vendors it; npm ``@digitalbazaar/data-integrity-context`` 2.0.1 predates
+  ``digestMultibase``); ``data-integrity-v2.json``: the same package's v2 (Fedify's copy).
 - ``multikey-v1.json``: https://w3id.org/security/multikey/v1 (the VC Data Integrity copy).
+- ``did-v1.json``: https://www.w3.org/ns/did/v1 (npm ``did-context`` 3.1.1, = Fedify's).
+- ``gotosocial.json``, ``joinmastodon.json``, ``webfinger.json``: Fedify 2.3.6's copies of
+  https://gotosocial.org/ns, http://joinmastodon.org/ns (which Mastodon itself never serves;
+  Bonfire names it) and https://purl.archive.org/socialweb/webfinger.
+- ``litepub-0.1.json``: Pleroma's ``priv/static/schemas/litepub-0.1.jsonld``, which every
+  Pleroma/Akkoma instance serves at ``/schemas/litepub-0.1.jsonld`` on its own host (Akkoma's
+  copy has a few more terms of its own); served for that path on any host.
 - ``cf.json``: ours, ``context_document()`` serialised; served at /ns.
 """
 
@@ -36,6 +51,7 @@ AS_CONTEXT_URL = "https://www.w3.org/ns/activitystreams"
 SECURITY_V1_URL = "https://w3id.org/security/v1"
 DATA_INTEGRITY_V1_URL = "https://w3id.org/security/data-integrity/v1"
 MULTIKEY_V1_URL = "https://w3id.org/security/multikey/v1"
+DID_V1_URL = "https://www.w3.org/ns/did/v1"
 # Our namespace lives on a domain the project controls; the context document describing it is
 # served both there and by every node at /ns (see ``context_document``).
 CF_NAMESPACE = "https://cityfed.org/ns#"
@@ -118,33 +134,41 @@ EXTRA_TERMS: dict[str, Any] = {
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
-    # FEP-521a keys, with the IRIs and value types of https://w3id.org/security/multikey/v1 and
-    # the DID/data-integrity definition of assertionMethod. Defined inline (not by URL) to keep
-    # the default context at three entries; if a document also lists the multikey context URL,
-    # it must come after this object (that context is @protected).
-    "Multikey": SEC_NAMESPACE + "Multikey",
-    "assertionMethod": {
-        "@id": SEC_NAMESPACE + "assertionMethod",
-        "@type": "@id",
-        "@container": "@set",
-    },
-    "controller": {"@id": SEC_NAMESPACE + "controller", "@type": "@id"},
-    "publicKeyMultibase": {
-        "@id": SEC_NAMESPACE + "publicKeyMultibase",
-        "@type": SEC_NAMESPACE + "multibase",
-    },
+    # FEP-521a keys (Multikey, assertionMethod, controller, publicKeyMultibase) are not defined
+    # here: the DID and Multikey contexts protect them, and a redefinition, even an equal-looking
+    # one, makes jsonld.js refuse any document whose context lists those first. Actor
+    # documents name both contexts instead (``ACTOR_CONTEXT``).
 }
 
 DEFAULT_CONTEXT: list[Any] = [AS_CONTEXT_URL, SECURITY_V1_URL, {**CF_TERMS, **EXTRA_TERMS}]
+# Actors, and activities that embed one (Update of an actor): Fedify's order, the protected
+# contexts before our inline object, which redefines none of their terms.
+ACTOR_CONTEXT: list[Any] = [
+    AS_CONTEXT_URL,
+    SECURITY_V1_URL,
+    DID_V1_URL,
+    MULTIKEY_V1_URL,
+    {**CF_TERMS, **EXTRA_TERMS},
+]
+
+_LITEPUB_PATH = "/schemas/litepub-0.1.jsonld"
+_LITEPUB_KEY = "litepub.social" + _LITEPUB_PATH  # a key for the path on any host
 
 # URL (scheme-less, fragment-less) → bundled file. http and https spellings of the same URL are
 # one context; publishers use both.
 _BUNDLED_FILES: dict[str, str] = {
     "www.w3.org/ns/activitystreams": "activitystreams.json",
     "w3id.org/security/v1": "security-v1.json",
+    "w3id.org/security/v2": "security-v2.json",
     "w3id.org/security/data-integrity/v1": "data-integrity-v1.json",
+    "w3id.org/security/data-integrity/v2": "data-integrity-v2.json",
     "w3id.org/security/multikey/v1": "multikey-v1.json",
+    "www.w3.org/ns/did/v1": "did-v1.json",
+    "gotosocial.org/ns": "gotosocial.json",
+    "joinmastodon.org/ns": "joinmastodon.json",
+    "purl.archive.org/socialweb/webfinger": "webfinger.json",
     "cityfed.org/ns": "cf.json",
+    _LITEPUB_KEY: "litepub-0.1.json",
 }
 
 
@@ -156,13 +180,24 @@ def _bundle_key(url: str) -> str | None:
     for scheme in ("https://", "http://"):
         if base.startswith(scheme):
             key = base[len(scheme) :].rstrip("/")
-            return key if key in _BUNDLED_FILES else None
+            if key in _BUNDLED_FILES:
+                return key
+            # Pleroma and Akkoma serve LitePub's context on each instance's own host.
+            host, _, path = key.partition("/")
+            if host and "/" + path == _LITEPUB_PATH:
+                return _LITEPUB_KEY
+            return None
     return None
 
 
 def bundled_context_urls() -> frozenset[str]:
-    """The canonical https URLs the loader serves."""
+    """The canonical https URLs the loader serves (LitePub's on any host)."""
     return frozenset("https://" + key for key in _BUNDLED_FILES)
+
+
+def is_bundled(url: Any) -> bool:
+    """Whether ``url`` names a context the loader serves (any scheme/fragment spelling)."""
+    return _bundle_key(url) is not None
 
 
 @functools.cache
@@ -225,6 +260,11 @@ def context_document() -> dict[str, Any]:
 def default_context() -> list[Any]:
     """A copy of ``DEFAULT_CONTEXT`` that a caller may extend without touching the shared one."""
     return [AS_CONTEXT_URL, SECURITY_V1_URL, {**CF_TERMS, **EXTRA_TERMS}]
+
+
+def actor_context() -> list[Any]:
+    """A copy of ``ACTOR_CONTEXT``."""
+    return [*ACTOR_CONTEXT[:-1], {**CF_TERMS, **EXTRA_TERMS}]
 
 
 def _options() -> dict[str, Any]:
@@ -347,6 +387,51 @@ def _known_inline(serialised: bytes) -> bool:
     return True
 
 
+@functools.cache
+def _bundled_agrees(key: str) -> bool:
+    """Whether a bundled context defines every term we know as we do (so plain JSON reads it
+    right); contexts it imports are checked too, terms we do not know are not our concern."""
+    context = orjson.loads(_bundled_bytes(_BUNDLED_FILES[key]))["@context"]
+    known = _known_definitions()
+    for entry in context if isinstance(context, list) else [context]:
+        if isinstance(entry, str):
+            inner = _bundle_key(entry)
+            if inner is None or (inner != key and not _bundled_agrees(inner)):
+                return False
+        elif isinstance(entry, Mapping):
+            for term, definition in entry.items():
+                if term in known and _canonical(definition, entry) != known[term]:
+                    return False
+    return True
+
+
+@functools.cache
+def _imports_activitystreams(key: str) -> bool:
+    """Whether a bundled context is, or starts from, the ActivityStreams context (LitePub's)."""
+    if key == _bundle_key(AS_CONTEXT_URL):
+        return True
+    context = orjson.loads(_bundled_bytes(_BUNDLED_FILES[key]))["@context"]
+    entries = context if isinstance(context, list) else [context]
+    return any(
+        isinstance(entry, str) and _bundle_key(entry) == _bundle_key(AS_CONTEXT_URL)
+        for entry in entries
+    )
+
+
+def without_unbundled(ctx: Any) -> Any:
+    """``ctx`` without the context URLs we do not bundle (and never fetch), for reading the
+    terms we know; None when nothing is left. Such a context (a peer's own, or LitePub's at an
+    unusual path) almost always builds on ActivityStreams, so that comes first when it is gone
+    with them."""
+    entries = ctx if isinstance(ctx, list) else [ctx]
+    kept = [entry for entry in entries if not isinstance(entry, str) or is_bundled(entry)]
+    if len(kept) == len(entries):
+        return ctx
+    if not any(_bundle_key(entry) == _bundle_key(AS_CONTEXT_URL) for entry in kept):
+        kept.insert(0, AS_CONTEXT_URL)
+    return kept
+
+
 def is_known_context(ctx: Any) -> bool:
     """True when a document with this ``@context`` can be read as plain JSON with our key names.
 
@@ -360,9 +445,9 @@ def is_known_context(ctx: Any) -> bool:
     for entry in entries:
         if isinstance(entry, str):
             key = _bundle_key(entry)
-            if key is None:
+            if key is None or not _bundled_agrees(key):
                 return False
-            has_activitystreams = has_activitystreams or key == "www.w3.org/ns/activitystreams"
+            has_activitystreams = has_activitystreams or _imports_activitystreams(key)
         elif isinstance(entry, Mapping):
             try:
                 serialised = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)

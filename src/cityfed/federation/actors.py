@@ -11,6 +11,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub import collections as coll
+from cityfed.activitypub import proof
 from cityfed.federation.actor_document import actor_document
 from cityfed.federation.negotiation import wants_html
 from cityfed.federation.responses import activity_json, error
@@ -141,7 +142,12 @@ async def outbox(request: web.Request) -> web.Response:
             .limit(coll.PAGE_SIZE)
         )
         items = [_without_context(body) for body in bodies]
-    return activity_json(coll.page(collection_id, number, items, total))
+    page = coll.page(collection_id, number, items, total)
+    if any("proof" in item for item in items):
+        # The activities keep their integrity proofs, a term only the Data Integrity context
+        # defines: without it JSON-LD processors drop them (jsonld.js safe mode refuses).
+        page["@context"] = proof.with_data_integrity_context(page["@context"])
+    return activity_json(page)
 
 
 def _without_context(body: bytes) -> dict[str, Any]:

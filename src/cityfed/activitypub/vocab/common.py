@@ -22,6 +22,7 @@ from cityfed.activitypub.jsonld import (
     binds_cf,
     compact_to_default,
     is_known_context,
+    without_unbundled,
 )
 from cityfed.activitypub.timefmt import format_datetime as format_datetime  # re-exported
 
@@ -299,6 +300,22 @@ class Place:
         )
 
 
+# --- tombstones ---------------------------------------------------------------------------------
+
+# Our stored type names that are cf: types; everything else is an ActivityStreams type.
+_CF_TYPE_NAMES = frozenset({"Project", "Challenge", "Adoption", "SolutionOffer"})
+
+
+def former_type(type_name: str) -> str:
+    """A Tombstone's ``formerType`` for a stored type name ("Project" → "cf:Project").
+
+    The ActivityStreams context makes ``formerType`` an IRI (``@type: @id``), unlike ``type``:
+    a bare "Note" would be a relative IRI, which JSON-LD processors drop (and jsonld.js in
+    safe mode refuses). A compact IRI expands with the prefixes every document of ours has.
+    """
+    return ("cf:" if type_name in _CF_TYPE_NAMES else "as:") + type_name
+
+
 # --- reading any JSON-LD shape as ours ----------------------------------------------------------
 
 
@@ -320,8 +337,9 @@ def read_as_default(doc: Mapping[str, Any] | list[Any], *, context: Any = None) 
     (e.g. the activity's). A document with no context at all is taken to be in our default
     context, unless it is in expanded form. Documents whose context ``is_known_context`` are
     returned unchanged (no pyld); the rest are compacted with pyld against ``DEFAULT_CONTEXT``
-    (~2-3 ms). Raises ValueError when pyld cannot process the document (e.g. an unknown remote
-    context, which is never fetched).
+    (~2-3 ms). A context URL we do not bundle is never fetched and never a reason to refuse:
+    it is left out and the terms we know are read, as Mastodon reads any document as plain
+    JSON. Raises ValueError when pyld cannot process the document (invalid JSON-LD).
     """
     if isinstance(doc, list):
         if len(doc) != 1 or not isinstance(doc[0], Mapping):
@@ -330,6 +348,8 @@ def read_as_default(doc: Mapping[str, Any] | list[Any], *, context: Any = None) 
     if not isinstance(doc, Mapping):
         raise ValueError("expected a JSON object")
     ctx = doc.get("@context", context)
+    if ctx is not None:
+        ctx = without_unbundled(ctx)
     if ctx is None:
         if not _looks_expanded(doc):
             return dict(doc)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.vocab import Challenge, Project, parse_object
-from cityfed.activitypub.vocab.common import read_as_default
+from cityfed.activitypub.vocab.common import former_type, read_as_default
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Follow, Object
@@ -101,7 +101,11 @@ async def delete(ctx: Context, object_id: str) -> Object:
         raise Refuse(f"{object_id} belongs to someone else")
     existing.deleted_at = utcnow()
     # Keep nothing of what the author took back, only the fact that it existed.
-    existing.document = {"id": object_id, "type": "Tombstone", "formerType": existing.type}
+    existing.document = {
+        "id": object_id,
+        "type": "Tombstone",
+        "formerType": former_type(existing.type),
+    }
     existing.featured = False
     log.info("deleted %s on behalf of %s", object_id, ctx.sender.ap_id)
     return existing
