@@ -1492,9 +1492,14 @@ class MastodonPeer(FakePeer):
                 problems.append(f"PropertyValue without name/value: {prop_value!r}")
         return problems
 
-    async def collection_items(self, url: str) -> list[Any]:
-        """Read a collection the way Mastodon's collection fetchers do; its items."""
-        doc = await self.fetch(url)
+    async def collection_items(self, url: str | dict[str, Any]) -> list[Any]:
+        """Read a collection the way Mastodon's collection fetchers do; its items. An embedded
+        collection is used as it is (``JsonLdHelper#fetch_collection_page`` returns a Hash
+        unfetched), as ``replies`` arrives from Mastodon and cityfed."""
+        if isinstance(url, dict):
+            doc, url = url, str(url.get("id"))
+        else:
+            doc = await self.fetch(url)
         if doc.get("id") != url:
             raise InteropError(f"{url} serves a collection with id {doc.get('id')!r}")
         if _first_type(doc) not in ("OrderedCollection", "Collection"):

@@ -41,7 +41,11 @@ async def test_comment_reaches_owner_and_is_forwarded_to_its_followers(nodes) ->
         assert "We want this too!" in entry["content"]
         assert entry["author"]["actor"] == a.actor_id
     replies = await b.get_json(f"{project}/replies?page=1")
-    assert replies["orderedItems"] == [created["id"]]
+    assert replies["items"] == [created["id"]]
+    # The project as served embeds that first page: a GoToSocial user opening it sees the reply.
+    served = await b.get_json(project)
+    assert served["replies"]["totalItems"] == 1
+    assert served["replies"]["first"]["items"] == [created["id"]]
     # C does not follow A: it got the comment only through B and checked A's proof on it.
     async with c.node.db.session() as session:
         item = await session.scalar(select(InboxItem).where(InboxItem.actor_ap_id == a.actor_id))

@@ -188,7 +188,7 @@ async def test_block_removes_follows_cancels_deliveries_and_hides_objects(nodes)
     thread = await b.api("GET", f"/comments?object={ours}")
     assert [i["id"] for i in thread["items"]] == [by_c]
     replies = await b.get_json(f"{ours}/replies?page=1")
-    assert replies["orderedItems"] == [by_c]
+    assert replies["items"] == [by_c]
     assert f">{theirs}</a>" in await _based_on(b, adopted)  # the bare id, not A's words
     (entry, *_) = (await b.api("GET", "/admin/audit"))["items"]
     assert entry["action"] == "peer.block" and entry["target"] == a.domain

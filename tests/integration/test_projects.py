@@ -108,8 +108,16 @@ async def test_published_object_document_is_mastodon_readable(nodes) -> None:
     assert doc["cc"] == [f"{b.actor_id}/followers"]
     assert doc["contentMap"]["en"] == doc["content"] and "de" in doc["contentMap"]
     assert Project.from_ap(doc).name == "Heat-risk map"
-    replies = await b.get_json(doc["replies"])
-    assert replies["type"] == "OrderedCollection" and replies["totalItems"] == 0
+    # replies embedded with its first page, as Mastodon sends it (GoToSocial follows only that);
+    # likes and shares counted.
+    first = doc["replies"]["first"]
+    assert doc["replies"]["totalItems"] == 0 and first["type"] == "CollectionPage"
+    assert first["items"] == [] and first["partOf"] == doc["replies"]["id"]
+    replies = await b.get_json(doc["replies"]["id"])
+    assert replies["type"] == "Collection" and replies["totalItems"] == 0
+    for which in ("likes", "shares"):
+        assert doc[which] == {"id": f"{doc['id']}/{which}", "type": "Collection", "totalItems": 0}
+        assert (await b.get_json(doc[which]["id"]))["totalItems"] == 0
     outbox = await b.get_json(f"/actors/{b.handle}/outbox?page=1")
     (create,) = outbox["orderedItems"]
     assert create["type"] == "Create" and create["object"]["id"] == created["id"]

@@ -20,6 +20,7 @@ from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.activitypub.vocab.common import former_type
 from cityfed.federation import outbox
+from cityfed.federation.object_document import with_live_collections
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
@@ -113,7 +114,7 @@ async def publish_in(
     )
     session.add(row)
     await session.flush()
-    await _announce(session, node, actor, "Create", doc)
+    await _announce(session, node, actor, "Create", await with_live_collections(session, row))
     return row
 
 
@@ -160,7 +161,7 @@ async def edit_in(
     row.updated = updated
     if submission.featured is not None:
         row.featured = submission.featured
-    await _announce(session, node, actor, "Update", doc)
+    await _announce(session, node, actor, "Update", await with_live_collections(session, row))
     return row
 
 

@@ -10,6 +10,7 @@ from cityfed.federation.handlers import (
     flag,
     follow,
     offers,
+    reactions,
     undo,
     update,
 )
@@ -27,6 +28,8 @@ def registry() -> dict[str, Handler]:
         "Delete": delete.HANDLER,
         "Flag": flag.HANDLER,
         "Offer": offers.HANDLER,  # cooperation: a SolutionOffer for one of our challenges
+        "Like": reactions.LIKE,
+        "Announce": reactions.ANNOUNCE,
     }
 
 

@@ -7,16 +7,18 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cityfed.actions import projects as project_actions
 from cityfed.activitypub import collections as coll
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT, context_document
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.negotiation import wants_html
+from cityfed.federation.object_document import with_live_collections
 from cityfed.federation.responses import activity_json, error, plain_json
 from cityfed.models import objects as object_queries
-from cityfed.models.peers import actor_not_blocked
+from cityfed.models import reactions as reaction_queries
+from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Activity, Object
 from cityfed.node import NODE
 from cityfed.web.objects import object_page
@@ -36,13 +38,18 @@ async def _local_object(request: web.Request) -> Object:
     return row
 
 
+async def _served(request: web.Request, row: Object) -> dict[str, Any]:
+    async with request.app[NODE].db.session() as session:
+        return with_context(await with_live_collections(session, row))
+
+
 async def city_object(request: web.Request) -> web.StreamResponse:
     row = await _local_object(request)
     if wants_html(request):
         return await object_page(request, row)
     if row.deleted_at is not None:
         return activity_json(with_context(project_actions.tombstone(row)), status=410)
-    return activity_json(with_context(row.document), cache_seconds=60)
+    return activity_json(await _served(request, row), cache_seconds=60)
 
 
 async def comment(request: web.Request) -> web.StreamResponse:
@@ -57,11 +64,12 @@ async def comment(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(row.context)
     if row.deleted_at is not None:
         return activity_json(with_context(project_actions.tombstone(row)), status=410)
-    return activity_json(with_context(row.document))
+    return activity_json(await _served(request, row))
 
 
 async def replies(request: web.Request) -> web.Response:
-    """Comments on one of our objects (filled by the cooperation flows), paged."""
+    """Comments on one of our objects (filled by the cooperation flows), paged; a Collection of
+    CollectionPages with ``items``, the shape Mastodon serves and embeds."""
     row = await _local_object(request)
     node = request.app[NODE]
     collection_id = f"{row.ap_id}/replies"
@@ -69,25 +77,32 @@ async def replies(request: web.Request) -> web.Response:
         number = coll.parse_page_number(request.query.get("page"))
     except ValueError:
         return error(400, "bad page number")
-    where = (
-        Object.in_reply_to == row.ap_id,
-        Object.deleted_at.is_(None),
-        Object.state == "published",
-        actor_not_blocked(Object.actor_id),
-    )
     async with node.db.session() as session:
-        total = await session.scalar(select(func.count()).select_from(Object).where(*where)) or 0
-        if number is None:
-            return activity_json(coll.collection(collection_id, total))
-        ids = await session.scalars(
-            select(Object.ap_id)
-            .where(*where)
-            .order_by(Object.published, Object.id)
-            .offset((number - 1) * coll.PAGE_SIZE)
-            .limit(coll.PAGE_SIZE)
+        total = await object_queries.count_replies(session, row.ap_id)
+        items = await object_queries.reply_ids(
+            session,
+            row.ap_id,
+            offset=((number or 1) - 1) * coll.PAGE_SIZE,
+            limit=coll.PAGE_SIZE,
         )
-        items = list(ids)
-    return activity_json(coll.page(collection_id, number, items, total))
+    if number is None:
+        return activity_json(with_context(coll.replies(collection_id, items, total)))
+    return activity_json(with_context(coll.reply_page(collection_id, number, items, total)))
+
+
+async def reactions(request: web.Request) -> web.Response:
+    """``likes`` or ``shares`` of one of our objects: their number only, as Mastodon serves them
+    (who liked is on the staff pages, not public)."""
+    node = request.app[NODE]
+    which = request.match_info["which"]
+    ap_id = f"{node.urls.base}/{request.match_info['kind']}/{request.match_info['uid']}"
+    async with node.db.session() as session:
+        row = await object_queries.by_ap_id(session, ap_id)
+        if row is None or not row.local or row.deleted_at is not None:
+            return error(404, "no such object")
+        counts = (await reaction_queries.counts(session, [row.id]))[row.id]
+    kind = ReactionKind.LIKE if which == "likes" else ReactionKind.ANNOUNCE
+    return activity_json(with_context(coll.counted(f"{ap_id}/{which}", counts[kind])))
 
 
 async def activity(request: web.Request) -> web.Response:
@@ -177,7 +192,9 @@ async def cooperation_object(request: web.Request) -> web.StreamResponse:
         page = id_of(row.document.get("cf:localProject") or row.document.get("cf:solution"))
         if page:
             raise web.HTTPSeeOther(page)
-    return activity_json(with_context(row.document), cache_seconds=60)
+    if type_name == "SolutionOffer":
+        return activity_json(with_context(row.document), cache_seconds=60)
+    return activity_json(await _served(request, row), cache_seconds=60)
 
 
 # --- end cooperation ----------------------------------------------------------------------------
@@ -194,3 +211,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/{collection:challenges}/{uid}/solutions", solutions)
     app.router.add_get("/{kind:adoptions|offers}/{uid}", cooperation_object)
     app.router.add_get("/ns", namespace)
+    app.router.add_get(
+        "/{kind:projects|challenges|comments|adoptions}/{uid}/{which:likes|shares}", reactions
+    )

@@ -72,3 +72,13 @@ async def follower_inboxes(session: AsyncSession, actor_id: int) -> list[str]:
         .where(Follow.followee_id == actor_id, Follow.state == "accepted", Actor.local.is_(False))
     )
     return sorted({row[0] for row in rows if row[0]})
+
+
+async def is_followed(session: AsyncSession, actor_id: int) -> bool:
+    """Whether any of our actors follows this (remote) actor, accepted."""
+    row = await session.scalar(
+        select(Follow.id)
+        .where(Follow.followee_id == actor_id, Follow.state == "accepted")
+        .limit(1)
+    )
+    return row is not None

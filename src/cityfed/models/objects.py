@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.peers import actor_not_blocked, domain_not_blocked
-from cityfed.models.tables import Actor, Follow, Object
+from cityfed.models.tables import Actor, Follow, Object, Reaction
 
 CITY_TYPES = ("Project", "Challenge")
 
@@ -55,10 +56,15 @@ async def featured(session: AsyncSession, actor_id: int) -> list[Object]:
 
 
 def _timeline(local_actor_id: int, types: Sequence[str]) -> Select[tuple[Object, Actor]]:
-    """Objects by actors this local actor follows (accepted), that are still live and not from a
-    blocked domain (a block removes the follows, but copies received before it stay stored)."""
+    """Objects by actors this local actor follows (accepted), or boosted by one of them, that are
+    still live and not from a blocked domain (a block removes the follows, but copies received
+    before it stay stored)."""
     followed = select(Follow.followee_id).where(
         Follow.follower_id == local_actor_id, Follow.state == "accepted"
+    )
+    # A partner's object boosted (Announce) by a followed city shows too, as a boost.
+    boosted = select(Reaction.object_id).where(
+        Reaction.kind == "announce", Reaction.actor_id.in_(followed)
     )
     return (
         select(Object, Actor)
@@ -67,7 +73,7 @@ def _timeline(local_actor_id: int, types: Sequence[str]) -> Select[tuple[Object,
             Object.local.is_(False),
             Object.type.in_(types),
             Object.deleted_at.is_(None),
-            Object.actor_id.in_(followed),
+            or_(Object.actor_id.in_(followed), Object.id.in_(boosted)),
             domain_not_blocked(Actor.domain),
         )
     )
@@ -188,3 +194,30 @@ async def received_by(session: AsyncSession, actor_id: int, type_name: str) -> l
         Object.deleted_at.is_(None),
     )
     return list(await session.scalars(query.order_by(Object.published.desc(), Object.id.desc())))
+
+
+def _replies_where(ap_id: str) -> tuple[Any, ...]:
+    return (
+        Object.in_reply_to == ap_id,
+        Object.deleted_at.is_(None),
+        Object.state == "published",
+        actor_not_blocked(Object.actor_id),
+    )
+
+
+async def count_replies(session: AsyncSession, ap_id: str) -> int:
+    """Published, live replies to an object (not from blocked domains)."""
+    query = select(func.count()).select_from(Object).where(*_replies_where(ap_id))
+    return await session.scalar(query) or 0
+
+
+async def reply_ids(session: AsyncSession, ap_id: str, *, offset: int, limit: int) -> list[str]:
+    """The ids of an object's published replies, oldest first."""
+    rows = await session.scalars(
+        select(Object.ap_id)
+        .where(*_replies_where(ap_id))
+        .order_by(Object.published, Object.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows)

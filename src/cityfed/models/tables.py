@@ -311,3 +311,21 @@ class StaffSession(Base):
     csrf_secret: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Reaction(Base):
+    """A remote actor's Like or Announce (boost) of an object we keep: one per actor, object
+    and kind, found again by the activity's id when it is undone."""
+
+    __tablename__ = "reactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ReactionKind
+    activity_ap_id: Mapped[str] = mapped_column(URL, unique=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("object_id", "kind", "actor_id", name="uq_reactions_object_kind_actor"),
+    )
