@@ -1290,6 +1290,55 @@ class MastodonPeer(FakePeer):
             "object": user.actor_id,
         }
 
+    async def like(self, object_id: str, *, user: FakeUser | None = None) -> dict[str, Any]:
+        """Favourite a status as Mastodon does (``ActivityPub::LikeSerializer``: id
+        ``{actor}#likes/{id}``, no addressing), sent to the author's shared inbox."""
+        user = user or self.user
+        author = _id((await self.fetch(object_id)).get("attributedTo")) or ""
+        activity = {
+            "@context": AS,
+            "id": f"{user.actor_id}#likes/{secrets.randbits(40)}",
+            "type": "Like",
+            "actor": user.actor_id,
+            "object": object_id,
+        }
+        return await self._deliver(activity, await self.inbox_of(author, shared=True), user=user)
+
+    async def boost(self, object_id: str, *, user: FakeUser | None = None) -> dict[str, Any]:
+        """Reblog a status as Mastodon does (``ActivityPub::ActivitySerializer`` of a reblog:
+        ``{actor}/statuses/{id}/activity``, to Public, cc the author and the followers)."""
+        user = user or self.user
+        author = _id((await self.fetch(object_id)).get("attributedTo")) or ""
+        snowflake = (int(time.time() * 1000) << 16) | secrets.randbits(16)
+        activity = {
+            "@context": AS,
+            "id": f"{user.actor_id}/statuses/{snowflake}/activity",
+            "type": "Announce",
+            "actor": user.actor_id,
+            "published": _iso(),
+            "to": [PUBLIC],
+            "cc": [author, f"{user.actor_id}/followers"],
+            "object": object_id,
+        }
+        return await self._deliver(activity, await self.inbox_of(author, shared=True), user=user)
+
+    async def undo(
+        self, activity: dict[str, Any], to_actor: str, *, user: FakeUser | None = None
+    ) -> dict[str, Any]:
+        """Take back a Like or a reblog (``UndoLikeSerializer``/``UndoAnnounceSerializer``:
+        the original activity embedded)."""
+        user = user or self.user
+        kind = "likes" if activity["type"] == "Like" else "announces"
+        undo = {
+            "@context": AS,
+            "id": f"{user.actor_id}#{kind}/{secrets.randbits(40)}/undo",
+            "type": "Undo",
+            "actor": user.actor_id,
+            "to": activity.get("to", [PUBLIC]),
+            "object": {k: v for k, v in activity.items() if k != "@context"},
+        }
+        return await self._deliver(undo, await self.inbox_of(to_actor, shared=True), user=user)
+
     async def reply(
         self,
         to_object_id: str,

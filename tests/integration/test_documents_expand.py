@@ -152,6 +152,8 @@ async def _everything(a: TestNode, b: TestNode) -> dict[str, dict[str, Any]]:
         "featured": f"{b.actor_id}/featured",
         "replies": f"{project['id']}/replies",
         "replies-page": f"{project['id']}/replies?page=1",
+        "likes": f"{project['id']}/likes",
+        "shares": f"{project['id']}/shares",
         "adoptions": f"{project['id']}/adoptions",
         "adoptions-page": f"{project['id']}/adoptions?page=1",
         "solutions": f"{challenge['id']}/solutions",

@@ -274,8 +274,11 @@ def _date(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def view(obj: CityObject, *, featured: bool = False) -> dict[str, Any]:
-    """The API's JSON view of a project or challenge (the same field names as ``parse``)."""
+def view(
+    obj: CityObject, *, featured: bool = False, likes: int = 0, boosts: int = 0
+) -> dict[str, Any]:
+    """The API's JSON view of a project or challenge (the same field names as ``parse``), with
+    the Likes and Announces (boosts) it received."""
     kind = "project" if isinstance(obj, Project) else "challenge"
     translations: dict[str, dict[str, str]] = {}
     for target, key in (
@@ -312,6 +315,8 @@ def view(obj: CityObject, *, featured: bool = False) -> dict[str, Any]:
         "updated": _date(obj.updated),
         "translations": translations,
         "featured": featured,
+        "likes": likes,
+        "boosts": boosts,
     }
     if isinstance(obj, Project):
         out.update(

@@ -8,8 +8,10 @@ from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import FieldError, parse, view
 from cityfed.api.common import ApiError, acting_actor, json_body, paging, reply, require
 from cityfed.models import objects as object_queries
+from cityfed.models import reactions as reaction_queries
+from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
+from cityfed.node import NODE, Node
 
 
 def _kind(request: web.Request) -> str:
@@ -20,8 +22,20 @@ def _type_name(kind: str) -> str:
     return "Project" if kind == "project" else "Challenge"
 
 
-def _view(row: Object) -> dict:
-    return view(project_actions.load(row), featured=row.featured)
+def _view(row: Object, counts: dict[ReactionKind, int] | None = None) -> dict:
+    counts = counts or {}
+    return view(
+        project_actions.load(row),
+        featured=row.featured,
+        likes=counts.get(ReactionKind.LIKE, 0),
+        boosts=counts.get(ReactionKind.ANNOUNCE, 0),
+    )
+
+
+async def _counted(node: Node, rows: list[Object]) -> list[dict]:
+    async with node.db.session() as session:
+        counts = await reaction_queries.counts(session, [row.id for row in rows])
+    return [_view(row, counts[row.id]) for row in rows]
 
 
 async def create(request: web.Request) -> web.Response:
@@ -51,7 +65,7 @@ async def list_items(request: web.Request) -> web.Response:
             session, actor.id, (_type_name(kind),), offset=(page - 1) * per_page, limit=per_page
         )
         total = await object_queries.count_local_objects(session, actor.id, (_type_name(kind),))
-    return reply({"total": total, "page": page, "items": [_view(row) for row in rows]})
+    return reply({"total": total, "page": page, "items": await _counted(node, rows)})
 
 
 async def _row(request: web.Request) -> Object:
@@ -70,7 +84,8 @@ async def _row(request: web.Request) -> Object:
 
 async def get_one(request: web.Request) -> web.Response:
     require(request, "editor")
-    return reply(_view(await _row(request)))
+    (item,) = await _counted(request.app[NODE], [await _row(request)])
+    return reply(item)
 
 
 async def patch(request: web.Request) -> web.Response:
@@ -91,7 +106,8 @@ async def patch(request: web.Request) -> web.Response:
         raise ApiError(404, f"no such {kind}") from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
-    return reply(_view(row))
+    (item,) = await _counted(node, [row])
+    return reply(item)
 
 
 async def delete(request: web.Request) -> web.Response:

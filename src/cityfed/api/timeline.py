@@ -1,4 +1,5 @@
-"""/api/v1/timeline: projects and challenges received from the cities we follow, newest first."""
+"""/api/v1/timeline: projects and challenges received from the cities we follow, and partners'
+objects those cities boosted, newest first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import view
 from cityfed.api.common import ApiError, acting_actor, paging, reply, require
 from cityfed.models import objects as object_queries
+from cityfed.models import reactions as reaction_queries
+from cityfed.models.reactions import ReactionKind
+from cityfed.models.tables import Actor
 from cityfed.node import NODE
 
 log = logging.getLogger("cityfed.api.timeline")
@@ -33,20 +37,33 @@ async def timeline(request: web.Request) -> web.Response:
             ("timeline", me.id, TYPES[kind]),
             lambda: object_queries.count_timeline(session, me.id, TYPES[kind]),
         )
+        ids = [obj.id for obj, _ in rows]
+        counts = await reaction_queries.counts(session, ids)
+        boosters = await reaction_queries.boosters_followed(session, me.id, ids)
     items = []
     for obj, author in rows:
         try:
-            entry = view(project_actions.load(obj))
+            entry = view(
+                project_actions.load(obj),
+                likes=counts[obj.id][ReactionKind.LIKE],
+                boosts=counts[obj.id][ReactionKind.ANNOUNCE],
+            )
         except ValueError as exc:  # stored before a vocabulary change; skip, never fail the page
             log.warning("cannot show %s: %s", obj.ap_id, exc)
             continue
-        entry["author"] = {
-            "actor": author.ap_id,
-            "account": f"{author.handle}@{author.domain}",
-            "name": author.name,
-        }
+        entry["author"] = _actor_ref(author)
+        # A partner's object in our timeline because a city we follow boosted it.
+        entry["boosted_by"] = [_actor_ref(actor) for actor in boosters.get(obj.id, [])]
         items.append(entry)
     return reply({"total": total, "page": page, "items": items})
+
+
+def _actor_ref(actor: Actor) -> dict[str, str | None]:
+    return {
+        "actor": actor.ap_id,
+        "account": f"{actor.handle}@{actor.domain}",
+        "name": actor.name,
+    }
 
 
 def add_routes(app: web.Application) -> None:

@@ -20,3 +20,6 @@ class Cooperation:
     adoption: AdoptionView | None = None
     solutions: list[SolutionView] = field(default_factory=list)
     solution_for: list[Reference] = field(default_factory=list)
+    # Likes and Announces (boosts) from the fediverse.
+    likes: int = 0
+    boosts: int = 0

@@ -3,6 +3,8 @@ the object itself, its discussion, who adopted it and which solutions were accep
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +12,9 @@ from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import kind_of, load
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.models import reactions as reaction_queries
 from cityfed.models.objects import CITY_TYPES
+from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
 from cityfed.web import queries, threads
@@ -56,6 +60,10 @@ async def object_page(request: web.Request, row: Object) -> web.Response:
         titles = await queries.titles(session, referenced)
         owners = await queries.owners(session, referenced)
         cooperation = await _cooperation(session, row, item)
+        counts = (await reaction_queries.counts(session, [row.id]))[row.id]
+    cooperation = dataclasses.replace(
+        cooperation, likes=counts[ReactionKind.LIKE], boosts=counts[ReactionKind.ANNOUNCE]
+    )
     view = object_view(row, item, author, titles, owners)
     return render(
         env,

@@ -22,7 +22,9 @@ from cityfed.actions.project_fields import FieldError
 from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
 from cityfed.models import objects as object_queries
+from cityfed.models import reactions as reaction_queries
 from cityfed.models.objects import CITY_TYPES
+from cityfed.models.reactions import ReactionKind
 from cityfed.node import NODE
 from cityfed.web import queries as web_queries
 from cityfed.web.object_view import object_view
@@ -65,6 +67,8 @@ async def render_object(
             for note, writer in await queries.thread(session, row)
         ]
         titles = await web_queries.titles(session, referenced_ids(item))
+        liked_by = await reaction_queries.reactors(session, row.id, ReactionKind.LIKE)
+        boosted_by = await reaction_queries.reactors(session, row.id, ReactionKind.ANNOUNCE)
         adoptions: list[tuple[dict[str, Any], Any]] = []
         offers: list[tuple[dict[str, Any], Any]] = []
         our_projects = []
@@ -102,6 +106,8 @@ async def render_object(
         author=author,
         ours=ours,
         comments=comments,
+        liked_by=liked_by,
+        boosted_by=boosted_by,
         adoptions=adoptions,
         my_adoption=mine,
         offers=offers,
