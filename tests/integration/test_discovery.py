@@ -73,6 +73,21 @@ async def test_instance_actor_is_found_by_webfinger(node: TestNode) -> None:
     assert actor["publicKey"]["owner"] == actor["id"] == f"{node.base}/actor"
 
 
+async def test_instance_actor_links_only_what_answers_and_is_not_discoverable(
+    node: TestNode,
+) -> None:
+    # GoToSocial fetches every collection an actor links, and warns for each 404; account
+    # search lists discoverable actors (the instance actor is no city to find).
+    actor = await node.get_json("/actor")
+    assert "followers" not in actor and "following" not in actor
+    assert actor["discoverable"] is False and actor["indexable"] is False
+    outbox = await node.get_json(actor["outbox"])
+    assert outbox["id"] == actor["outbox"] and outbox["totalItems"] == 0
+    assert outbox["orderedItems"] == []
+    city = await node.get_json(node.actor_id)
+    assert city["discoverable"] is True and city["followers"] == f"{node.actor_id}/followers"
+
+
 async def test_host_meta_has_lrdd_template(node: TestNode) -> None:
     async with node.get("/.well-known/host-meta") as resp:
         assert resp.status == 200

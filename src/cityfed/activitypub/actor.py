@@ -54,8 +54,8 @@ class LocalActorDocument:
     url: str
     inbox: str
     outbox: str
-    followers: str
-    following: str
+    followers: str | None  # None: not advertised (the instance actor has none)
+    following: str | None
     featured: str | None
     shared_inbox: str
     public_key: PublicKeyInfo
@@ -67,6 +67,8 @@ class LocalActorDocument:
     website: str | None = None
     contact: str | None = None
     official_identifier: str | None = None
+    # Listed in account search and indexable; the instance actor is not a city to find.
+    discoverable: bool = True
 
     def to_ap(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -79,8 +81,6 @@ class LocalActorDocument:
             "url": self.url,
             "inbox": self.inbox,
             "outbox": self.outbox,
-            "followers": self.followers,
-            "following": self.following,
             "endpoints": {"sharedInbox": self.shared_inbox},
             # Mastodon reads the first key only, so the current one always comes first.
             "publicKey": (
@@ -89,10 +89,15 @@ class LocalActorDocument:
                 else self.public_key.to_ap()
             ),
             "manuallyApprovesFollowers": self.manually_approves_followers,
-            "discoverable": True,
-            "indexable": True,
+            "discoverable": self.discoverable,
+            "indexable": self.discoverable,
             "published": format_datetime(self.published),
         }
+        # Only collections that answer: a link that 404s costs every fetcher a warning.
+        if self.followers:
+            doc["followers"] = self.followers
+        if self.following:
+            doc["following"] = self.following
         if self.featured:
             doc["featured"] = self.featured
         if self.assertion_methods:

@@ -42,9 +42,11 @@ async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dic
         summary_html=actor.summary or "",
         url=actor.url or actor.ap_id,
         inbox=actor.inbox or node.urls.shared_inbox,
-        outbox=actor.outbox or node.urls.outbox(handle),
-        followers=actor.followers_url or f"{actor.ap_id}/followers",
-        following=actor.following_url or f"{actor.ap_id}/following",
+        # The instance actor (GET /actor) follows no one and has no followers: no such links,
+        # and an outbox that is always empty (/actor/outbox).
+        outbox=(actor.outbox or node.urls.outbox(handle)) if is_city else f"{actor.ap_id}/outbox",
+        followers=(actor.followers_url or f"{actor.ap_id}/followers") if is_city else None,
+        following=(actor.following_url or f"{actor.ap_id}/following") if is_city else None,
         featured=node.urls.featured(handle) if is_city else None,
         shared_inbox=node.urls.shared_inbox,
         public_key=PublicKeyInfo(current_rsa.key_id, actor.ap_id, current_rsa.public_pem),
@@ -56,5 +58,6 @@ async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dic
         website=actor.website,
         contact=actor.contact,
         official_identifier=actor.official_identifier,
+        discoverable=is_city,
     )
     return doc.to_ap()

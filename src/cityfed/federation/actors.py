@@ -67,6 +67,15 @@ async def instance_actor(request: web.Request) -> web.Response:
     return activity_json(doc, cache_seconds=60)
 
 
+async def instance_outbox(request: web.Request) -> web.Response:
+    """The instance actor's outbox: it publishes nothing, so always empty (ActivityPub wants
+    every actor to have one, and a link that answers 404 makes GoToSocial warn)."""
+    node = request.app[NODE]
+    doc = coll.collection(f"{node.urls.base}/actor/outbox", 0, paged=False)
+    doc["orderedItems"] = []
+    return activity_json(doc, cache_seconds=60)
+
+
 def _page_number(request: web.Request) -> int | None:
     try:
         return coll.parse_page_number(request.query.get("page"))
@@ -172,6 +181,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/actors/{handle}/featured", featured)
     app.router.add_get("/@{handle}", profile)
     app.router.add_get("/actor", instance_actor)
+    app.router.add_get("/actor/outbox", instance_outbox)
     app.router.add_get("/actors/{handle}/followers", followers)
     app.router.add_get("/actors/{handle}/following", following)
     app.router.add_get("/actors/{handle}/outbox", outbox)
