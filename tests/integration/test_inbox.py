@@ -224,6 +224,36 @@ async def test_rfc9421_signed_activity_is_accepted(pair) -> None:
     assert await inbox_count(b) == 1
 
 
+async def test_rfc9421_without_content_digest_is_refused_for_that_before_any_fetch(
+    pair,
+) -> None:
+    from cityfed.activitypub import rfc9421
+
+    a, b = pair
+    raw = orjson.dumps(follow_of(a, b))
+    key = await a.node.signing_key(await _actor_id(a))
+    url = b.url("/inbox")
+    headers = {"Content-Type": "application/activity+json"}
+    headers.update(
+        rfc9421.sign_request(
+            "POST",
+            url,
+            key.private_key,
+            key.key_id,
+            body=raw,
+            headers=headers,
+            components=("@method", "@target-uri"),  # the body is not covered
+        )
+    )
+    a.access_log.clear()
+    async with a.http.post(url, data=raw, headers=headers) as resp:
+        assert resp.status == 401
+        reason = await resp.text()
+    assert "does not cover content-digest" in reason, reason
+    assert a.access_log == []  # B fetched nothing from A: not the key, not a refetch
+    assert await inbox_count(b) == 0
+
+
 async def _actor_id(test_node: TestNode) -> int:
     from tests.rig import local_actor_row
 

@@ -323,28 +323,24 @@ def sign_request(
     return out
 
 
-def verify(
+def check_policy(
     sig: MessageSignature,
     method: str,
-    url: str,
     headers: Mapping[str, str],
-    public_key: PublicKey,
     *,
     body: bytes | None,
     now: datetime | None = None,
     max_skew: int = 3600,
-    algorithm: str | None = None,
 ) -> None:
-    """Verify one signature of an incoming request; raises SignatureError(reason) unless valid.
+    """Everything about a signature that needs no key; SignatureError(reason) unless it holds.
 
-    Policy on top of RFC 9421:
+    Run before the key is looked up (or fetched): a signature that could never be accepted must
+    not cost a fetch, nor look like a key problem. Policy on top of RFC 9421:
 
     * ``created`` is required and must be within ``max_skew`` seconds of ``now``;
       ``expires``, if present, must not have passed;
     * ``@method`` must be covered, and ``@target-uri`` or both ``@authority`` and ``@path``;
     * with a body (or for POST) ``content-digest`` must be covered and match the body.
-
-    ``algorithm`` is the algorithm the application expects for this key; see verify_base.
     """
     now_ts = timestamp(now)
     created = sig.params.get("created")
@@ -366,15 +362,34 @@ def verify(
             f"signature {sig.label} covers neither @target-uri nor @authority and @path"
         )
 
-    lowered = lower_headers(headers)
     if body is not None or method.upper() == "POST":
         if "content-digest" not in covered:
             raise SignatureError(
                 f"signature {sig.label} does not cover content-digest on a request with a body"
             )
-        digest = lowered.get("content-digest")
+        digest = lower_headers(headers).get("content-digest")
         if digest is None:
             raise SignatureError("header 'content-digest' is signed but missing")
         verify_content_digest(digest, body if body is not None else b"")
 
+
+def verify(
+    sig: MessageSignature,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    public_key: PublicKey,
+    *,
+    body: bytes | None,
+    now: datetime | None = None,
+    max_skew: int = 3600,
+    algorithm: str | None = None,
+) -> None:
+    """Verify one signature of an incoming request; raises SignatureError(reason) unless valid.
+
+    The policy of ``check_policy`` first, then the signature itself. ``algorithm`` is the
+    algorithm the application expects for this key; see verify_base.
+    """
+    check_policy(sig, method, headers, body=body, now=now, max_skew=max_skew)
+    lowered = lower_headers(headers)
     verify_base(sig, _signature_base(sig, method, url, lowered), public_key, algorithm=algorithm)

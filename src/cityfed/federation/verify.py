@@ -122,6 +122,19 @@ class Verifier:
         host = request.headers.get("Host", "").lower()
         if host not in self._hosts:
             raise Unverified(f"request is for host {host!r}, not {node.settings.domain!r}")
+        if parsed.message is not None:
+            # What needs no key is checked before the key is looked up: a signature that does
+            # not cover content-digest is refused for that, not after a needless key fetch.
+            try:
+                rfc9421.check_policy(
+                    parsed.message,
+                    request.method,
+                    request.headers,
+                    body=body,
+                    max_skew=node.settings.signature_max_skew,
+                )
+            except SignatureError as exc:
+                raise Unverified(exc.reason, key_id=parsed.key_id) from None
         # The usual case, a cached key, without a coroutine of its own.
         cached = node.remote_keys.get(parsed.key_id, utcnow())
         try:
