@@ -56,6 +56,39 @@ async def test_comment_reaches_owner_and_is_forwarded_to_its_followers(nodes) ->
     assert 'class="u-url mention"' in note["content"]
 
 
+async def test_comments_link_hashtags_and_carry_their_language_like_posts(nodes) -> None:
+    a, b = await nodes("berlin"), await nodes("hamburg")
+    project = await b.api("POST", "/projects", json={"title": "Heat-risk map"}, status=201)
+    created = await a.api(
+        "POST",
+        "/comments",
+        status=201,
+        json={
+            "in_reply_to": project["id"],
+            "content": "Wir testen das mit #Hitze und #klima.",
+            "language": "de",
+        },
+    )
+    note = await a.get_json(created["id"])
+    assert note["contentMap"] == {"de": note["content"]}
+    hashtags = [t for t in note["tag"] if t["type"] == "Hashtag"]
+    assert hashtags == [
+        {"type": "Hashtag", "href": f"{a.base}/tags/Hitze", "name": "#Hitze"},
+        {"type": "Hashtag", "href": f"{a.base}/tags/klima", "name": "#klima"},
+    ]
+    assert (
+        f'<a href="{a.base}/tags/klima" class="mention hashtag" rel="tag">#<span>klima</span></a>'
+        in note["content"]
+    )
+    # A malformed language tag is refused.
+    await a.api(
+        "POST",
+        "/comments",
+        status=422,
+        json={"in_reply_to": project["id"], "content": "x", "language": "not a tag"},
+    )
+
+
 async def test_replies_to_comments_join_the_thread(nodes) -> None:
     a, b, c, project = await three_cities(nodes)
     first = await a.api(

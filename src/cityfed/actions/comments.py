@@ -17,9 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
-from cityfed.activitypub.sanitize import text_to_html
+from cityfed.activitypub.sanitize import hashtags_in, text_to_html
 from cityfed.activitypub.timefmt import format_datetime
-from cityfed.activitypub.vocab.common import former_type, id_of
+from cityfed.activitypub.vocab.common import (
+    Hashtag,
+    canonical_language,
+    former_type,
+    id_of,
+    tag_url_function,
+)
 from cityfed.federation import outbox
 from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.federation.remote import ResolveError, get_actor
@@ -32,6 +38,7 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.actions.comments")
 
 MAX_LENGTH = 5000
+DEFAULT_LANGUAGE = "en"
 
 
 class CommentError(ValueError):
@@ -90,9 +97,13 @@ def note(
     note_id: str,
     published: str,
     updated: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
+    """The comment as a Note, like our posts: hashtags linked to our tag pages and listed as
+    ``Hashtag`` tags, and ``contentMap`` in its language (Mastodon reads the language there)."""
     tag, mention_html = _mention(target.owner)
-    body = text_to_html(text)
+    link_for = tag_url_function(f"{node.urls.base}/tags", note_id)
+    body = text_to_html(text, tag_url=link_for)
     # Mastodon shows the mention inline, as its own clients write it: at the start of the text.
     content = body.replace("<p>", f"<p>{mention_html} ", 1) if body else f"<p>{mention_html}</p>"
     cc = [author.followers_url] if author.followers_url else []
@@ -105,16 +116,33 @@ def note(
         "inReplyTo": target.id,
         "context": target.context,
         "content": content,
+        "contentMap": {language: content},
         "source": {"content": text, "mediaType": "text/plain"},
         "published": published,
         "url": note_id,
         "to": [PUBLIC],
         "cc": cc,
-        "tag": [tag],
+        "tag": [tag, *(Hashtag(name, link_for(name)).to_ap() for name in hashtags_in(text))],
     }
     if updated:
         doc["updated"] = updated
     return doc
+
+
+def _check_language(language: Any) -> str:
+    if language is None:
+        return DEFAULT_LANGUAGE
+    try:
+        return canonical_language(language)
+    except ValueError as exc:
+        raise CommentError(f"language: {exc}") from None
+
+
+def language_of(document: dict[str, Any]) -> str:
+    """The language a stored comment was written in (its contentMap's key)."""
+    for key in document.get("contentMap") or {}:
+        return str(key)
+    return DEFAULT_LANGUAGE
 
 
 def _check_text(text: Any) -> str:
@@ -149,14 +177,25 @@ async def _send(
     )
 
 
-async def comment(node: Node, author: Actor, in_reply_to: str, text: Any) -> Object:
+async def comment(
+    node: Node, author: Actor, in_reply_to: str, text: Any, *, language: Any = None
+) -> Object:
     text = _check_text(text)
+    language = _check_language(language)
     if not isinstance(in_reply_to, str) or not in_reply_to.startswith(("https://", "http://")):
         raise CommentError("in_reply_to: expected the id (URL) of the object answered")
     target = await resolve_target(node, in_reply_to)
     now = utcnow()
     note_id = node.urls.new_object_id("comments")
-    doc = note(node, author, target, text, note_id=note_id, published=format_datetime(now))
+    doc = note(
+        node,
+        author,
+        target,
+        text,
+        note_id=note_id,
+        published=format_datetime(now),
+        language=language,
+    )
     async with node.db.transaction() as session:
         row = Object(
             ap_id=note_id,
@@ -205,6 +244,7 @@ async def edit(node: Node, author: Actor, note_id: str, text: Any) -> Object:
             note_id=note_id,
             published=row.document["published"],
             updated=format_datetime(now),
+            language=language_of(row.document),
         )
         row.document = doc
         row.updated = now

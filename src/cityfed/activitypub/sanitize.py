@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections.abc import Callable
 
 import nh3
 
@@ -54,13 +55,41 @@ def sanitize_html(value: str) -> str:
     return _cleaner().clean(value)
 
 
-def text_to_html(text: str) -> str:
-    """Plain text as Mastodon renders a status: paragraphs on blank lines, <br> on newlines."""
+# A hashtag in plain text, as Mastodon finds one: '#' not inside a word, a path or an entity
+# (``&#x27;`` after escaping), then word characters (plus the middle dot and ZWNJ).
+HASHTAG_IN_TEXT = re.compile(r"(?<![\w/&#])#([\w\u00b7\u200c]+)")
+
+
+def _is_hashtag(name: str) -> bool:
+    return any(ch.isalpha() or ch == "_" for ch in name)  # "#1" is not a hashtag
+
+
+def hashtags_in(text: str) -> list[str]:
+    """The hashtags of a plain text (without '#'), each once, in order of appearance."""
+    found = (m.group(1) for m in HASHTAG_IN_TEXT.finditer(text))
+    return list(dict.fromkeys(name for name in found if _is_hashtag(name)))
+
+
+def _link_hashtags(escaped: str, tag_url: Callable[[str], str]) -> str:
+    def link(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not _is_hashtag(name):
+            return match.group(0)
+        href = html.escape(tag_url(name), quote=True)
+        return f'<a href="{href}" class="mention hashtag" rel="tag">#<span>{name}</span></a>'
+
+    return HASHTAG_IN_TEXT.sub(link, escaped)
+
+
+def text_to_html(text: str, *, tag_url: Callable[[str], str] | None = None) -> str:
+    """Plain text as Mastodon renders a status: paragraphs on blank lines, <br> on newlines, and
+    with ``tag_url`` hashtags linked to their pages as Mastodon links them."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip().replace("\r\n", "\n")) if p.strip()]
-    return "".join(
+    rendered = "".join(
         "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>"
         for p in paragraphs
     )
+    return _link_hashtags(rendered, tag_url) if tag_url is not None else rendered
 
 
 def html_to_text(value: str) -> str:

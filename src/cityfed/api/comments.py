@@ -43,7 +43,11 @@ async def create(request: web.Request) -> web.Response:
     me = await acting_actor(request, body.get("as"))
     try:
         row = await comment_actions.comment(
-            request.app[NODE], me, field(body, "in_reply_to"), body.get("content")
+            request.app[NODE],
+            me,
+            field(body, "in_reply_to"),
+            body.get("content"),
+            language=body.get("language"),
         )
     except comment_actions.CommentError as exc:
         raise ApiError(422, str(exc)) from None
