@@ -148,3 +148,48 @@ async def test_a_followed_city_boosting_a_partner_object_shows_in_the_timeline(n
     await settle(a, b, c)
     (entry,) = (await a.api("GET", "/timeline"))["items"]
     assert entry["boosted_by"][0]["actor"] == b.actor_id
+
+
+async def test_migration_moves_stored_titles_to_cf_title(tmp_path) -> None:
+    # Our projects are served from the stored document: those stored with a name would keep
+    # showing collapsed behind a content warning in GoToSocial.
+    from cityfed.models import migrate
+    from cityfed.models.db import open_database
+    from cityfed.models.tables import Actor, Object
+    from tests.rig import database_url
+
+    async with database_url(tmp_path, "migration", reuse=False) as url:
+        db = open_database(url)
+        try:
+            await migrate.upgrade(db, "0005")
+            async with db.transaction() as session:
+                city = Actor(
+                    ap_id="https://b.example/actors/b",
+                    local=True,
+                    type="Organization",
+                    handle="b",
+                    domain="b.example",
+                    manually_approves_followers=False,
+                )
+                session.add(city)
+                await session.flush()
+                old = {
+                    "id": "https://b.example/projects/1",
+                    "type": ["Note", "cf:Project"],
+                    "name": "Heat map",
+                    "nameMap": {"en": "Heat map", "de": "Hitzekarte"},
+                    "content": "<p>card</p>",
+                }
+                session.add(
+                    Object(
+                        ap_id=old["id"], type="Project", actor_id=city.id, local=True, document=old
+                    )
+                )
+            await migrate.upgrade(db)
+            async with db.session() as session:
+                doc = (await session.scalars(select(Object.document))).one()
+            assert "name" not in doc and "nameMap" not in doc
+            assert doc["cf:title"] == "Heat map" and doc["titleMap"]["de"] == "Hitzekarte"
+            assert doc["content"] == "<p>card</p>"
+        finally:
+            await db.dispose()

@@ -1,4 +1,8 @@
-"""reactions: remote Likes and Announces of objects we keep
+"""reactions: remote Likes and Announces of objects we keep; titles as cf:title
+
+Our stored projects and challenges also move their title from ``name``/``nameMap`` to
+``cf:title``/``titleMap``: they are served from the stored document, and GoToSocial shows a
+Note's ``name`` as a content warning.
 
 Revision ID: 0006_reactions
 Revises: 0005
@@ -46,8 +50,34 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_reactions_actor_id"), "reactions", ["actor_id"], unique=False)
+    _rename_title(("name", "nameMap"), ("cf:title", "titleMap"))
 
 
 def downgrade() -> None:
+    _rename_title(("cf:title", "titleMap"), ("name", "nameMap"))
     op.drop_index(op.f("ix_reactions_actor_id"), table_name="reactions")
     op.drop_table("reactions")
+
+
+def _rename_title(old: tuple[str, str], new: tuple[str, str]) -> None:
+    objects = sa.table(
+        "objects",
+        sa.column("id", sa.Integer()),
+        sa.column("type", sa.String()),
+        sa.column("local", sa.Boolean()),
+        sa.column("document", sa.JSON()),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(objects.c.id, objects.c.document).where(
+            objects.c.local.is_(True), objects.c.type.in_(("Project", "Challenge"))
+        )
+    ).all()
+    for row_id, document in rows:
+        if not isinstance(document, dict) or not any(key in document for key in old):
+            continue
+        changed = {k: v for k, v in document.items() if k not in old}
+        for before, after in zip(old, new, strict=True):
+            if before in document:
+                changed[after] = document[before]
+        bind.execute(objects.update().where(objects.c.id == row_id).values(document=changed))
