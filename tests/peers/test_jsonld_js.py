@@ -81,18 +81,37 @@ async def _collect(tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         challenge = await b.api("POST", "/challenges", json=CHALLENGE, status=201)
         doomed = await b.api("POST", "/projects", json={"title": "Short-lived"}, status=201)
         await settle(a, b)
-        await b.api("PATCH", f"/projects/{project['id'].rsplit('/', 1)[1]}",
-                    json={"phase": "operational"}, status=200)
-        comment = await a.api("POST", "/comments", token=a.editor_token, status=201,
-                              json={"in_reply_to": project["id"], "content": "We want #this"})
-        adoption = await a.api("POST", "/adoptions", token=a.editor_token, status=201,
-                               json={"project": project["id"]})
+        await b.api(
+            "PATCH",
+            f"/projects/{project['id'].rsplit('/', 1)[1]}",
+            json={"phase": "operational"},
+            status=200,
+        )
+        comment = await a.api(
+            "POST",
+            "/comments",
+            token=a.editor_token,
+            status=201,
+            json={"in_reply_to": project["id"], "content": "We want #this"},
+        )
+        adoption = await a.api(
+            "POST", "/adoptions", token=a.editor_token, status=201, json={"project": project["id"]}
+        )
         mine = await a.api("POST", "/projects", json={"title": "Sensors"}, status=201)
-        offer = await a.api("POST", "/offers", token=a.editor_token, status=201,
-                            json={"challenge": challenge["id"], "project": mine["id"],
-                                  "content": "Ours works."})
-        await a.api("POST", "/reports", token=a.editor_token, status=201,
-                    json={"actor": b.account, "objects": [doomed["id"]], "content": "Spam"})
+        offer = await a.api(
+            "POST",
+            "/offers",
+            token=a.editor_token,
+            status=201,
+            json={"challenge": challenge["id"], "project": mine["id"], "content": "Ours works."},
+        )
+        await a.api(
+            "POST",
+            "/reports",
+            token=a.editor_token,
+            status=201,
+            json={"actor": b.account, "objects": [doomed["id"]], "content": "Spam"},
+        )
         await settle(a, b)
         await b.api("POST", "/offers/accept", json={"offer": offer["id"]}, status=200)
         await b.api("DELETE", f"/projects/{doomed['id'].rsplit('/', 1)[1]}", status=204)
@@ -119,8 +138,10 @@ async def _collect(tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
             if kind != "following":
                 add(f"{kind} page", await _served(b, url + PAGE))
         replies = project_doc["replies"]
-        add("replies collection", await _served(b, replies if isinstance(replies, str)
-                                                 else replies["id"]))
+        add(
+            "replies collection",
+            await _served(b, replies if isinstance(replies, str) else replies["id"]),
+        )
         add("adoptions collection", await _served(b, project_doc["cf:adoptions"]))
         add("solutions collection", await _served(b, challenge_doc["cf:solutions"]))
         for node in (a, b):

@@ -31,9 +31,7 @@ def require(part: str) -> None:
     stamp = PEERS / part / ".installed"
     error = PEERS / f"{part}.error"
     if not stamp.exists() and not error.exists():
-        subprocess.run(
-            ["sh", str(HERE / "install.sh"), part], cwd=ROOT, check=False, timeout=600
-        )
+        subprocess.run(["sh", str(HERE / "install.sh"), part], cwd=ROOT, check=False, timeout=600)
     if not stamp.exists():
         reason = error.read_text().strip() if error.exists() else "install.sh left no stamp"
         pytest.skip(f"peer {part} is not installed: {reason}")
