@@ -48,13 +48,14 @@ class PeerDriver:
     def new_id(self, actor_id: str, kind: str = "activities") -> str:
         return f"{actor_id}/{kind}/{uuid.uuid4().hex}"
 
-    async def lookup(self, actor_id: str, query: str) -> dict[str, Any]:
-        """The peer's own discovery (WebFinger for a handle, then the actor), as ``actor_id``."""
+    async def lookup(self, actor_id: str, account: str, url: str) -> dict[str, Any]:
+        """The peer's own discovery of ``account`` (``url``): WebFinger, then the actor,
+        fetched as ``actor_id``."""
         raise NotImplementedError
 
-    async def send(self, actor_id: str, activity: dict[str, Any], recipient: str) -> None:
+    async def send(self, actor_id: str, activity: dict[str, Any], recipient: str) -> dict[str, Any]:
         """``actor_id`` sends ``activity`` to ``recipient`` the peer's way (signing it itself);
-        returns once delivered."""
+        returns, once delivered, the activity as the peer sent it (bovine gives new ids)."""
         raise NotImplementedError
 
     async def received(self) -> list[dict[str, Any]]:
@@ -72,9 +73,11 @@ class FedifyDriver(PeerDriver):
     def identifier(self, actor_id: str) -> str:
         return actor_id.rsplit("/", 1)[1]
 
-    async def lookup(self, actor_id: str, query: str) -> dict[str, Any]:
+    async def lookup(self, actor_id: str, account: str, url: str) -> dict[str, Any]:
+        # Fedify's WebFinger client asks https:// for acct: resources; on http loopback it is
+        # asked for the actor URL instead (fedify_peer.mjs).
         return await self.call(
-            "/_test/lookup", {"identifier": self.identifier(actor_id), "query": query}
+            "/_test/lookup", {"identifier": self.identifier(actor_id), "query": url}
         )
 
     async def fetch(self, actor_id: str, url: str) -> dict[str, Any]:
@@ -82,13 +85,14 @@ class FedifyDriver(PeerDriver):
             "/_test/fetch", {"identifier": self.identifier(actor_id), "url": url}
         )
 
-    async def send(self, actor_id: str, activity: dict[str, Any], recipient: str) -> None:
+    async def send(self, actor_id: str, activity: dict[str, Any], recipient: str) -> dict[str, Any]:
         body = {
             "identifier": self.identifier(actor_id),
             "activity": activity,
             "recipient": recipient,
         }
         await self.call("/_test/send", body)
+        return activity
 
     async def received(self) -> list[dict[str, Any]]:
         answer = await self.call("/_test/received")

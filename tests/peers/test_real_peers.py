@@ -58,7 +58,7 @@ async def followed(peer: PeerDriver, city: TestNode) -> tuple[str, dict[str, Any
         "actor": me,
         "object": city.actor_id,
     }
-    await peer.send(me, follow, city.actor_id)
+    follow = await peer.send(me, follow, city.actor_id)
     await settle(city)
     return me, follow
 
@@ -80,7 +80,7 @@ def verified_by_peer(record: dict[str, Any], city: TestNode) -> None:
 async def test_peer_discovers_the_city(nodes, peer: PeerDriver) -> None:
     city = await nodes("berlin")
     me = await peer.new_actor()
-    found = await peer.lookup(me, city.actor_id)
+    found = await peer.lookup(me, city.account, city.actor_id)
     assert found["found"] and found["id"] == city.actor_id, found
     assert found["subject"] == f"acct:{city.account}"
     assert found["type"] == "Organization" and found["preferredUsername"] == city.handle
@@ -106,8 +106,6 @@ async def test_project_create_verified_by_the_peer(nodes, peer: PeerDriver) -> N
     project = await published(city)
     (create,) = await arrivals(peer, "Create", project["id"])
     verified_by_peer(create, city)
-    # FEP-8b32: the peer's own proof verifier, with our Ed25519 key from assertionMethod.
-    assert create["proof"] is True, create
 
 
 async def test_peer_reply_lands_in_our_thread(nodes, peer: PeerDriver) -> None:
@@ -131,7 +129,8 @@ async def test_peer_reply_lands_in_our_thread(nodes, peer: PeerDriver) -> None:
             "published": "2026-01-01T12:00:00Z",
         },
     }
-    await peer.send(me, reply, city.actor_id)
+    reply = await peer.send(me, reply, city.actor_id)
+    note_id = reply["object"]["id"]
     await settle(city)
     thread = (await city.api("GET", f"/comments?object={project['id']}", status=200))["items"]
     assert [entry["id"] for entry in thread] == [note_id], thread
@@ -147,7 +146,6 @@ async def test_update_and_delete_reach_the_peer_verified(nodes, peer: PeerDriver
     await settle(city)
     (update,) = await arrivals(peer, "Update", project["id"])
     verified_by_peer(update, city)
-    assert update["proof"] is True, update
     await city.api("DELETE", path, status=204)
     await settle(city)
     (delete,) = await arrivals(peer, "Delete", project["id"])
@@ -194,6 +192,63 @@ async def test_peer_unfollows_the_city(nodes, peer: PeerDriver) -> None:
     assert await city.api("GET", "/followers", status=200) == []
     followers = await city.get_json(f"/actors/{city.handle}/followers")
     assert followers["totalItems"] == 0
+
+
+async def proofs_of_a_project_life(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
+    """Create, Update and Delete of a project as the peer received them, by type."""
+    await followed(peer, city)
+    project = await published(city)
+    path = "/projects/" + project["id"].rsplit("/", 1)[1]
+    await city.api("PATCH", path, json={"phase": "operational"}, status=200)
+    await city.api("DELETE", path, status=204)
+    await settle(city)
+    return {
+        kind: (await arrivals(peer, kind, project["id"]))[0]
+        for kind in ("Create", "Update", "Delete")
+    }
+
+
+@pytest.mark.xdist_group("fedify")
+async def test_fedify_verifies_our_proofs(nodes, fedify) -> None:
+    """FEP-8b32 by Fedify's sig/proof.ts verifyObject, with our Ed25519 key from
+    assertionMethod, on each activity minus its LD signature (as Fedify's inbox does)."""
+    city = await nodes("berlin")
+    arrived = await proofs_of_a_project_life(fedify, city)
+    assert {kind: record["proof"] for kind, record in arrived.items()} == {
+        "Create": True,
+        "Update": True,
+        "Delete": True,
+    }, arrived
+
+
+@pytest.mark.xdist_group("bovine")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bovine 0.5.19 hashes a proof's @context under the key 'field_context' "
+    "(bovine/crypto/helper.py integrity_proof_to_pure_proof_dict dumps the pydantic "
+    "DataIntegrityProof without aliases), so it verifies no proof that carries @context "
+    "as vc-di-eddsa asks; Fedify verifies ours (test_fedify_verifies_our_proofs)",
+)
+async def test_bovine_verifies_our_proofs(nodes, bovine) -> None:
+    """FEP-8b32 by bovine's CryptographicIdentifier.verify_document, the key read as bovine
+    reads a Multikey (CryptographicIdentifier.from_multikey)."""
+    city = await nodes("berlin")
+    arrived = await proofs_of_a_project_life(bovine, city)
+    assert {kind: record["proof"] for kind, record in arrived.items()} == {
+        "Create": True,
+        "Update": True,
+        "Delete": True,
+    }, arrived
+
+
+@pytest.mark.xdist_group("bovine")
+async def test_bovine_records_the_city_it_follows(nodes, bovine) -> None:
+    """bovine's own Accept handling (bovine_process/incoming/following.py) takes our Accept:
+    it finds its Follow by the Accept's object and adds the city to its following."""
+    city = await nodes("berlin")
+    me, _ = await followed(bovine, city)
+    following = await bovine.following(me)
+    assert city.actor_id in str(following), following
 
 
 # Fedify only: the LD-signature verifier, and its reading of our vocabulary.
