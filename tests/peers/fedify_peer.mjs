@@ -49,12 +49,24 @@ const objects = new Map(); // id → JSON-LD of notes our actors sent
 const received = []; // one record per inbox POST
 const handled = new Map(); // activity id → what the inbox listener saw
 
+// generateCryptoKeyPair makes 4096-bit RSA keys (seconds each on a busy machine); the tests
+// need distinct keys, not strong ones: 2048 bits, as Mastodon uses, through the same WebCrypto.
+async function rsaKeyPair() {
+  return await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  );
+}
+
 async function actorKeys(identifier) {
   if (!keyPairs.has(identifier)) {
-    keyPairs.set(identifier, [
-      await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
-      await generateCryptoKeyPair("Ed25519"),
-    ]);
+    keyPairs.set(identifier, [await rsaKeyPair(), await generateCryptoKeyPair("Ed25519")]);
   }
   return keyPairs.get(identifier);
 }
