@@ -37,9 +37,8 @@ PEERS := .cache/peers
 peers:
 	@PYTHON=$(PYTHON) sh tests/peers/install.sh bovine node
 
-# loadgroup: the tests of one peer share its process on one worker (tests/peers/conftest.py).
 test: $(VENV)/.installed-test peers
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
 
 # Three cities (Berlin, Hamburg, Barcelona) on 127.0.0.1:8081-8083, seeded, until Ctrl-C.
 demo: $(VENV)/.installed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.peers.conftest import PeerDriver
+from tests.peers.drivers import PeerDriver
 
 
 class BovineDriver(PeerDriver):

@@ -1,128 +1,124 @@
-"""Fixtures that start each real peer once per worker, as a process on a loopback port, and a
-small driver per peer with the same verbs (new actor, look up, send, what arrived) so the
-scenarios in test_real_peers.py run unchanged against each of them."""
+"""The peer layer's one expensive fixture: the Fedify story, the bovine story and the documents
+for jsonld.js run side by side in one event loop, once per test run (tools.once_per_run shares
+the JSON result between the xdist workers). Each part that cannot run (its peer not installed
+because a registry could not be reached) is recorded as skipped with the reason."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from tests.peers.tools import BOVINE_PYTHON, HERE, NODE, free_port, require, server_process
-
-AS = "https://www.w3.org/ns/activitystreams"
-PUBLIC = f"{AS}#Public"
-
-
-class PeerDriver:
-    """One running peer, driven through its /_test/ control routes."""
-
-    name = ""
-
-    def __init__(self, base: str, log: Path) -> None:
-        self.base = base
-        self.log = log
-
-    async def call(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with aiohttp.ClientSession() as http:
-            method = "POST" if body is not None else "GET"
-            async with http.request(method, self.base + path, json=body) as resp:
-                answer = await resp.json(content_type=None)
-                assert resp.status == 200, (path, resp.status, answer, self.log_tail())
-                return answer
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    async def new_actor(self, prefix: str = "alice") -> str:
-        """A fresh actor of the peer (one per test); its id."""
-        raise NotImplementedError
-
-    def identifier(self, actor_id: str) -> str:
-        raise NotImplementedError
-
-    def new_id(self, actor_id: str, kind: str = "activities") -> str:
-        return f"{actor_id}/{kind}/{uuid.uuid4().hex}"
-
-    async def lookup(self, actor_id: str, account: str, url: str) -> dict[str, Any]:
-        """The peer's own discovery of ``account`` (``url``): WebFinger, then the actor,
-        fetched as ``actor_id``."""
-        raise NotImplementedError
-
-    async def send(self, actor_id: str, activity: dict[str, Any], recipient: str) -> dict[str, Any]:
-        """``actor_id`` sends ``activity`` to ``recipient`` the peer's way (signing it itself);
-        returns, once delivered, the activity as the peer sent it (bovine gives new ids)."""
-        raise NotImplementedError
-
-    async def received(self) -> list[dict[str, Any]]:
-        """What arrived in the peer's inboxes, with what its verifiers made of each."""
-        raise NotImplementedError
+from tests.peers.documents import collect
+from tests.peers.drivers import PeerDriver, bovine_server, fedify_server
+from tests.peers.story import tell
+from tests.peers.tools import once_per_run, run_node
+from tests.rig import running_node
 
 
-class FedifyDriver(PeerDriver):
-    name = "fedify"
+def _servers(stack: ExitStack, workdir: Path) -> dict[str, PeerDriver | str]:
+    """Both peers, started side by side (each takes seconds to listen): name → the running
+    peer, or why it can't run. ``stack`` stops them."""
+    starts: dict[str, Callable[[Path], Any]] = {"fedify": fedify_server, "bovine": bovine_server}
+    managers = {name: start(workdir / name) for name, start in starts.items()}
 
-    async def new_actor(self, prefix: str = "alice") -> str:
-        answer = await self.call("/_test/actors", {"identifier": f"{prefix}{uuid.uuid4().hex[:8]}"})
-        return answer["id"]
+    def enter(name: str) -> PeerDriver | str | BaseException:
+        try:
+            return managers[name].__enter__()
+        except pytest.skip.Exception as exc:
+            managers.pop(name)
+            return str(exc)
+        except Exception as exc:  # raised below, once the other peer is in the stack
+            managers.pop(name)
+            return exc
 
-    def identifier(self, actor_id: str) -> str:
-        return actor_id.rsplit("/", 1)[1]
+    with ThreadPoolExecutor(len(managers)) as pool:
+        outcomes = dict(zip(starts, pool.map(enter, starts), strict=True))
+    for manager in managers.values():
+        stack.push(manager.__exit__)
+    for outcome in outcomes.values():
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes  # type: ignore[return-value]
 
-    async def lookup(self, actor_id: str, account: str, url: str) -> dict[str, Any]:
-        # Fedify's WebFinger client asks https:// for acct: resources; on http loopback it is
-        # asked for the actor URL instead (fedify_peer.mjs).
-        return await self.call(
-            "/_test/lookup", {"identifier": self.identifier(actor_id), "query": url}
-        )
 
-    async def fetch(self, actor_id: str, url: str) -> dict[str, Any]:
-        return await self.call(
-            "/_test/fetch", {"identifier": self.identifier(actor_id), "url": url}
-        )
+def _layer(workdir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with ExitStack() as stack:
+        peers = _servers(stack, workdir)
 
-    async def send(self, actor_id: str, activity: dict[str, Any], recipient: str) -> dict[str, Any]:
-        body = {
-            "identifier": self.identifier(actor_id),
-            "activity": activity,
-            "recipient": recipient,
-        }
-        await self.call("/_test/send", body)
-        return activity
+        async def story(name: str, starting: asyncio.Lock) -> None:
+            peer = peers[name]
+            if isinstance(peer, str):
+                results[name] = {"skipped": peer}
+                return
+            async with AsyncExitStack() as nodes:
+                async with starting:
+                    city = await nodes.enter_async_context(running_node(workdir / name, "berlin"))
+                results[name] = await tell(peer, city)
 
-    async def received(self) -> list[dict[str, Any]]:
-        answer = await self.call("/_test/received")
-        assert answer["contextMisses"] == [], "Fedify needed a context nobody bundles"
-        return answer["received"]
+        async def main() -> None:
+            # Migrations (Alembic's module-level context) must not run side by side: nodes
+            # start one at a time, then the stories and the documents' scenario interleave.
+            starting = asyncio.Lock()
+            documents = collect(workdir / "documents", starting)
+            results["documents"], *_ = await asyncio.gather(
+                documents, story("fedify", starting), story("bovine", starting)
+            )
+
+        asyncio.run(main())
+    try:
+        docs = results.pop("documents")
+        inputs = [
+            {"name": f"{kind} {doc.get('id')}", "kind": kind, "document": doc}
+            for kind, group in docs.items()
+            for doc in group
+        ]
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for given, result in zip(inputs, run_node("jsonld_expand.mjs", inputs), strict=True):
+            by_kind.setdefault(given["kind"], []).append(result)
+        results["jsonld"] = by_kind
+    except pytest.skip.Exception as exc:
+        results["jsonld"] = {"skipped": str(exc)}
+    return results
 
 
 @pytest.fixture(scope="session")
-def fedify(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedifyDriver]:
-    """A Fedify server (tests/peers/fedify_peer.mjs on Node 22), one per worker."""
-    from tests.peers.tools import node_script
-
-    script = node_script("fedify_peer.mjs")
-    port = free_port()
-    log = tmp_path_factory.mktemp("fedify") / "fedify.log"
-    with server_process([str(NODE), str(script), str(port)], port, cwd=script.parent, log=log):
-        yield FedifyDriver(f"http://127.0.0.1:{port}", log)
+def peer_layer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("peers")
+    for part in ("fedify", "bovine", "documents"):
+        (workdir / part).mkdir()
+    return once_per_run(tmp_path_factory, "peer-layer", lambda: _layer(workdir))
 
 
-@pytest.fixture(scope="session")
-def bovine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerDriver]:
-    """A bovine-herd server (tests/peers/bovine_peer.py in its own venv), one per worker."""
-    from tests.peers.bovine_driver import BovineDriver
-    from tests.peers.tools import node_script
+def _part(peer_layer: dict[str, Any], name: str) -> Any:
+    part = peer_layer[name]
+    if isinstance(part, dict) and set(part) == {"skipped"}:
+        pytest.skip(part["skipped"])
+    return part
 
-    require("bovine")
-    contexts = node_script("contexts.mjs")  # the official contexts, to seed bovine's cache
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("bovine")
-    log = workdir / "bovine.log"
-    argv = [str(BOVINE_PYTHON), str(HERE / "bovine_peer.py"), str(port), str(NODE), str(contexts)]
-    with server_process(argv, port, cwd=workdir, log=log):
-        yield BovineDriver(f"http://127.0.0.1:{port}", log)
+
+@pytest.fixture
+def fedify_story(peer_layer: dict[str, Any]) -> dict[str, Any]:
+    return _part(peer_layer, "fedify")
+
+
+@pytest.fixture
+def bovine_story(peer_layer: dict[str, Any]) -> dict[str, Any]:
+    return _part(peer_layer, "bovine")
+
+
+@pytest.fixture(params=["fedify", "bovine"])
+def story(request: pytest.FixtureRequest, peer_layer: dict[str, Any]) -> dict[str, Any]:
+    return _part(peer_layer, request.param)
+
+
+@pytest.fixture
+def expanded(peer_layer: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """kind → [{name, ok, error, expanded}] for every document of that kind."""
+    return _part(peer_layer, "jsonld")

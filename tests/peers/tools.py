@@ -4,13 +4,14 @@ subprocess servers that are up once their port answers."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,22 @@ def server_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, produce: Callable[[], Any]
+) -> Any:
+    """``produce()`` (JSON-able) once per test run, shared by the pytest-xdist workers: the first
+    worker to take the lock computes and stores it, the others wait for it and read it. Peer
+    stories and the jsonld.js run cost seconds each; doing them once keeps the layer fast."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, above each worker's own
+    result = root / f"{name}.json"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if result.exists():
+            return json.loads(result.read_text())
+        value = produce()
+        result.write_text(json.dumps(value))
+        return value
