@@ -55,8 +55,10 @@ bovine.jsonld.requests_document_loader = _offline_loader
 
 from bovine.clients import lookup_uri_with_webfinger  # noqa: E402
 from bovine.crypto.types import CryptographicIdentifier  # noqa: E402
+from bovine.jsonld import with_bovine_context  # noqa: E402
 from bovine_herd import BovineHerd  # noqa: E402
-from bovine_process import handle_outbox_item, process_inbox_item, process_outbox_item  # noqa: E402
+from bovine_process import handle_outbox_item, process_outbox_item  # noqa: E402
+from bovine_process.incoming import default_inbox_process  # noqa: E402
 from bovine_process.types import ProcessingItem  # noqa: E402
 from bovine_store import BovineAdminStore  # noqa: E402
 from quart import Quart, current_app, request  # noqa: E402
@@ -90,7 +92,8 @@ async def verify_proof(actor: Any, document: dict[str, Any]) -> bool | None:
 
 
 async def inbox_now(item: ProcessingItem, actor: Any) -> None:
-    """bovine's inbox processing, awaited; plus a record of what arrived."""
+    """bovine's inbox processing (what process_inbox_item runs, minus its catch-all and
+    delayed retry, so a failure is seen), awaited; plus a record of what arrived."""
     record: dict[str, Any] = {
         "path": request.path,
         "activity": item.data,
@@ -100,15 +103,22 @@ async def inbox_now(item: ProcessingItem, actor: Any) -> None:
         "ld": None,
         "status": 202,
         "handled": None,
+        "errors": {},
     }
     try:
         record["proof"] = await verify_proof(actor, item.data)
     except Exception as exc:  # what bovine raised is the finding
         record["proof"] = False
-        record["errors"] = {"proof": repr(exc)}
+        record["errors"]["proof"] = repr(exc)
     RECEIVED.append(record)
-    await process_inbox_item(item, actor, retry=True)
-    record["handled"] = {"type": item.data.get("type")}
+    kind = item.data.get("type")
+    try:
+        await default_inbox_process(item, actor)
+    except Exception as exc:
+        log.exception("bovine could not process %s", kind)
+        record["errors"]["process"] = repr(exc)
+    else:
+        record["handled"] = {"type": kind}
 
 
 async def outbox_now(item: ProcessingItem, actor: Any) -> None:
@@ -191,6 +201,25 @@ async def send() -> Any:
     item = await handle_outbox_item(ProcessingItem(actor.actor_id, activity), actor)
     await outbox_now(item, actor)
     return {"sent": item.data}
+
+
+@app.post("/_test/proxy")
+async def proxy() -> Any:
+    """What bovine's proxyUrl endpoint (bovine_herd/server/endpoints.py proxy_url_response)
+    answers a client asking for ``url``: the object, from bovine's store or fetched, compacted
+    with bovine's own context (about:bovine)."""
+    body = await request.get_json()
+    actor = await store_actor(body["actor"])
+    try:
+        result = await actor.retrieve(body["url"], include=["object", "actor", "attributedTo"])
+        return {"ok": True, "document": with_bovine_context(result)}
+    except Exception as exc:
+        causes = []
+        cause: Any = exc
+        while cause is not None and len(causes) < 6:  # pyld nests the real reason
+            causes.append(f"{type(cause).__name__}: {getattr(cause, 'message', cause)}")
+            cause = getattr(cause, "cause", None) or cause.__cause__
+        return {"ok": False, "error": " <- ".join(causes)}
 
 
 @app.get("/_test/following")

@@ -125,6 +125,9 @@ class BovineDriver(PeerDriver):
         body = {"actor": actor_id, "activity": activity, "recipient": recipient}
         return (await self.call("/_test/send", body))["sent"]
 
+    async def proxy(self, actor_id: str, url: str) -> dict[str, Any]:
+        return await self.call("/_test/proxy", {"actor": actor_id, "url": url})
+
     async def following(self, actor_id: str) -> Any:
         return (await self.call(f"/_test/following?actor={actor_id}"))["following"]
 

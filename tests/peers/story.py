@@ -113,8 +113,11 @@ async def tell(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
         return counts
 
     async def fetched() -> Any:
-        # The project as the peer's vocabulary reads it (Fedify only: bovine has no such view).
-        return await peer.fetch(me, facts["project"]["id"]) if hasattr(peer, "fetch") else None
+        # The project as the peer's vocabulary reads it (Fedify), or as the peer serves it
+        # again to its clients (bovine's proxyUrl).
+        if hasattr(peer, "fetch"):
+            return await peer.fetch(me, facts["project"]["id"])
+        return await peer.proxy(me, facts["project"]["id"])
 
     async def update() -> Any:
         await city.api("PATCH", project_path, json={"phase": "operational"}, status=200)

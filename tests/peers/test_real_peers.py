@@ -13,6 +13,7 @@ import pytest
 
 ITEM1 = "issue 13 item 1: fixed on i13-protocol"
 ITEM3 = "issue 13 item 3: fixed on i13-protocol"
+ITEM4 = "issue 13 item 4: fixed on i13-protocol"
 ITEM8 = "issue 13 item 8: fixed on i13-protocol"
 
 
@@ -130,3 +131,13 @@ def test_fedify_reads_our_project_as_a_note_without_a_title_warning(fedify_story
     assert seen["found"] and seen["type"] == "Note", seen
     # GoToSocial and Mastodon show `name`/`summary` as a content warning.
     assert "name" not in seen["json"] and "summary" not in seen["json"], seen["json"]
+
+
+@pytest.mark.xfail(strict=True, reason=ITEM4)
+def test_bovine_serves_our_project_to_its_clients(bovine_story) -> None:
+    """bovine's proxyUrl answers its clients with our object compacted in bovine's context,
+    which loads the official multikey context: our inline context must not redefine the
+    `Multikey` it protects (pyld: "tried to redefine a protected term")."""
+    served = fact(bovine_story, "fetched")
+    assert served["ok"], served["error"][:600]
+    assert served["document"]["id"] == bovine_story["project"]["id"]
