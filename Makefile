@@ -7,7 +7,7 @@ PORT ?= 8080
 # Test processes: every test node is its own server and database, so tests run side by side.
 JOBS ?= 2
 
-.PHONY: run test lint bench demo clean
+.PHONY: run test lint bench demo clean peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,16 @@ $(DATA)/cityfed.toml: | $(VENV)/.installed
 run: $(VENV)/.installed $(DATA)/cityfed.toml
 	$(BIN)/cityfed serve --config $(DATA)/cityfed.toml --host 127.0.0.1 --port $(PORT)
 
-test: $(VENV)/.installed-test
+# Independent fediverse peers for tests/peers/ (bovine-herd from PyPI; Fedify, jsonld.js and the
+# official JSON-LD contexts from npm), pinned in tests/peers/ and installed into .cache/peers once:
+# redone only when a pin file changes. A part whose registry can't be reached is left out and its
+# tests skip, saying why.
+# Both parts install side by side; `make peers` is a no-op once they are in place.
+PEERS := .cache/peers
+peers:
+	@PYTHON=$(PYTHON) sh tests/peers/install.sh bovine node
+
+test: $(VENV)/.installed-test peers
 	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
 
 # Three cities (Berlin, Hamburg, Barcelona) on 127.0.0.1:8081-8083, seeded, until Ctrl-C.
@@ -42,4 +51,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(PEERS)

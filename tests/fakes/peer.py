@@ -1,5 +1,12 @@
 """A fake fediverse server that talks to our nodes the way Mastodon, GoToSocial or Misskey do.
 
+Why fakes at all: none of these three can be installed from a package registry and run by the
+suite (Mastodon is a Rails app, GoToSocial a Go binary, Misskey a Node app needing PostgreSQL and
+Redis), so what they put on the wire is copied here from their sources. Servers that can be
+installed run for real in tests/peers/ (bovine-herd, Fedify, jsonld.js); what those show (signed
+delivery, follow/Accept, replies, Undo, LD signatures, proofs, JSON-LD expansion) is tested there
+against the real thing, and only these three servers' own habits stay faked.
+
 It is deliberately independent of cityfed: its documents, routes, signing choices and inbox rules
 are written from what the real servers put on the wire, and it borrows from us only the pure
 draft-cavage string/crypto helpers (``cityfed.activitypub.cavage``) and ``digest_header``, which
@@ -1034,6 +1041,14 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class MastodonPeer(FakePeer):
+    """Mirrors mastodon/mastodon: documents from app/serializers/activitypub/
+    (actor_serializer.rb, note_serializer.rb), signing from app/lib/request.rb and
+    app/lib/http_signature_draft.rb, verification from
+    app/controllers/concerns/signature_verification.rb, lookup from app/services/
+    resolve_account_service.rb + activitypub/fetch_remote_account_service.rb, actor reading
+    from activitypub/process_account_service.rb, status reading from
+    app/lib/activitypub/activity/create.rb, deletion from app/services/delete_account_service.rb."""
+
     flavor = "mastodon"
     user_agent = "http.rb/5.2.0 (Mastodon/4.3.2; +http://mastodon.example/)"
 
@@ -1573,6 +1588,10 @@ class MastodonPeer(FakePeer):
 
 
 class GoToSocialPeer(FakePeer):
+    """Mirrors superseriousbusiness/gotosocial: documents from internal/typeutils/internaltoas.go,
+    the public-key stub from internal/api/activitypub/publickey/, signing from
+    internal/transport/signing.go, the inbox from internal/federation/federatingactor.go."""
+
     flavor = "gotosocial"
     user_agent = "gotosocial (+http://gts.example) gotosocial/0.17.3"
     always_authorized_fetch = True
@@ -1701,6 +1720,11 @@ class GoToSocialPeer(FakePeer):
 
 
 class MisskeyPeer(FakePeer):
+    """Mirrors misskey-dev/misskey packages/backend/src: documents from
+    core/activitypub/ApRendererService.ts, signing from core/activitypub/ApRequestService.ts, the
+    inbox from server/ActivityPubServerService.ts, NodeInfo from
+    core/FetchInstanceMetadataService.ts."""
+
     flavor = "misskey"
     user_agent = "Misskey/2024.11.0 (http://misskey.example)"
     max_inbox_bytes = 64 * 1024  # fastify bodyLimit of the inbox routes

