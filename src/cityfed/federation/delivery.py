@@ -189,13 +189,14 @@ class _Pipeline:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), timeout)
         except asyncio.CancelledError:
-            # Cancelled (a shutdown's grace is over): stop sending, write what finished and hand
-            # back the rest so that it is due at once.
-            await self._stop_sending()
-            await self._hand_back()
+            if self.worker.stopping:
+                # A shutdown's grace is over: stop sending, write what finished and hand back
+                # the rest so that it is due at once.
+                await self._stop_sending()
+                await self._hand_back()
             raise
         finally:
-            # Failed: stop sending; what was leased comes back after the lease.
+            # Failed (or killed): stop sending; what was leased comes back after the lease.
             await self._stop_sending()
 
     async def _stop_sending(self) -> None:

@@ -87,7 +87,7 @@ class InboxWorker:
         return len(items)
 
     async def run(self) -> None:
-        """Process until ``stop`` (returns) or cancelled; either way the lease is handed back."""
+        """Process until cancelled, or until ``stop``: then what is still leased is handed back."""
         wakeup = self.node.inbox_wakeup
         try:
             while not self.stopping:
@@ -104,7 +104,8 @@ class InboxWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), IDLE_POLL)
         finally:
-            await self.release()
+            if self.stopping:  # else killed: the lease expires as after a crash
+                await self.release()
 
     def stop(self) -> None:
         """Lease nothing more and start no other item; ``run`` returns once those in hand end."""
