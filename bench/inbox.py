@@ -194,10 +194,15 @@ async def _rounds(
                     await _clear(url)
                     _describe(f"round {index}, node on {kind}, {path} inbox", node)
                     accepted = node["statuses"].get("202", 0)
-                    if accepted - node["distinct"] > 0 or accepted != count:
+                    if accepted > node["distinct"]:
                         common.say(
-                            f"WARNING {name}: {accepted} answered 202, {node['distinct']} "
-                            "stored: not every activity was accepted and stored"
+                            f"WARNING {name}: {accepted} answered 202, only {node['distinct']} "
+                            "stored: activities LOST"
+                        )
+                    elif accepted != count:
+                        common.say(
+                            f"WARNING {name}: {accepted} of {count} answered 202 (all of them "
+                            f"stored), statuses {node['statuses']}"
                         )
                     samples.setdefault(("node", path), []).append(node)
                     baseline = await _load(
@@ -205,11 +210,10 @@ async def _rounds(
                     )
                     _describe(f"round {index}, bare verifier, {path} inbox", baseline)
                     samples.setdefault(("bare", path), []).append(baseline)
-            node_cpu = {path: _median(samples[("node", path)], "cpu_us") for path in files}
             common.say(
-                f"node on {kind}: CPU us per request by thread (last round) "
+                f"node on {kind}: CPU us per request by thread (last shared round) "
                 f"{samples[('node', 'shared')][-1]['threads']}; RSS {server.rss_kib() / 1024:.0f} "
-                f"MiB; lost: 0 unless a WARNING says otherwise; median CPU us {node_cpu}"
+                "MiB; every 202 stored unless a WARNING above says otherwise"
             )
     return samples
 
