@@ -9,12 +9,12 @@ requests signed for its path). The baseline is ``bench.bare_inbox`` on the same 
 same requests: verification alone, nothing stored. After every round each 202 must have its row
 in ``inbox_items``; the rows are then deleted so that every round starts from the same table.
 
-Interleaved rounds (node shared, bare shared, node personal, bare personal; ROUNDS times, both
-servers up throughout) and medians: a shared machine's load comes and goes, and a round of the
-node and the baseline's round next to it see about the same machine. The headline is CPU per
-request of the serving process (from ``/proc``), which moves far less with others' load than the
-wall-clock rate; every round also prints how busy both cores were and how much of that was
-other processes (``common.MachineLoad``).
+Interleaved rounds and medians: node shared, bare shared, node personal, bare personal, then
+the paths the other way round, ROUNDS times, both servers up throughout. A shared machine's load
+comes and goes; a round of the node and the baseline's round next to it see about the same
+machine. The headline is CPU per request of the serving process (from ``/proc``), which moves
+far less with others' load than the wall-clock rate; every round also prints how busy both
+cores were and how much of that was other processes (``common.MachineLoad``).
 
 Runs on SQLite and, when CITYFED_BENCH_DATABASE_URL names a PostgreSQL server, on PostgreSQL.
 """
@@ -187,7 +187,10 @@ async def _rounds(
             if spy is not None:
                 kids.insert(0, spy)
             for index in range(1, rounds() + 1):
-                for path, requests_file in files.items():
+                # The paths take turns going first: a machine getting busier during a round
+                # must not always hit the same one.
+                order = list(files.items())
+                for path, requests_file in order if index % 2 else order[::-1]:
                     name = f"{kind}-{path}-{index}"
                     node = await _load(setup.port, requests_file, tmp, name, count, server)
                     node["rows"], node["distinct"] = await _stored(url)
