@@ -6,7 +6,8 @@ to deliver to). With a grace period of one second they cannot finish, so they mu
 leases back: right after the exit no row is still leased and no attempt was charged, and a
 restarted process handles every row at once. Without the hand-back the rows would stay locked
 until their lease expires (2 minutes for inbox items; 10 minutes for these deliveries), well
-beyond the time the test waits.
+beyond the time the test waits. With a long grace period, the item in hand is finished when its
+object comes during the grace period and the worker exits at once.
 """
 
 from __future__ import annotations
@@ -145,7 +146,9 @@ async def remote() -> AsyncIterator[Remote]:
 
 
 @asynccontextmanager
-async def node_config(tmp_path: Path) -> AsyncIterator[tuple[Path, Settings, Database]]:
+async def node_config(
+    tmp_path: Path, grace: float = 1.0
+) -> AsyncIterator[tuple[Path, Settings, Database]]:
     """A node's config and database, and an open handle on that database for the test."""
     port = free_port()
     async with database_url(tmp_path, "shutdown", reuse=False) as db_url:
@@ -157,7 +160,7 @@ async def node_config(tmp_path: Path) -> AsyncIterator[tuple[Path, Settings, Dat
             listen_port=port,
             allow_private_addresses=True,
             fetch_timeout=FETCH_TIMEOUT,
-            shutdown_grace=1.0,
+            shutdown_grace=grace,
             log_level="INFO",
         )
         config = tmp_path / "cityfed.toml"
@@ -275,6 +278,41 @@ async def test_inbox_items_leased_at_sigterm_are_processed_right_after_a_restart
         with cityfed(*serve, log=log) as proc:
             await until_all_done(db, InboxItem, ITEMS, within=60)
         assert origin.object_gets >= ITEMS
+
+
+async def test_the_item_in_hand_is_finished_within_the_grace_period(tmp_path: Path) -> None:
+    """``serve --no-worker`` takes the load, a ``cityfed worker`` leases it all and gets SIGTERM
+    while the first item waits for its object: once the object comes (within the grace period)
+    that item is applied, the leased items not started are handed back, and the worker exits
+    without waiting out the grace period."""
+    log = tmp_path / "node.log"
+    async with remote() as origin, node_config(tmp_path, grace=120.0) as (config, settings, db):
+        web_args = ("serve", "--config", str(config), "--no-worker")
+        with cityfed(*web_args, log=log) as web_proc:
+            await until_listening(settings.listen_port, web_proc, log)
+            async with ClientSession() as http:
+                for serial in range(3):
+                    body, headers = origin.signed_create(settings.base_url, serial)
+                    async with http.post(
+                        f"{settings.base_url}/inbox", data=body, headers=headers
+                    ) as resp:
+                        assert resp.status == 202, await resp.text()
+        with cityfed("worker", "--config", str(config), log=log) as proc:
+            await asyncio.wait_for(origin.asked.wait(), 30)
+            leased = await rows(db, InboxItem)
+            assert all(locked is not None for _, _, locked in leased), leased
+            proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while "stopping the workers" not in tail(log):
+                assert time.monotonic() < deadline, tail(log)
+                await asyncio.sleep(0.05)
+            origin.opened.set()  # the object arrives during the grace period
+            code = await asyncio.to_thread(proc.wait, 60)  # far less than the grace period
+            assert code == 0, tail(log)
+        after = await rows(db, InboxItem)
+        assert after[0][0] == "done", after
+        assert after[1:] == [("pending", 0, None)] * 2, after
+        assert origin.object_gets == 1
 
 
 async def test_deliveries_leased_at_sigterm_are_sent_right_after_a_restart(

@@ -68,6 +68,7 @@ async def stop_workers(
     Either way each hands back the leases it did not finish, so that after a restart (SIGTERM
     from a deploy) those items are due at once instead of when their lease expires.
     """
+    log.info("stopping the workers: finishing what they hold (up to %.1f s)", grace)
     for worker in running:
         worker.stop()
     pending = [task for task in tasks if not task.done()]
