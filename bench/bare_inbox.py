@@ -45,6 +45,7 @@ def make_app(public_pems: dict[str, str]) -> web.Application:
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post("/inbox", inbox)
+    app.router.add_post("/actors/{handle}/inbox", inbox)  # the personal inbox: same work
     return app
 
 

@@ -276,6 +276,67 @@ def machine_busy() -> tuple[float, float]:
     return (user + nice + system + irq + softirq + steal) / tick, time.monotonic()
 
 
+def cpu_jiffies() -> dict[str, tuple[int, int, int]]:
+    """Each CPU's (busy, steal, total) clock ticks from ``/proc/stat`` ("cpu" = all of them).
+
+    Busy counts everything but idle and iowait (steal included: time the hypervisor gave
+    another guest is time we did not get); guest time is part of user already.
+    """
+    out: dict[str, tuple[int, int, int]] = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        if not line.startswith("cpu"):
+            break
+        name, *fields = line.split()
+        values = [int(v) for v in fields[:8]] + [0] * (8 - len(fields[:8]))
+        user, nice, system, idle, iowait, irq, softirq, steal = values
+        busy = user + nice + system + irq + softirq + steal
+        out[name] = (busy, steal, busy + idle + iowait)
+    return out
+
+
+class MachineLoad:
+    """How busy the machine was while a measurement ran, and how much of that was not ours.
+
+    ``start()`` before the measured processes start work, ``stop(ours)`` after, with the CPU
+    seconds our measured processes used per core in between; the result says, for each core,
+    the share of its time that went to other processes (other helpers, the database server, the
+    system) and the share stolen by the hypervisor. A measurement whose server core was busy
+    with others is a noisy one (bench/README.md, "Reading a noisy run").
+    """
+
+    def __init__(self) -> None:
+        self._at: dict[str, tuple[int, int, int]] = {}
+        self._load = 0.0
+
+    def start(self) -> None:
+        self._at = cpu_jiffies()
+        self._load = os.getloadavg()[0]
+
+    def stop(self, ours: dict[int, float]) -> dict[str, float]:
+        now = cpu_jiffies()
+        tick = os.sysconf("SC_CLK_TCK")
+        result = {"loadavg": self._load}
+        for label, core in (("server", server_core()), ("client", client_core())):
+            name = f"cpu{core}"
+            busy, steal, total = (b - a for a, b in zip(self._at[name], now[name], strict=True))
+            span = max(total, 1) / tick
+            result[f"{label}_busy"] = busy / tick / span
+            result[f"{label}_others"] = max(busy / tick - ours.get(core, 0.0), 0.0) / span
+            result[f"{label}_steal"] = steal / tick / span
+        busy, steal, total = (b - a for a, b in zip(self._at["cpu"], now["cpu"], strict=True))
+        result["steal"] = steal / max(total, 1)
+        return result
+
+
+def describe_load(load: dict[str, float]) -> str:
+    """One line: how busy both cores were and how much of it others took."""
+    return (
+        f"server core {load['server_busy']:.0%} busy ({load['server_others']:.0%} others, "
+        f"{load['server_steal']:.0%} steal), client core {load['client_busy']:.0%} "
+        f"({load['client_others']:.0%} others), load average {load['loadavg']:.1f}"
+    )
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds per thread of a process: ``main`` and the others by thread id."""
     out: dict[str, float] = {}

@@ -10,12 +10,19 @@ from the first arrival to the last; every delivery must arrive exactly once and 
 
 Baseline: ``bench.fanout_client``, a bare aiohttp loop signing and POSTing the same body to the
 same inboxes in the same order, at the same concurrency and per-host limit, with no database.
+
+With two workers the question is whether the second adds a worker's worth: each worker's
+deliveries (from its summary log lines) per CPU-second of its own, against the one worker's
+figure in the same run. If that holds, what two workers reach in wall-clock time is bounded only
+by the CPU left to them, which the lines also say (cores busy, and how much of it others took).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,7 @@ from bench import common, seed
 CONCURRENCY = 50  # Settings.delivery_concurrency's default
 PER_HOST = 4  # Settings.delivery_per_host's default
 SAMPLE = 50  # the sinks verify every 50th signature
+DELIVERED = re.compile(r": delivered to (\d+) inbox\(es\)")  # delivery_record's summary line
 
 
 class Sinks:
@@ -199,16 +207,33 @@ async def run_workers(
         ready = [await _ready_cpu(child) for child in procs]
         machine, sinks_cpu = common.machine_busy(), sinks.child.cpu()
         seen = await sinks.result(within=180)
-        cpu = sum(child.cpu() - at for child, at in zip(procs, ready, strict=True))
+        per_worker = [child.cpu() - at for child, at in zip(procs, ready, strict=True)]
         busy, now = common.machine_busy()
         sinks_cpu = sinks.child.cpu() - sinks_cpu
         await _wait_recorded(setup.database_url, 30)
+        # The workers log each flush's deliveries per activity; one more moment for the last.
+        await asyncio.sleep(0.5)
+        delivered = [_delivered(child) for child in procs]
+    cpu = sum(per_worker)
     result = _rate(seen, count, cpu=cpu, sinks_cpu=sinks_cpu)
+    result["workers"] = [
+        {"delivered": n, "cpu": c, "per_cpu_s": n / c if c else 0.0}
+        for n, c in zip(delivered, per_worker, strict=True)
+    ]
+    result["others_cores"] = max(busy - machine[0] - cpu - sinks_cpu, 0.0) / max(
+        now - machine[1], 1e-9
+    )
     # How much of the machine was in use: with two workers on two cores, the sinks (and the
     # database server) take their share of the same cores, which bounds what two can reach.
     result["cores_busy"] = (busy - machine[0]) / max(now - machine[1], 1e-9)
     result["end_to_end"] = seen["last"] - started if seen["received"] else float("nan")
     return result
+
+
+def _delivered(child: common.Child) -> int:
+    """How many deliveries a worker recorded as done, from its summary lines."""
+    text = child.stderr_path.read_text(errors="replace")
+    return sum(int(count) for count in DELIVERED.findall(text))
 
 
 async def _ready_cpu(child: common.Child) -> float:
@@ -243,9 +268,17 @@ def _describe(label: str, result: dict[str, Any]) -> None:
     if "cores_busy" in result:
         sinks_us = result["sinks_cpu"] / max(result["received"], 1) * 1e6
         e2e_text += (
-            f"; {result['cores_busy']:.2f} of {len(common.cores())} cores busy meanwhile, "
+            f"; {result['cores_busy']:.2f} of {len(common.cores())} cores busy meanwhile "
+            f"({result['others_cores']:.2f} by processes other than the workers and sinks: "
+            f"PostgreSQL, the API process, other work on the machine), "
             f"the sinks {sinks_us:.0f} us CPU per delivery"
         )
+        for index, worker in enumerate(result["workers"]):
+            e2e_text += (
+                f"; worker {index}: {worker['delivered']} deliveries, "
+                f"{worker['cpu'] / max(worker['delivered'], 1) * 1e6:.0f} us CPU each "
+                f"({worker['per_cpu_s']:.0f}/cpu-s)"
+            )
     common.say(
         f"{label}: {result['received']}/{result['expected']} arrived in {result['span']:.2f} s "
         f"= {result['rate']:.0f}/s{cpu_text}{e2e_text}; {result['duplicates']} duplicates, "
@@ -288,12 +321,14 @@ async def run() -> list[str]:
                     key = await sender_key(url, setup.handle)
                     baseline = await run_baseline(sinks, tmp, body, order, key)
                     _describe(f"{kind}: baseline (bare client loop)", baseline)
+                    by_count: dict[int, dict[str, Any]] = {}
                     for round_, workers in enumerate(worker_counts):
                         if round_:
                             await publish(setup)  # a second Create, to the same followers
                         result = await run_workers(
                             sinks, setup, tmp, len(order), workers, key[2], f"{kind}-{workers}w"
                         )
+                        by_count[workers] = result
                         _, _, states = await queued(url)
                         _describe(f"{kind}: {workers} worker(s), states {states}", result)
                         if result["received"] != len(order) or result["duplicates"]:
@@ -316,4 +351,30 @@ async def run() -> list[str]:
                                 baseline["received"] / baseline["cpu"] if baseline["cpu"] else 0.0,
                             )
                         )
+                    if 1 in by_count and 2 in by_count:
+                        lines += _second_worker(kind, by_count[1], by_count[2])
     return lines
+
+
+def _second_worker(kind: str, one: dict[str, Any], two: dict[str, Any]) -> list[str]:
+    """Does the second worker add a worker's worth? Per-worker deliveries per CPU-second with two
+    against one alone, and the wall-clock gain next to the CPU the two had."""
+    alone = one["workers"][0]["per_cpu_s"]
+    each = [worker["per_cpu_s"] for worker in two["workers"] if worker["delivered"]]
+    shares = [worker["delivered"] for worker in two["workers"]]
+    common.say(
+        f"{kind}: one worker {alone:.0f} deliveries per CPU-second; with two, each "
+        f"{', '.join(f'{value:.0f}' for value in each)} (shares {shares}); wall clock "
+        f"{two['rate'] / one['rate'] if one['rate'] else float('nan'):.2f}x one worker, with "
+        f"{two['cpu'] / two['span'] if two['span'] else float('nan'):.2f} cores of worker CPU "
+        f"against {one['cpu'] / one['span'] if one['span'] else float('nan'):.2f}"
+    )
+    return [
+        common.bench_line(
+            f"fanout_{kind}_2w_per_worker_cpu",
+            statistics.median(each) if each else 0.0,
+            "deliveries/cpu-s",
+            alone,
+        ),
+        common.bench_line(f"fanout_{kind}_2w_vs_1w", two["rate"], "deliveries/s", one["rate"]),
+    ]

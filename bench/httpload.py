@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import struct
 import sys
 import time
@@ -173,6 +174,9 @@ async def run_phase(
     first = time.perf_counter()
     await asyncio.gather(*(loop_one() for _ in range(concurrency)))
     elapsed = time.perf_counter() - first
+    # This process's CPU so far, start-up included: the bench tells its own load apart from
+    # other processes' on a shared machine (common.MachineLoad).
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     latencies.sort()
     ms = [value * 1000 for value in latencies]
     return {
@@ -185,6 +189,7 @@ async def run_phase(
         "p90_ms": _pct(ms, 90),
         "p99_ms": _pct(ms, 99),
         "max_ms": ms[-1] if ms else float("nan"),
+        "cpu_s": usage.ru_utime + usage.ru_stime,
     }
 
 
@@ -215,6 +220,9 @@ async def main(spec: dict[str, Any]) -> None:
 
             count = int(phase["count"])
             warmup = int(phase.get("warmup", 0))
+        if spec.get("announce"):
+            # Start-up and reading the requests are done: the measured part begins now.
+            print(json.dumps({"ready": phase.get("name", "")}), flush=True)
         result = await run_phase(
             port, pick, count, int(phase.get("concurrency", 1)), deadline, warmup
         )

@@ -59,8 +59,10 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
         app.cleanup_ctx.append(_workers)
 
     discovery.add_routes(app)
-    actors.add_routes(app)
+    # Before the actor pages: aiohttp tries the routes under /actors one by one, in order, and a
+    # personal inbox POST is the hot one (bench/README.md).
     inbox.add_routes(app)
+    actors.add_routes(app)
     objects.add_routes(app)
     api_admin.add_routes(app)
     api_adoptions.add_routes(app)

@@ -192,6 +192,38 @@ async def test_unknown_local_inbox_is_404(pair) -> None:
     assert status == 404
 
 
+async def test_personal_inbox_knows_its_actors_without_a_query(pair) -> None:
+    """The handle check of ``/actors/{handle}/inbox`` costs no query once the handle is known,
+    and an actor added while the node runs (here by another process's way: a row) is found."""
+    from sqlalchemy import event
+
+    from cityfed.actions import setup
+
+    a, b = pair
+    path = f"/actors/{b.handle}/inbox"
+    assert (await signed_post(a, b, path, follow_of(a, b)))[0] == 202  # warms the key cache
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engines = {b.node.db.read_engine.sync_engine, b.node.db.write_engine.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):
+            assert (await signed_post(a, b, path, follow_of(a, b)))[0] == 202
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if "FROM actors" in s], statements
+    assert (await signed_post(a, b, "/actors/altona/inbox", follow_of(a, b)))[0] == 404
+    async with b.node.db.transaction() as session:
+        await setup.create_local_actor(session, b.node.urls, b.domain, "altona", "City of Altona")
+    assert (await signed_post(a, b, "/actors/altona/inbox", follow_of(a, b)))[0] == 202
+    assert await inbox_count(b) == 5
+
+
 async def test_blocked_domain_is_dropped_quietly_without_fetching(nodes) -> None:
     a = await nodes("berlin")
     b = await nodes("hamburg")

@@ -48,6 +48,8 @@ class Settings:
     delivery_per_host: int = 4
     delivery_max_attempts: int = 16
     inbox_concurrency: int = 8
+    # On SIGTERM the workers finish what they hold for this long, then hand the rest back.
+    shutdown_grace: float = 10.0
     log_level: str = "INFO"
     # One line per HTTP request. Off by default: in production the reverse proxy keeps the access
     # log, and our own log already says what happened to each activity; a line per request cost
@@ -148,6 +150,7 @@ _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "delivery_per_host": ("worker", "delivery_per_host", _as_int),
     "delivery_max_attempts": ("worker", "delivery_max_attempts", _as_int),
     "inbox_concurrency": ("worker", "inbox_concurrency", _as_int),
+    "shutdown_grace": ("worker", "shutdown_grace", _as_float),
     "log_level": ("logging", "level", _choice("debug", "info", "warning", "error")),
     "access_log": ("logging", "access_log", _as_bool),
 }

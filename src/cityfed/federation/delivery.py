@@ -19,6 +19,10 @@ while nothing fails. The lease covers the longest a row can wait: the pipeline h
 leases' worth of rows, and the per-domain share caps how many request "waves" one slow host can
 add.
 
+On ``stop`` (SIGTERM) the worker leases nothing more and finishes the rows in hand; when the
+grace period runs out and it is cancelled, it records what finished and hands the rest back
+(``queue.release``: due at once, uncharged), so a restart sends them without waiting for the lease.
+
 Circuit breaker (federation/circuit.py): a domain whose circuit is open is not leased, so its rows
 are not charged attempts, and when the circuit trips while its rows are being sent the rest go
 back unsent.
@@ -33,13 +37,15 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cityfed.federation.circuit import HostWindow, circuit_open_seconds
 from cityfed.federation.delivery_lease import Job, Lease, Leaser, Payload
 from cityfed.federation.delivery_record import Recorder
 from cityfed.federation.delivery_send import Sender
 from cityfed.keys.store import SigningKey
+from cityfed.models import queue
+from cityfed.models.tables import Delivery
 from cityfed.models.types import utcnow
 from cityfed.node import MissingKeyError, Node
 
@@ -76,6 +82,7 @@ class DeliveryWorker:
         self.concurrency = max(self.settings.delivery_concurrency, 1)
         self.leaser = Leaser(node, share=HOST_SHARE_WAVES * self.per_host)
         self.sender = Sender(node, rng or random.Random())
+        self.stopping = False
 
     @property
     def batch_size(self) -> int:
@@ -98,7 +105,7 @@ class DeliveryWorker:
         """Deliver until cancelled; idle, wait for a kick or the next poll."""
         wakeup = self.node.delivery_wakeup
         log.info("delivery worker started")
-        while True:
+        while not self.stopping:
             # Clear before leasing: a kick that arrives while the pipeline runs stays set.
             wakeup.clear()
             try:
@@ -107,10 +114,15 @@ class DeliveryWorker:
                 log.exception("delivery pipeline failed; leased rows retry when their lease ends")
                 await asyncio.sleep(ERROR_PAUSE_SECONDS)
                 continue
-            if stretch.more:
+            if stretch.more or self.stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), self.idle_poll)
+
+    def stop(self) -> None:
+        """Lease nothing more; ``run`` returns once the rows in hand are sent and recorded."""
+        self.stopping = True
+        self.node.delivery_wakeup.set()
 
     async def run_once(self, limit: int | None = None) -> int:
         """Lease, send and record one batch; returns how many deliveries were attempted."""
@@ -142,11 +154,15 @@ class _Pipeline:
         self.tasks: set[asyncio.Task[None]] = set()
         self._keys: dict[int | str, SigningKey | None] = {}
         self.leasing = True  # another lease may be taken
+        self.unrecorded: dict[int, Job] = {}  # leased rows whose outcome is not written yet
+        self.finished: list[int] = []  # of those, the ones handed to the recorder
 
     async def run(self) -> _Stretch:
         sent, more = 0, True
         try:
             while True:
+                if self.worker.stopping:
+                    self.leasing = False
                 if self.leasing and self.held_total <= self.limit:
                     lease = await self.worker.leaser.lease(
                         utcnow(), self.limit, self.lease_for, self.held
@@ -163,7 +179,7 @@ class _Pipeline:
                     or not self.held_total
                     or self.recorder.age() >= FLUSH_SECONDS
                 ):
-                    await self.recorder.flush()
+                    await self._flush()
                     self._forget_idle_hosts()
                     continue
                 if not self.held_total:
@@ -172,12 +188,50 @@ class _Pipeline:
                 timeout = max(FLUSH_SECONDS - self.recorder.age(), 0.01) if self.recorder else None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), timeout)
+        except asyncio.CancelledError:
+            if self.worker.stopping:
+                # A shutdown's grace is over: stop sending, write what finished and hand back
+                # the rest so that it is due at once.
+                await self._stop_sending()
+                await self._hand_back()
+            raise
         finally:
-            # Cancelled or failed: stop sending; what was leased comes back after the lease.
-            for task in list(self.tasks):
-                task.cancel()
-            if self.tasks:
-                await asyncio.gather(*self.tasks, return_exceptions=True)
+            # Failed (or killed): stop sending; what was leased comes back after the lease.
+            await self._stop_sending()
+
+    async def _stop_sending(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _flush(self) -> None:
+        # The recorder takes its results before its first await, and so do we.
+        finished, self.finished = self.finished, []
+        await self.recorder.flush()
+        for job_id in finished:
+            self.unrecorded.pop(job_id, None)
+
+    async def _hand_back(self) -> None:
+        try:
+            await self._flush()
+        except Exception:
+            log.exception("could not record the last outcomes; they are sent again")
+        by_lease: dict[datetime, list[int]] = {}
+        for job in self.unrecorded.values():
+            by_lease.setdefault(job.lease, []).append(job.id)
+        if not by_lease:
+            return
+        try:
+            async with self.node.db.transaction() as session:
+                released = [
+                    await queue.release(session, Delivery, ids, lease)
+                    for lease, ids in by_lease.items()
+                ]
+        except Exception:
+            log.exception("could not hand back leased deliveries; due when the lease ends")
+            return
+        log.info("handed back %d leased deliveries unsent", sum(released))
 
     async def _start(self, lease: Lease) -> None:
         """Create one task per leased row (the semaphores pace them)."""
@@ -197,6 +251,7 @@ class _Pipeline:
                     known.failures, known.downs_since_up = failures, 0
             self.held[job.domain] += 1
             self.held_total += 1
+            self.unrecorded[job.id] = job
         for job in lease.jobs:
             payload = lease.payloads.get(job.activity_id)
             key = await self._key(job, payload)
@@ -209,6 +264,7 @@ class _Pipeline:
         try:
             result = await self.worker.sender.deliver(job, payload, key, host, self.slots)
             self.recorder.add(result, host)
+            self.finished.append(job.id)
         except Exception:
             log.exception(
                 "delivery %d to %s failed; it retries when its lease ends", job.id, job.inbox

@@ -19,7 +19,6 @@ from cityfed.federation.forwarded import may_arrive_forwarded
 from cityfed.federation.inbox_writer import InboxWriter, PendingItem
 from cityfed.federation.responses import error
 from cityfed.federation.verify import BlockedSigner, Unverified, Verifier
-from cityfed.models import actors as actor_queries
 from cityfed.node import NODE
 
 log = logging.getLogger("cityfed.inbox")
@@ -156,11 +155,9 @@ async def shared_inbox(request: web.Request) -> web.Response:
 
 
 async def actor_inbox(request: web.Request) -> web.Response:
-    node = request.app[NODE]
     handle = request.match_info["handle"]
-    async with node.db.session() as session:
-        if await actor_queries.local_actor(session, handle) is None:
-            return error(404, "no such actor")
+    if not await request.app[NODE].is_local_handle(handle):
+        return error(404, "no such actor")
     return await receive(request, handle)
 
 

@@ -3,6 +3,8 @@
 Each item is applied in one transaction together with its ``done`` mark and any activities the
 handler enqueues, so a crash either applies all of it or none (the item is then leased again).
 Network work a handler needs (fetching the sender, an object) happens before that transaction.
+On ``stop`` (SIGTERM) the worker leases nothing more, finishes the items in hand and hands the
+rest of its lease back (``release``), so a restart processes them at once.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class InboxWorker:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.handlers = registry()
+        self.stopping = False
+        self._held: dict[int, InboxItem] = {}  # leased and not yet processed
 
     async def run_once(self, limit: int = 100) -> int:
         """Process the items due now; returns how many were leased."""
@@ -63,6 +67,7 @@ class InboxWorker:
             items = await queue.lease(session, InboxItem, utcnow(), limit=limit, lease_for=LEASE)
         if not items:
             return 0
+        self._held.update((item.id, item) for item in items)
         # One sender's activities are applied in the order they arrived (a Create before the
         # Update that follows it); different senders are processed side by side.
         by_sender: dict[str, list[InboxItem]] = {}
@@ -73,24 +78,59 @@ class InboxWorker:
         async def in_order(queue: list[InboxItem]) -> None:
             async with semaphore:
                 for item in sorted(queue, key=lambda i: i.id):
+                    if self.stopping:
+                        return  # not started: handed back by ``release``
                     await self.process(item)
+                    self._held.pop(item.id, None)
 
         await asyncio.gather(*(in_order(queue) for queue in by_sender.values()))
         return len(items)
 
     async def run(self) -> None:
+        """Process until cancelled, or until ``stop``: then what is still leased is handed back."""
         wakeup = self.node.inbox_wakeup
-        while True:
-            try:
-                if await self.run_once():
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("inbox worker cycle failed")
-            wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), IDLE_POLL)
+        try:
+            while not self.stopping:
+                try:
+                    if await self.run_once():
+                        continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("inbox worker cycle failed")
+                if self.stopping:
+                    break
+                wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), IDLE_POLL)
+        finally:
+            if self.stopping:  # else killed: the lease expires as after a crash
+                await self.release()
+
+    def stop(self) -> None:
+        """Lease nothing more and start no other item; ``run`` returns once those in hand end."""
+        self.stopping = True
+        self.node.inbox_wakeup.set()
+
+    async def release(self) -> None:
+        """Hand back the leased items not processed: due at once, the attempt not charged."""
+        held, self._held = self._held, {}
+        by_lease: dict[Any, list[int]] = {}
+        for item in held.values():
+            by_lease.setdefault(item.locked_until, []).append(item.id)
+        try:
+            async with self.node.db.transaction() as session:
+                released = [
+                    await queue.release(session, InboxItem, ids, lease)
+                    for lease, ids in by_lease.items()
+                ]
+        except Exception:
+            log.exception(
+                "could not hand back %d leased item(s); due when their lease ends", len(held)
+            )
+            return
+        if held:
+            log.info("handed back %d leased item(s) unprocessed", sum(released))
 
     async def process(self, item: InboxItem) -> None:
         node = self.node

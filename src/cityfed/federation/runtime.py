@@ -48,16 +48,37 @@ async def client_session(node: Node) -> AsyncIterator[aiohttp.ClientSession]:
 
 @contextlib.asynccontextmanager
 async def workers(node: Node) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Run both workers; on the way out stop them cleanly (see ``stop_workers``)."""
+    running = [InboxWorker(node), DeliveryWorker(node)]
     tasks = [
-        asyncio.create_task(InboxWorker(node).run(), name="inbox-worker"),
-        asyncio.create_task(DeliveryWorker(node).run(), name="delivery-worker"),
+        asyncio.create_task(running[0].run(), name="inbox-worker"),
+        asyncio.create_task(running[1].run(), name="delivery-worker"),
     ]
     try:
         yield tasks
     finally:
-        for task in tasks:
+        await stop_workers(running, tasks, node.settings.shutdown_grace)
+
+
+async def stop_workers(
+    running: list[InboxWorker | DeliveryWorker], tasks: list[asyncio.Task[None]], grace: float
+) -> None:
+    """Let the workers finish what they hold for up to ``grace`` seconds, then cancel them.
+
+    Either way each hands back the leases it did not finish, so that after a restart (SIGTERM
+    from a deploy) those items are due at once instead of when their lease expires.
+    """
+    log.info("stopping the workers: finishing what they hold (up to %.1f s)", grace)
+    for worker in running:
+        worker.stop()
+    pending = [task for task in tasks if not task.done()]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=grace)
+        if late:
+            log.info("grace period of %.1f s over: handing back what is still leased", grace)
+        for task in late:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_worker_process(node: Node, stop: asyncio.Event) -> None:

@@ -123,3 +123,23 @@ async def reschedule(
         .values(state="retry", locked_until=None, next_attempt_at=at, **values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def release(
+    session: AsyncSession, table: type[Any], ids: Sequence[int], lease: datetime
+) -> int:
+    """Hand leased rows back unprocessed: due again at once, the attempt not charged.
+
+    For a worker that stops (SIGTERM) with rows it will not finish: without this they would wait
+    until their lease expires. Only rows still under this very lease (``locked_until`` as leased)
+    and not finished meanwhile are touched; returns how many.
+    """
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(table)
+        .where(table.id.in_(ids), table.locked_until == lease, table.state.in_(DUE_STATES))
+        .values(locked_until=None, attempts=table.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
