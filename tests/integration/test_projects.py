@@ -165,7 +165,7 @@ async def test_followers_get_it_within_a_second_with_workers_running(nodes) -> N
     b = await nodes("hamburg", workers=True)
     await a.api("POST", "/follows", json={"account": b.account}, status=201)
     for _ in range(100):
-        if (await a.api("GET", "/follows"))[0]["state"] == "accepted":
+        if ((await a.api("GET", "/follows"))["items"])[0]["state"] == "accepted":
             break
         await asyncio.sleep(0.05)
     created = await b.api("POST", "/projects", json=HEAT_MAP, status=201)

@@ -232,13 +232,13 @@ async def test_following_by_handle_and_approving_followers(nodes, staff) -> None
     assert "Approve" in followers.text and a.account in followers.text
     await admin_b.post("/staff/followers/decide", {"actor": a.actor_id, "decision": "accept"})
     await settle(a, b)
-    (entry,) = await a.api("GET", "/follows")
+    (entry,) = (await a.api("GET", "/follows"))["items"]
     assert entry["state"] == "accepted"
     assert "Accepted" in (await admin_a.get("/staff/follows")).text
     unknown = await admin_a.post("/staff/follows", {"account": "nobody@127.0.0.1:9"})
     assert unknown.status == 422 and 'id="f-account-error"' in unknown.text
     await admin_a.post("/staff/follows/remove", {"actor": b.actor_id})
-    assert await a.api("GET", "/follows") == []
+    assert (await a.api("GET", "/follows"))["items"] == []
 
 
 async def test_timeline_lists_partners_newest_first_with_filters(nodes, staff) -> None:
@@ -307,7 +307,7 @@ async def test_adopting_and_reporting_progress(nodes, staff) -> None:
     ours = object_id(done.location)
     assert ours.startswith(a.base + "/projects/")
     await settle(a, b)
-    (received,) = (await b.api("GET", "/adoptions"))["received"]
+    (received,) = (await b.api("GET", "/adoptions?direction=received"))["items"]
     assert (received["status"], received["state"], received["local_project"]) == (
         "piloting",
         "accepted",
@@ -331,7 +331,7 @@ async def test_adopting_and_reporting_progress(nodes, staff) -> None:
     )
     assert update_page.location.endswith("done=adoption_updated#adoptions")
     await settle(a, b)
-    (received,) = (await b.api("GET", "/adoptions"))["received"]
+    (received,) = (await b.api("GET", "/adoptions?direction=received"))["items"]
     assert (received["status"], received["outcomes"]) == ("operational", "Used by two districts.")
 
 
@@ -357,7 +357,7 @@ async def test_offering_a_solution_and_accepting_it(nodes, staff) -> None:
     await settle(a, b)
     incoming = await owner.get(f"/staff/object?id={challenge['id']}")
     assert "Proven since 2024." in incoming.text and "Accept the offer" in incoming.text
-    (received,) = (await b.api("GET", "/offers"))["received"]
+    (received,) = (await b.api("GET", "/offers?direction=received"))["items"]
     answered = await owner.post(
         "/staff/offers/answer",
         {
@@ -369,7 +369,7 @@ async def test_offering_a_solution_and_accepting_it(nodes, staff) -> None:
     )
     assert answered.location.endswith("done=offer_answered#offers")
     await settle(a, b)
-    (sent,) = (await a.api("GET", "/offers"))["sent"]
+    (sent,) = (await a.api("GET", "/offers?direction=sent"))["items"]
     assert sent["state"] == "accepted"
     (mine,) = (await b.api("GET", "/challenges"))["items"]
     assert mine["phase"] == "solved" and mine["resolved_by"] == [sensors["id"]]

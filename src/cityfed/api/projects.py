@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import FieldError, parse, view
-from cityfed.api.common import ApiError, acting_actor, json_body, paging, reply, require
+from cityfed.api.common import ApiError, acting_actor, json_body, paged, paging, reply, require
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
@@ -51,7 +51,7 @@ async def list_items(request: web.Request) -> web.Response:
             session, actor.id, (_type_name(kind),), offset=(page - 1) * per_page, limit=per_page
         )
         total = await object_queries.count_local_objects(session, actor.id, (_type_name(kind),))
-    return reply({"total": total, "page": page, "items": [_view(row) for row in rows]})
+    return paged(total, page, [_view(row) for row in rows])
 
 
 async def _row(request: web.Request) -> Object:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import view
-from cityfed.api.common import ApiError, acting_actor, paging, reply, require
+from cityfed.api.common import ApiError, acting_actor, paged, paging, require
 from cityfed.models import objects as object_queries
 from cityfed.node import NODE
 
@@ -46,7 +46,7 @@ async def timeline(request: web.Request) -> web.Response:
             "name": author.name,
         }
         items.append(entry)
-    return reply({"total": total, "page": page, "items": items})
+    return paged(total, page, items)
 
 
 def add_routes(app: web.Application) -> None:
