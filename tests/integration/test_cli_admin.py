@@ -61,7 +61,8 @@ async def test_peer_policy_from_the_command_line(nodes) -> None:
 
     out = await cli(b, "peers", "block", a.domain, "--note", "spam wave")
     assert "removed 2 follow(s)" in out.output
-    assert (await b.api("GET", "/follows"))["items"] == [] and (await b.api("GET", "/followers"))["items"] == []
+    assert (await b.api("GET", "/follows"))["items"] == []
+    assert (await b.api("GET", "/followers"))["items"] == []
     # The serving node reloads policy every few seconds; here, at once.
     await b.node.policy.refresh(b.node.db, force=True)
     assert b.node.policy.is_blocked(a.domain)

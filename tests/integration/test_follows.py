@@ -94,8 +94,10 @@ async def test_three_nodes_follow_each_other(nodes) -> None:
     for x, y in ((a, b), (b, c), (c, a), (a, c)):
         await follow(x, y)
     await settle(a, b, c)
-    assert {f["actor"] for f in (await a.api("GET", "/follows"))["items"]} == {b.actor_id, c.actor_id}
-    assert {f["actor"] for f in (await c.api("GET", "/followers"))["items"]} == {a.actor_id, b.actor_id}
+    following = (await a.api("GET", "/follows"))["items"]
+    assert {f["actor"] for f in following} == {b.actor_id, c.actor_id}
+    followers = (await c.api("GET", "/followers"))["items"]
+    assert {f["actor"] for f in followers} == {a.actor_id, b.actor_id}
     for n in (a, b, c):
         assert all(f["state"] == "accepted" for f in (await n.api("GET", "/follows"))["items"])
 

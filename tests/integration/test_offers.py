@@ -160,7 +160,8 @@ async def test_refusals_name_the_field(nodes) -> None:
         assert answer["error"].startswith(name), (body, answer)
     # The offerer cannot accept its own offer: it is not an offer to one of its challenges.
     await c.api("POST", "/offers/accept", json={"offer": sent["id"]}, status=404)
-    assert [o["state"] for o in (await b.api("GET", "/offers?direction=received"))["items"]] == ["pending"]
+    received = (await b.api("GET", "/offers?direction=received"))["items"]
+    assert [o["state"] for o in received] == ["pending"]
     assert (await c.api("GET", "/offers?direction=received"))["items"] == []
 
 
@@ -215,7 +216,8 @@ async def test_offers_for_challenges_that_are_not_ours_are_ignored(nodes) -> Non
     await settle(c, b)
     assert (await inbox_item(b, elsewhere["id"])).state == "done"
     assert (await inbox_item(b, mismatched["id"])).state == "failed"
-    assert [o["id"] for o in (await b.api("GET", "/offers?direction=received"))["items"]] == [sent["id"]]
+    received = (await b.api("GET", "/offers?direction=received"))["items"]
+    assert [o["id"] for o in received] == [sent["id"]]
 
 
 async def test_an_offer_in_another_json_ld_shape_is_read(nodes) -> None:

@@ -30,7 +30,6 @@ def spdx_expression(text: str) -> str:
         raise ValueError("expected an SPDX identifier such as EUPL-1.2")
     unknown = licensing.unknown_license_keys(parsed)
     if unknown:
-        raise ValueError(
-            f"{', '.join(sorted(unknown))} is not on the SPDX licence list (such as EUPL-1.2 or MIT)"
-        )
+        names = ", ".join(sorted(unknown))
+        raise ValueError(f"{names} is not on the SPDX licence list (such as EUPL-1.2 or MIT)")
     return str(licensing.parse(text, validate=True, strict=True).render())
