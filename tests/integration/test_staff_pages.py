@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import func, select, update
 
@@ -278,7 +278,7 @@ async def test_commenting_on_a_partner_project(nodes, staff) -> None:
     done = await editor.post(
         "/staff/comments", {"in_reply_to": project["id"], "content": "Which sensors do you use?"}
     )
-    assert done.status == 303 and done.location.endswith("done=commented#thread")
+    assert done.status == 303 and "done=commented#comment-" in done.location
     await settle(a, b)
     thread = await b.api("GET", "/comments", params={"object": project["id"]})
     (comment,) = thread["items"]
@@ -287,6 +287,48 @@ async def test_commenting_on_a_partner_project(nodes, staff) -> None:
     assert (
         "Which sensors do you use?" in (await editor.get(f"/staff/object?id={project['id']}")).text
     )
+
+
+async def test_the_staff_discussion_is_threaded_and_a_comment_can_be_answered(
+    nodes, staff
+) -> None:
+    a, b = await nodes("berlin"), await nodes("hamburg")
+    await followed_by(a, b)
+    project = await b.api("POST", "/projects", json=HEAT_MAP, status=201)
+    await settle(a, b)
+    question = await b.api(
+        "POST", "/comments", json={"in_reply_to": project["id"], "content": "Any questions?"}
+    )
+    await settle(a, b)
+    editor = await staff(a, "editor")
+    page = f"/staff/object?id={quote(project['id'], safe='')}"
+    assert (await editor.get(page)).text.count("<summary>Reply") == 1
+    empty = await editor.post(
+        "/staff/comments",
+        {"in_reply_to": question["id"], "object": project["id"], "content": " "},
+    )
+    assert empty.status == 422
+    # The error is shown in that comment's reply form, opened; the main form stays clean.
+    reply_form = empty.text[empty.text.index('<details class="reply"') :]
+    assert reply_form.startswith('<details class="reply" lang="en" open>')
+    assert 'class="error"' in reply_form[: reply_form.index("</details>")]
+    assert 'id="f-comment-error"' not in empty.text
+    done = await editor.post(
+        "/staff/comments",
+        {"in_reply_to": question["id"], "object": project["id"], "content": "How many sensors?"},
+    )
+    assert done.status == 303 and done.location.startswith(page + "&done=commented#comment-")
+    await settle(a, b)
+    # The reply answers the comment (the same action as the API), in the thread of the project.
+    thread = (await b.api("GET", "/comments", params={"object": project["id"]}))["items"]
+    reply = next(item for item in thread if "How many sensors?" in item["content"])
+    asked = next(item for item in thread if item["id"] == question["id"])
+    assert reply["in_reply_to"] == question["id"] and reply["context"] == asked["context"]
+    shown = (await editor.get(page)).text
+    outer = shown.index("Any questions?")
+    nested = shown.index('<ol class="comments">', outer)
+    assert outer < nested < shown.index("How many sensors?")
+    assert shown.count("<summary>Reply") == 2  # every comment can be answered
 
 
 async def test_adopting_and_reporting_progress(nodes, staff) -> None:
