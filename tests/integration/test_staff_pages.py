@@ -331,6 +331,30 @@ async def test_the_staff_discussion_is_threaded_and_a_comment_can_be_answered(
     assert shown.count("<summary>Reply") == 2  # every comment can be answered
 
 
+async def test_an_adopted_copy_in_the_partner_timeline_says_what_it_is_based_on(
+    nodes, staff
+) -> None:
+    a, b, c = await nodes("berlin"), await nodes("hamburg"), await nodes("munich")
+    await followed_by(a, b)
+    await followed_by(a, c)
+    await followed_by(c, b)
+    project = await b.api("POST", "/projects", json=HEAT_MAP, status=201)
+    await settle(a, b, c)
+    copy = await c.api("POST", "/adoptions", json={"project": project["id"]}, status=201)
+    await settle(a, b, c)
+    editor = await staff(a, "editor")
+    timeline = (await editor.get("/staff/?lang=en")).text
+    assert timeline.count(">Heat-risk map</a>") == 3  # the original, the copy, and its origin
+    origin = timeline[timeline.index('<p class="origin"') :]
+    origin = origin[: origin.index("</p>")]
+    assert f'href="/staff/object?id={quote(project["id"], safe="")}"' in origin
+    assert "Based on" in origin and "by City of Hamburg" in origin
+    assert timeline.count('<p class="origin"') == 1  # only the copy carries it
+    german = (await editor.get("/staff/?lang=de")).text
+    assert "Aufbauend auf" in german
+    assert quote(copy["project"], safe="") in timeline
+
+
 async def test_adopting_and_reporting_progress(nodes, staff) -> None:
     a, b = await nodes("berlin"), await nodes("hamburg")
     await followed_by(a, b)
