@@ -147,8 +147,65 @@ async def test_refused_fields_are_shown_next_to_the_field(nodes, staff) -> None:
     dates = await editor.post(
         "/staff/items/new", form(PROJECT_FORM, start_date="2026-01-01", end_date="2025-01-01")
     )
-    assert dates.status == 422 and "must not be before start_date" in dates.text
+    assert dates.status == 422 and "must not be before the start" in dates.text
     assert (await a.api("GET", "/projects"))["total"] == 0
+
+
+def summary(page: str) -> list[str]:
+    """The error summary's entries, as text."""
+    part = page[page.index('class="error-summary"') :]
+    part = part[: part.index("</div>")]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", part)]
+
+
+async def test_form_errors_name_the_field_by_its_label(nodes, staff) -> None:
+    """The summary says which field (by the label the form shows), never an internal name."""
+    a = await nodes("berlin")
+    editor = await staff(a, "editor")
+    await editor.get("/staff/items/new?kind=project")
+    bad = form(PROJECT_FORM, title="", license="WTFPL-9", tr_title_0="x" * 2001)
+    page = await editor.post("/staff/items/new", bad)
+    assert page.status == 422
+    assert summary(page.text) == [
+        "Title: this field is required",
+        "License: WTFPL-9 is not on the SPDX licence list (such as EUPL-1.2 or MIT)",
+        "Translation 1: Title: at most 2000 characters",
+    ]
+    german = await editor.post("/staff/items/new?lang=de", bad)
+    assert summary(german.text)[:2] == [
+        "Titel: dieses Feld ist erforderlich",
+        "Lizenz: WTFPL-9 steht nicht auf der SPDX-Lizenzliste (etwa EUPL-1.2 oder MIT)",
+    ]
+    dates = form(PROJECT_FORM, start_date="2026-01-01", end_date="2025-01-01")
+    page = await editor.post("/staff/items/new?lang=en", dates)
+    assert summary(page.text) == ["End: must not be before the start"]
+    visible = re.sub(r"<[^>]+>", " ", page.text)
+    assert "start_date" not in visible and "end_date" not in visible
+    german = await editor.post("/staff/items/new?lang=de", dates)
+    assert summary(german.text) == ["Ende: darf nicht vor dem Beginn liegen"]
+
+
+async def test_challenges_it_addresses_are_picked_from_the_known_ones(nodes, staff) -> None:
+    a, b = await nodes("berlin"), await nodes("hamburg")
+    await followed_by(a, b)
+    challenge = await b.api("POST", "/challenges", json=CHALLENGE, status=201)
+    await settle(a, b)
+    editor = await staff(a, "editor")
+    new = (await editor.get("/staff/items/new?kind=project")).text
+    box = re.search(rf'<input type="checkbox" id="(f-address-\d+)" name="addresses" '
+                    rf'value="{re.escape(challenge["id"])}">', new)
+    assert box, "the partner's challenge is offered"
+    assert f'<label for="{box.group(1)}">“Flooded underpasses” by City of Hamburg</label>' in new
+    elsewhere = "https://elsewhere.example/challenges/1"
+    fields = [*form(PROJECT_FORM, addresses=elsewhere), ("addresses", challenge["id"])]
+    done = await editor.post("/staff/items/new", fields)
+    assert done.status == 303, done.text[:500]
+    (made,) = (await a.api("GET", "/projects"))["items"]
+    assert made["addresses"] == [elsewhere, challenge["id"]]
+    edit = (await editor.get(f"/staff/items/edit?id={quote(made['id'], safe='')}")).text
+    assert f'value="{challenge["id"]}" checked>' in edit  # picked, and the other one typed
+    other = re.search(r'<textarea id="f-addresses"[^>]*>([^<]*)</textarea>', edit).group(1)
+    assert other.strip() == elsewhere
 
 
 async def test_editing_and_deleting_reach_the_follower(nodes, staff) -> None:
