@@ -106,3 +106,11 @@ def test_token_list_and_revoke(tmp_path: Path) -> None:
     assert "revoked" in next(line for line in listed.splitlines() if "press office" in line)
     missing = runner.invoke(main, ["token", "revoke", "--config", config, "999"])
     assert missing.exit_code != 0 and "no API token with id 999" in missing.output
+
+
+def test_no_dangling_design_references_for_users() -> None:
+    """§ numbers point into the design notes, which users do not have."""
+    result = CliRunner().invoke(main, ["worker", "--help"])
+    assert result.exit_code == 0 and "§" not in result.output
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    assert "(§" not in readme

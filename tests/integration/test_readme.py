@@ -117,6 +117,12 @@ async def test_the_rest_examples_run_against_the_demo(tmp_path: Path) -> None:
     base = free_ports(3)
     ports = {8081: base, 8082: base + 1, 8083: base + 2}
     async with demo.running(tmp_path / "demo-data", base) as cities:
+        printed: list[str] = []
+        demo.banner(cities, printed.append)
+        token = (tmp_path / "demo-data" / "berlin" / "api-token").read_text().strip()
+        assert any(line.split() == ["API", "token", token, "(also", "in",
+                                    f"{tmp_path / 'demo-data' / 'berlin' / 'api-token'})"]
+                   for line in printed), printed
         (block,) = blocks("demo")
         code, output = await bash(with_ports(block, ports), tmp_path, clean_env())
         berlin = cities.nodes["berlin"]
