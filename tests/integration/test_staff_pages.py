@@ -294,6 +294,10 @@ async def test_following_by_handle_and_approving_followers(nodes, staff) -> None
     assert "Accepted" in (await admin_a.get("/staff/follows")).text
     unknown = await admin_a.post("/staff/follows", {"account": "nobody@127.0.0.1:9"})
     assert unknown.status == 422 and 'id="f-account-error"' in unknown.text
+    garbage = await admin_a.post("/staff/follows", {"account": "not an account"})
+    error = re.search(r'id="f-account-error"[^>]*>(.*?)</p>', garbage.text, re.S).group(1)
+    assert "is neither an account like name@city.example nor an actor URL" in error
+    assert "account:" not in error  # the field's label is right above it
     await admin_a.post("/staff/follows/remove", {"actor": b.actor_id})
     assert (await a.api("GET", "/follows"))["items"] == []
 
