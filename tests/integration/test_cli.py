@@ -199,7 +199,7 @@ def test_serve_runs_a_node_that_answers(tmp_path: Path, access_log: bool) -> Non
 
         async def probe() -> dict:
             async with aiohttp.ClientSession() as http:
-                for _ in range(100):
+                for _ in range(600):  # a busy machine may take a while to start python
                     try:
                         url = (
                             f"http://127.0.0.1:{port}/.well-known/webfinger"

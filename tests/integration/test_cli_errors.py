@@ -86,7 +86,7 @@ def test_token_list_and_revoke(tmp_path: Path) -> None:
         async def status() -> int:
             headers = {"Authorization": f"Bearer {secret}"}
             async with aiohttp.ClientSession() as http:
-                for _ in range(100):
+                for _ in range(600):  # a busy machine may take a while to start python
                     try:
                         url = f"http://127.0.0.1:{port}/api/v1/projects"
                         async with http.get(url, headers=headers) as resp:

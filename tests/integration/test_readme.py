@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"<!-- readme-test: (\w+) -->\n```sh\n(.*?)```", re.S)
 BIN = str(Path(sys.executable).parent)
 PRELUDE = """set -euo pipefail
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT  # no node left running, whatever happens
 up() {  # wait until a node answers on port $1
     for _ in $(seq 1 150); do
         curl -s -o /dev/null "http://127.0.0.1:$1/.well-known/nodeinfo" && return 0
