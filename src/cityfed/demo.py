@@ -50,6 +50,7 @@ log = logging.getLogger("cityfed.demo")
 
 HOST = "127.0.0.1"
 SETTLE_SECONDS = 60.0
+DEMO_TOKEN = "demo (README examples)"
 
 
 @dataclass
@@ -58,6 +59,8 @@ class Login:
     url: str
     email: str
     password: str
+    token: str = ""
+    token_file: Path | None = None
 
 
 @dataclass
@@ -219,7 +222,21 @@ async def _login(node: Node, city: City) -> Login:
         await user_actions.create_user(node, email, "admin", who="demo", password=password)
     except user_actions.UserError:
         await user_actions.reset_password(node, email, who="demo", password=password)
-    return Login(city.name, f"{node.urls.base}/staff/", email, password)
+    token, token_file = await _api_token(node)
+    return Login(city.name, f"{node.urls.base}/staff/", email, password, token, token_file)
+
+
+async def _api_token(node: Node) -> tuple[str, Path]:
+    """A new admin API token for the README's examples (the last run's is revoked), printed and
+    kept in ``<data dir>/api-token`` so that ``$(cat demo-data/berlin/api-token)`` finds it."""
+    for old in await user_actions.list_api_tokens(node):
+        if old.name == DEMO_TOKEN and old.revoked_at is None:
+            await user_actions.revoke_api_token(node, old.id, who="demo")
+    token = await user_actions.create_api_token(node, DEMO_TOKEN, "admin", who="demo")
+    path = node.settings.data_dir / "api-token"
+    path.touch(mode=0o600)
+    path.write_text(token + "\n", encoding="utf-8")
+    return token, path
 
 
 @contextlib.asynccontextmanager
@@ -257,7 +274,12 @@ def banner(demo: Demo, out: Callable[[str], Any] = print) -> None:
         out(f"    staff pages  {login.url}")
         out(f"    sign in as   {login.email}  password {login.password}")
         out(f"    public page  {login.url.removesuffix('/staff/')}/")
-    out("\nPasswords are new on every start. To start over, stop the demo and delete its data dir.")
+        out(f"    API token    {login.token}  (also in {login.token_file})")
+        out(f"    REST API     {login.url.removesuffix('/staff/')}/api/v1/openapi.json")
+    out(
+        "\nPasswords and API tokens are new on every start. To start over, stop the demo and "
+        "delete its data dir."
+    )
 
 
 async def serve(data_dir: Path, base_port: int) -> None:

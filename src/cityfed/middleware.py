@@ -15,8 +15,11 @@ from aiohttp import web
 
 from cityfed.api.common import api_middleware
 from cityfed.federation.authfetch import authorized_fetch
+from cityfed.federation.negotiation import wants_html
 from cityfed.federation.responses import error
+from cityfed.web.render import render_error
 from cityfed.web.staff.auth import is_staff_path, staff_middleware
+from cityfed.web.templates_key import TEMPLATES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -24,6 +27,19 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+# A browser that asks for a page that is not there gets a page that says so.
+PAGE_ERRORS = {
+    404: ("Page not found", "There is no page at this address. It may have moved or been deleted."),
+    405: ("Not possible here", "This address cannot be used that way."),
+}
+
+
+def _for_a_person(request: web.Request) -> bool:
+    return request.method in ("GET", "HEAD") and not request.path.startswith("/api/") and (
+        wants_html(request)
+    )
 
 
 @web.middleware
@@ -35,11 +51,15 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
-        response = (
-            error(413, "request body too large")
-            if exc.status == 413
-            else error(exc.status, exc.reason)
-        )
+        if exc.status in PAGE_ERRORS and _for_a_person(request):
+            title, message = PAGE_ERRORS[exc.status]
+            response = render_error(request.app[TEMPLATES], exc.status, title, message)
+        else:
+            response = (
+                error(413, "request body too large")
+                if exc.status == 413
+                else error(exc.status, exc.reason)
+            )
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -78,10 +78,10 @@ async def test_peers_view_shows_policy_software_follows_and_deliveries(nodes) ->
     }
     assert entry["software"].startswith("cityfed ")  # from A's NodeInfo
     assert entry["last_success_at"] and entry["updated_at"]
-    assert await b.api("GET", "/admin/peers") == [entry]
+    assert (await b.api("GET", "/admin/peers"))["items"] == [entry]
     assert await b.api("GET", f"/admin/peers/{a.domain}") == entry
-    assert await b.api("GET", "/admin/peers?policy=trusted") == [entry]
-    assert await b.api("GET", "/admin/peers?policy=blocked") == []
+    assert (await b.api("GET", "/admin/peers?policy=trusted"))["items"] == [entry]
+    assert (await b.api("GET", "/admin/peers?policy=blocked"))["items"] == []
     await b.api("GET", "/admin/peers?policy=bogus", status=422)
 
     # A is down: B's next activity waits, and after enough failures the circuit opens.
@@ -93,7 +93,7 @@ async def test_peers_view_shows_policy_software_follows_and_deliveries(nodes) ->
         await session.execute(
             update(Peer).where(Peer.domain == a.domain).values(circuit_open_until=until)
         )
-    (down,) = await b.api("GET", "/admin/peers")
+    (down,) = (await b.api("GET", "/admin/peers"))["items"]
     assert down["failing"] == 1 and down["last_failure_at"]
     assert down["circuit"] == f"open until {until.isoformat(timespec='seconds')}"
 
@@ -207,7 +207,7 @@ async def test_dead_deliveries_are_listed_retried_and_dropped(nodes) -> None:
     assert (await a.api("GET", "/admin/deliveries?state=pending"))["items"] == []
     assert (await a.api("GET", "/admin/deliveries"))["total"] == 1  # all three states
     assert (await a.api("GET", f"/admin/deliveries?domain={b.domain}"))["total"] == 1
-    (summary,) = await a.api("GET", "/admin/deliveries/summary")
+    (summary,) = (await a.api("GET", "/admin/deliveries/summary"))["items"]
     assert summary == {**summary, "domain": b.domain, "dead": 1, "pending": 0, "retrying": 0}
 
     # B is back: retrying sends the Follow again, with a fresh attempt count.
@@ -218,7 +218,7 @@ async def test_dead_deliveries_are_listed_retried_and_dropped(nodes) -> None:
     (again,) = (await a.api("GET", "/admin/deliveries?state=pending"))["items"]
     assert again["id"] == row["id"] and again["attempts"] == 0
     await settle(a, b)
-    assert [f["state"] for f in await a.api("GET", "/follows")] == ["accepted"]
+    assert [f["state"] for f in (await a.api("GET", "/follows"))["items"]] == ["accepted"]
     assert await a.api("POST", "/admin/deliveries/retry", json={"ids": [row["id"]]}) == {
         "retried": 0  # delivered now: only dead rows are touched
     }
@@ -231,7 +231,7 @@ async def test_dead_deliveries_are_listed_retried_and_dropped(nodes) -> None:
     answer = await a.api("POST", "/admin/deliveries/drop", json={"domain": b.domain.upper()})
     assert answer == {"dropped": 1}
     assert (await a.api("GET", "/admin/deliveries?state=dead"))["total"] == 0
-    (summary,) = await a.api("GET", "/admin/deliveries/summary")
+    (summary,) = (await a.api("GET", "/admin/deliveries/summary"))["items"]
     assert (summary["cancelled"], summary["done"], summary["dead"]) == (1, 1, 0)
 
 

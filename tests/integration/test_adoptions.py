@@ -44,8 +44,9 @@ async def test_adoption_reaches_origin_and_progress_follows(nodes) -> None:
     page = await b.get_json(project_doc["cf:adoptions"] + PAGE)
     assert page["orderedItems"] == [created["id"]]
     listed = await b.api("GET", "/adoptions")
-    assert listed["made"] == []
-    (received,) = listed["received"]
+    assert [x["direction"] for x in listed["items"]] == ["received"] and listed["total"] == 1
+    assert (await b.api("GET", "/adoptions?direction=made"))["items"] == []
+    (received,) = listed["items"]
     assert (received["id"], received["status"], received["state"]) == (
         created["id"],
         "piloting",
@@ -69,7 +70,7 @@ async def test_adoption_reaches_origin_and_progress_follows(nodes) -> None:
     assert b.actor_id in doc["cc"]
 
     # The origin's Accept reached the adopter.
-    (made,) = (await a.api("GET", "/adoptions"))["made"]
+    (made,) = (await a.api("GET", "/adoptions?direction=made"))["items"]
     assert (made["id"], made["state"], made["local_project"]) == (
         created["id"],
         "accepted",
@@ -86,7 +87,7 @@ async def test_adoption_reaches_origin_and_progress_follows(nodes) -> None:
     )
     assert patched["status"] == "operational" and patched["updated"]
     await settle(a, b)
-    (received,) = (await b.api("GET", "/adoptions"))["received"]
+    (received,) = (await b.api("GET", "/adoptions?direction=received"))["items"]
     assert (received["status"], received["outcomes"], received["lessons_learned"]) == (
         "operational",
         "All districts.",
@@ -109,7 +110,7 @@ async def test_adoption_reaches_origin_and_progress_follows(nodes) -> None:
     }
     assert (await signed_post(a, b, "/inbox", stale))[0] == 202
     await settle(a, b)
-    (received,) = (await b.api("GET", "/adoptions"))["received"]
+    (received,) = (await b.api("GET", "/adoptions?direction=received"))["items"]
     assert received["status"] == "operational"
     async with b.node.db.session() as session:
         item = await session.scalar(
@@ -200,7 +201,7 @@ async def test_withdrawn_adoption_is_a_tombstone(nodes) -> None:
     tomb = await a.get_json(created["id"], status=410)
     assert tomb["type"] == "Tombstone" and tomb["formerType"] == "cf:Adoption"
     assert (await b.get_json(origin["id"] + "/adoptions"))["totalItems"] == 0
-    assert (await b.api("GET", "/adoptions"))["received"] == []
+    assert (await b.api("GET", "/adoptions?direction=received"))["items"] == []
     await a.api("PATCH", f"/adoptions/{uid}", json={"status": "planned"}, status=404)
     # Our own project stays.
     assert (await a.get_json(created["project"]))["cf:isBasedOn"] == origin["id"]
@@ -236,7 +237,7 @@ async def test_refusals_name_the_field(nodes) -> None:
     await a.api("PATCH", "/adoptions/nope", json={"status": "planned"}, status=404)
     await a.api("GET", "/adoptions", token="wrong", status=401)
     # Nothing was created by the refused requests: one adoption, two projects of ours.
-    assert len((await a.api("GET", "/adoptions"))["made"]) == 1
+    assert len((await a.api("GET", "/adoptions?direction=made"))["items"]) == 1
     assert (await a.api("GET", "/projects"))["total"] == 2
 
 

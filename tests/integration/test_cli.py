@@ -199,7 +199,7 @@ def test_serve_runs_a_node_that_answers(tmp_path: Path, access_log: bool) -> Non
 
         async def probe() -> dict:
             async with aiohttp.ClientSession() as http:
-                for _ in range(100):
+                for _ in range(600):  # a busy machine may take a while to start python
                     try:
                         url = (
                             f"http://127.0.0.1:{port}/.well-known/webfinger"
@@ -221,3 +221,8 @@ def test_serve_runs_a_node_that_answers(tmp_path: Path, access_log: bool) -> Non
             proc.kill()
             output, _ = proc.communicate()
     assert ('"GET /.well-known/webfinger' in output.decode()) is access_log
+    # Every start (a second `make run` too) says which city it serves and where to go.
+    text = output.decode()
+    assert f"@berlin@127.0.0.1:{port}" in text
+    assert f"http://127.0.0.1:{port}/@berlin" in text
+    assert f"http://127.0.0.1:{port}/staff/" in text and "cityfed users create" in text

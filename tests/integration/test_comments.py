@@ -213,7 +213,7 @@ async def test_moderation_holds_then_approves_or_removes(nodes) -> None:
     await settle(a, b, c)
     assert await thread(b, project) == []
     assert await thread(c, project) == []  # nothing forwarded while held
-    queue = await b.api("GET", "/admin/comments?state=held", status=200)
+    queue = (await b.api("GET", "/admin/comments?state=held", status=200))["items"]
     assert {e["id"] for e in queue} == {held["id"], spam["id"]}
     await b.api("GET", "/admin/comments", token=b.editor_token, status=403)
     await b.api("POST", "/admin/comments/approve", json={"id": held["id"]}, status=200)

@@ -36,8 +36,8 @@ async def test_signed_gets_work_against_a_node_that_requires_them(nodes) -> None
     await a.api("POST", "/follows", json={"account": b.account}, status=201)
     await b.api("POST", "/follows", json={"account": a.account}, status=201)
     await settle(a, b)
-    assert (await a.api("GET", "/follows"))[0]["state"] == "accepted"
-    assert (await b.api("GET", "/follows"))[0]["state"] == "accepted"
+    assert ((await a.api("GET", "/follows"))["items"])[0]["state"] == "accepted"
+    assert ((await b.api("GET", "/follows"))["items"])[0]["state"] == "accepted"
 
 
 class Hostile:

@@ -40,7 +40,7 @@ async def test_signed_activity_is_stored_and_replay_is_quiet(pair) -> None:
     assert status == 202
     assert await inbox_count(b) == 1
     await settle(a, b)
-    assert (await b.api("GET", "/followers"))[0]["actor"] == a.actor_id
+    assert ((await b.api("GET", "/followers"))["items"])[0]["actor"] == a.actor_id
 
 
 async def test_unsigned_post_is_401_with_reason(pair) -> None:

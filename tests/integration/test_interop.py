@@ -84,7 +84,7 @@ async def test_peer_follows_city_and_city_follows_back(
     assert record.content_type == "application/activity+json"
     assert record.path == path_of(peer.user.inbox)  # a Follow's answer goes to the personal inbox
     assert await follower_ids(city, peer) == [peer.actor_id]
-    (follower,) = await city.api("GET", "/followers", status=200)
+    (follower,) = (await city.api("GET", "/followers", status=200))["items"]
     assert follower == {**follower, "account": peer.account, "state": "accepted"}
 
     # The city follows back: cityfed resolves the account (WebFinger + a signed fetch the peer
@@ -100,7 +100,7 @@ async def test_peer_follows_city_and_city_follows_back(
     assert city.actor_id in peer.user.followers
     assert await peer.deliver_pending() == [202]  # the peer's Accept
     await settle(city)
-    (followed,) = await city.api("GET", "/follows", status=200)
+    (followed,) = (await city.api("GET", "/follows", status=200))["items"]
     assert followed == {**followed, "actor": peer.actor_id, "state": "accepted"}
     # Every fetch cityfed made of the peer's documents was signed and verified by it.
     assert peer.get_log and all(r.verified for r in peer.get_log), [
@@ -209,7 +209,7 @@ async def test_undo_follow_removes_the_follower(nodes, peers, flavor: str) -> No
     await peer.undo_follow(city.actor_id)
     await settle(city)
     assert await follower_ids(city, peer) == []
-    assert await city.api("GET", "/followers", status=200) == []
+    assert (await city.api("GET", "/followers", status=200))["items"] == []
     # Following again is a new Follow with a new id, and the new Accept must name that one.
     again = await peer.follow(city.actor_id)
     await settle(city)
@@ -237,7 +237,7 @@ async def test_mastodon_profile_update_and_key_rotation(nodes, peers) -> None:
     update = peer.update_profile(name="Alice Liddell", summary="<p>Down the rabbit hole</p>")
     assert await peer.send(update) == 202
     await settle(city)
-    (follower,) = await city.api("GET", "/followers", status=200)
+    (follower,) = (await city.api("GET", "/followers", status=200))["items"]
     assert follower["name"] == "Alice Liddell"
 
     # Mastodon keeps the key id (#main-key), serves a new PEM and signs the Update with it.
@@ -245,7 +245,7 @@ async def test_mastodon_profile_update_and_key_rotation(nodes, peers) -> None:
     update = peer.update_profile(name="Alice L.")
     assert await peer.send(update) == 202, peer.sent[-1].answer
     await settle(city)
-    (follower,) = await city.api("GET", "/followers", status=200)
+    (follower,) = (await city.api("GET", "/followers", status=200))["items"]
     assert follower["name"] == "Alice L."
     # Later activities signed with the new key verify without another refetch of the key.
     fetches_before = len(peer.get_log)
@@ -352,7 +352,7 @@ async def test_mastodon_follower_deleting_itself_is_removed(nodes, peers) -> Non
     # The key is gone from the web now, but the city has it on file and can verify.
     assert await peer.send(peer.delete_account()) == 202, peer.sent[-1].answer
     await settle(city)
-    assert await city.api("GET", "/followers", status=200) == []
+    assert (await city.api("GET", "/followers", status=200))["items"] == []
 
 
 async def test_city_objects_and_pages_read_as_mastodon_expects(nodes, peers) -> None:

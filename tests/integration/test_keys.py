@@ -81,7 +81,7 @@ async def test_old_key_is_rejected_after_the_grace_period(nodes) -> None:
 
 async def test_keys_api_and_cli(nodes, tmp_path) -> None:
     b = await nodes("hamburg")
-    keys = await b.api("GET", "/admin/keys", status=200)
+    keys = (await b.api("GET", "/admin/keys", status=200))["items"]
     assert {k["kind"] for k in keys} == {"rsa", "ed25519"}
     assert "PRIVATE" not in str(keys)
     await b.api("POST", "/admin/keys/rotate", json={}, token=b.editor_token, status=403)

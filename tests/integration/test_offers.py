@@ -50,8 +50,8 @@ async def test_offer_accepted_as_solution(nodes) -> None:
     await settle(c, b)
 
     listed = await b.api("GET", "/offers")
-    assert listed["sent"] == []
-    (received,) = listed["received"]
+    assert [o["direction"] for o in listed["items"]] == ["received"] and listed["total"] == 1
+    (received,) = listed["items"]
     assert (received["id"], received["state"], received["project"]) == (
         sent["id"],
         "pending",
@@ -73,7 +73,7 @@ async def test_offer_accepted_as_solution(nodes) -> None:
     assert solutions["type"] == "OrderedCollection" and solutions["totalItems"] == 1
     page = await b.get_json(doc["cf:solutions"] + "?page=1")
     assert page["orderedItems"] == [project["id"]]
-    (mine,) = (await c.api("GET", "/offers"))["sent"]
+    (mine,) = (await c.api("GET", "/offers?direction=sent"))["items"]
     assert (mine["id"], mine["state"], mine["reason"]) == (sent["id"], "accepted", None)
     # The Update{Challenge} reached B's followers: C's copy is solved too.
     (item,) = (await c.api("GET", "/timeline?type=challenge"))["items"]
@@ -109,11 +109,11 @@ async def test_accepted_without_solving_and_a_rejection_with_reason(nodes) -> No
     assert doc["cf:phase"] == "open" and "cf:resolvedBy" not in doc
     page = await b.get_json(doc["cf:solutions"] + "?page=1")
     assert page["orderedItems"] == [first["id"]]
-    sent = {o["id"]: o for o in (await c.api("GET", "/offers"))["sent"]}
+    sent = {o["id"]: o for o in (await c.api("GET", "/offers?direction=sent"))["items"]}
     assert sent[accepted["id"]]["state"] == "accepted"
     assert sent[rejected["id"]]["state"] == "rejected"
     assert sent[rejected["id"]]["reason"] == "Sirens are <not> allowed here."
-    received = {o["id"]: o for o in (await b.api("GET", "/offers"))["received"]}
+    received = {o["id"]: o for o in (await b.api("GET", "/offers?direction=received"))["items"]}
     assert received[rejected["id"]]["reason"] == "Sirens are <not> allowed here."
     await c.get_json(rejected["id"], status=404)
     # A rejected project may be offered again.
@@ -160,8 +160,9 @@ async def test_refusals_name_the_field(nodes) -> None:
         assert answer["error"].startswith(name), (body, answer)
     # The offerer cannot accept its own offer: it is not an offer to one of its challenges.
     await c.api("POST", "/offers/accept", json={"offer": sent["id"]}, status=404)
-    assert [o["state"] for o in (await b.api("GET", "/offers"))["received"]] == ["pending"]
-    assert (await c.api("GET", "/offers"))["received"] == []
+    received = (await b.api("GET", "/offers?direction=received"))["items"]
+    assert [o["state"] for o in received] == ["pending"]
+    assert (await c.api("GET", "/offers?direction=received"))["items"] == []
 
 
 async def test_an_answer_from_a_third_party_is_refused(nodes) -> None:
@@ -215,7 +216,8 @@ async def test_offers_for_challenges_that_are_not_ours_are_ignored(nodes) -> Non
     await settle(c, b)
     assert (await inbox_item(b, elsewhere["id"])).state == "done"
     assert (await inbox_item(b, mismatched["id"])).state == "failed"
-    assert [o["id"] for o in (await b.api("GET", "/offers"))["received"]] == [sent["id"]]
+    received = (await b.api("GET", "/offers?direction=received"))["items"]
+    assert [o["id"] for o in received] == [sent["id"]]
 
 
 async def test_an_offer_in_another_json_ld_shape_is_read(nodes) -> None:
@@ -248,6 +250,6 @@ async def test_an_offer_in_another_json_ld_shape_is_read(nodes) -> None:
     }
     assert (await signed_post(c, b, "/inbox", activity))[0] == 202
     await settle(c, b)
-    (received,) = (await b.api("GET", "/offers"))["received"]
+    (received,) = (await b.api("GET", "/offers?direction=received"))["items"]
     assert (received["id"], received["project"]) == (activity["object"]["id"], project["id"])
     assert received["content"] == "<p>Try ours.</p>" and received["rationale"] == "Try ours."

@@ -469,3 +469,34 @@ async def test_live_responses_have_the_documented_shapes(nodes: Any, doc: dict[s
     await call(doc, node, "POST", "/admin/keys/rotate", 200, json={"grace_days": 1})
     await call(doc, node, "DELETE", "/admin/peers/spam.example", 204)
     await call(doc, node, "DELETE", f"/projects/{uid}", 204)
+
+
+def test_every_list_has_the_one_paging_shape(doc: dict[str, Any]) -> None:
+    """No operation answers a bare array; each list is ``{total, page, items}`` and takes
+    ``page`` and ``per_page``."""
+    lists = 0
+    for path, method, operation in operations(doc):
+        ok = operation["responses"].get("200") or operation["responses"].get("201")
+        content = resolve(doc, ok or {}).get("content", {}).get("application/json")
+        if not content:
+            continue
+        schema = resolve(doc, content["schema"])
+        assert schema.get("type") != "array", (method, path)
+        if "items" in schema.get("properties", {}):
+            lists += 1
+            assert {"total", "page", "items"} <= set(schema["required"]), (method, path)
+            params = {resolve(doc, p)["name"] for p in operation.get("parameters", [])}
+            assert {"page", "per_page"} <= params, (method, path)
+    assert lists >= 14
+
+
+async def test_short_lists_are_paged_too(nodes: Any) -> None:
+    node: TestNode = await nodes("berlin")
+    for domain in ("a.example", "b.example", "c.example"):
+        await node.api("PUT", f"/admin/peers/{domain}", json={"policy": "blocked"}, status=200)
+    first = await node.api("GET", "/admin/peers?per_page=2", status=200)
+    second = await node.api("GET", "/admin/peers?per_page=2&page=2", status=200)
+    assert first["total"] == second["total"] == 3 and (first["page"], second["page"]) == (1, 2)
+    domains = [p["domain"] for p in first["items"] + second["items"]]
+    assert sorted(domains) == ["a.example", "b.example", "c.example"]
+    await node.api("GET", "/follows?per_page=0", status=422)

@@ -82,8 +82,8 @@ async def test_follows_comments_deliveries_and_fetches(nodes, mode: str, policy:
     # A follows B.
     await a.api("POST", "/follows", json={"account": b.account}, status=201)
     await settle(a, b)
-    assert [f["state"] for f in await a.api("GET", "/follows")] == [follow_state]
-    at_b = {f["actor"]: f["state"] for f in await b.api("GET", "/followers")}
+    assert [f["state"] for f in (await a.api("GET", "/follows"))["items"]] == [follow_state]
+    at_b = {f["actor"]: f["state"] for f in (await b.api("GET", "/followers"))["items"]}
     assert at_b == (
         {} if follow_state == "rejected" or policy == "blocked" else {a.actor_id: follow_state}
     )
@@ -105,7 +105,7 @@ async def test_follows_comments_deliveries_and_fetches(nodes, mode: str, policy:
     else:
         await b.api("POST", "/follows", json={"account": a.account}, status=201)
         await settle(a, b)
-        assert [f["state"] for f in await b.api("GET", "/follows")] == ["accepted"]
+        assert [f["state"] for f in (await b.api("GET", "/follows"))["items"]] == ["accepted"]
         assert await deliveries_to(b, a.domain, "done") >= 1
         assert from_peers(a)  # B did talk to A: the blocked case's empty log means something
 
@@ -141,10 +141,10 @@ async def test_allowlist_drops_adoptions_and_offers_of_unlisted_peers(nodes) -> 
         body = {"challenge": challenge, "project": own["id"], "content": "Ours works."}
         await n.api("POST", "/offers", json=body, status=201)
     await settle(a, b, c)
-    received = await b.api("GET", "/adoptions")
-    assert [x["adopter"] for x in received["received"]] == [a.actor_id]
-    offers = await b.api("GET", "/offers")
-    assert [x["offerer"] for x in offers["received"]] == [a.actor_id]
+    received = await b.api("GET", "/adoptions?direction=received")
+    assert [x["adopter"] for x in received["items"]] == [a.actor_id]
+    offers = await b.api("GET", "/offers?direction=received")
+    assert [x["offerer"] for x in offers["items"]] == [a.actor_id]
     doc = await b.get_json(project)
     assert (await b.get_json(doc["cf:adoptions"]))["totalItems"] == 1
     # C's activities were dropped with a logged reason, not failed or retried.
@@ -182,8 +182,8 @@ async def test_block_removes_follows_cancels_deliveries_and_hides_objects(nodes)
     assert await deliveries_to(b, a.domain, "pending", "retry") == 0
     async with b.node.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Follow)) == 1  # C -> B
-    assert await b.api("GET", "/follows") == []
-    assert [f["actor"] for f in await b.api("GET", "/followers")] == [c.actor_id]
+    assert (await b.api("GET", "/follows"))["items"] == []
+    assert [f["actor"] for f in (await b.api("GET", "/followers"))["items"]] == [c.actor_id]
     assert (await b.api("GET", "/timeline"))["items"] == []
     thread = await b.api("GET", f"/comments?object={ours}")
     assert [i["id"] for i in thread["items"]] == [by_c]
@@ -203,7 +203,7 @@ async def test_block_removes_follows_cancels_deliveries_and_hides_objects(nodes)
     await a.api("POST", "/follows", json={"account": b.account}, status=201)
     await settle(a, b, c)
     assert from_peers(a) == []
-    assert [f["actor"] for f in await b.api("GET", "/followers")] == [c.actor_id]
+    assert [f["actor"] for f in (await b.api("GET", "/followers"))["items"]] == [c.actor_id]
 
 
 async def _based_on(n: TestNode, url: str) -> str:
@@ -246,7 +246,7 @@ async def test_nothing_is_fetched_from_a_blocked_domain(nodes) -> None:
         )
     assert item is not None and "blocked" in (item.error or "")
     # The peers view and its software probe leave a blocked domain alone too.
-    (peer,) = await b.api("GET", "/admin/peers?policy=blocked")
+    (peer,) = (await b.api("GET", "/admin/peers?policy=blocked"))["items"]
     assert peer["domain"] == a.domain and peer["software"] is None
     assert from_peers(a) == []
     assert await stored(b, theirs) is None
@@ -296,4 +296,4 @@ async def test_unblocking_lets_a_peer_back_in(nodes) -> None:
     await b.api("DELETE", f"/admin/peers/{a.domain}", status=204)
     await a.api("POST", "/follows", json={"account": b.account}, status=201)
     await settle(a, b)
-    assert [f["state"] for f in await a.api("GET", "/follows")] == ["accepted"]
+    assert [f["state"] for f in (await a.api("GET", "/follows"))["items"]] == ["accepted"]

@@ -173,7 +173,7 @@ async def test_followers_get_it_within_a_second_with_workers_running(nodes) -> N
     b = await nodes("hamburg", workers=True)
     await a.api("POST", "/follows", json={"account": b.account}, status=201)
     for _ in range(100):
-        if (await a.api("GET", "/follows"))[0]["state"] == "accepted":
+        if ((await a.api("GET", "/follows"))["items"])[0]["state"] == "accepted":
             break
         await asyncio.sleep(0.05)
     created = await b.api("POST", "/projects", json=HEAT_MAP, status=201)
@@ -253,6 +253,8 @@ async def test_validation_errors_name_the_field(nodes) -> None:
         ({"title": "x" * 301}, "title"),
         ({"title": "x", "start_date": "2026-02-01", "end_date": "2026-01-01"}, "end_date"),
         ({"title": "x", "language": "de", "translations": {"de": {"title": "y"}}}, "translations"),
+        ({"title": "x", "license": "WTFPL-9"}, "license"),  # not on the SPDX list
+        ({"title": "x", "license": "MIT OR"}, "license"),
     ]
     for body, name in cases:
         answer = await b.api("POST", "/projects", json=body, status=422)
@@ -260,6 +262,9 @@ async def test_validation_errors_name_the_field(nodes) -> None:
     answer = await b.api("POST", "/challenges", json={"title": "x", "license": "MIT"}, status=422)
     assert answer["error"].startswith("license")
     assert (await b.api("GET", "/projects"))["total"] == 0
+    made = await b.api("POST", "/projects", json={"title": "x", "license": "apache-2.0 or mit"})
+    stored = await b.api("GET", "/projects/" + made["id"].rsplit("/", 1)[1])
+    assert stored["license"] == "Apache-2.0 OR MIT"  # in the SPDX list's spelling
 
 
 async def test_editor_publishes_but_cannot_manage_follows(nodes) -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import func, select, update
 
@@ -147,8 +147,65 @@ async def test_refused_fields_are_shown_next_to_the_field(nodes, staff) -> None:
     dates = await editor.post(
         "/staff/items/new", form(PROJECT_FORM, start_date="2026-01-01", end_date="2025-01-01")
     )
-    assert dates.status == 422 and "must not be before start_date" in dates.text
+    assert dates.status == 422 and "must not be before the start" in dates.text
     assert (await a.api("GET", "/projects"))["total"] == 0
+
+
+def summary(page: str) -> list[str]:
+    """The error summary's entries, as text."""
+    part = page[page.index('class="error-summary"') :]
+    part = part[: part.index("</div>")]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", part)]
+
+
+async def test_form_errors_name_the_field_by_its_label(nodes, staff) -> None:
+    """The summary says which field (by the label the form shows), never an internal name."""
+    a = await nodes("berlin")
+    editor = await staff(a, "editor")
+    await editor.get("/staff/items/new?kind=project")
+    bad = form(PROJECT_FORM, title="", license="WTFPL-9", tr_title_0="x" * 2001)
+    page = await editor.post("/staff/items/new", bad)
+    assert page.status == 422
+    assert summary(page.text) == [
+        "Title: this field is required",
+        "License: WTFPL-9 is not on the SPDX licence list (such as EUPL-1.2 or MIT)",
+        "Translation 1: Title: at most 2000 characters",
+    ]
+    german = await editor.post("/staff/items/new?lang=de", bad)
+    assert summary(german.text)[:2] == [
+        "Titel: dieses Feld ist erforderlich",
+        "Lizenz: WTFPL-9 steht nicht auf der SPDX-Lizenzliste (etwa EUPL-1.2 oder MIT)",
+    ]
+    dates = form(PROJECT_FORM, start_date="2026-01-01", end_date="2025-01-01")
+    page = await editor.post("/staff/items/new?lang=en", dates)
+    assert summary(page.text) == ["End: must not be before the start"]
+    visible = re.sub(r"<[^>]+>", " ", page.text)
+    assert "start_date" not in visible and "end_date" not in visible
+    german = await editor.post("/staff/items/new?lang=de", dates)
+    assert summary(german.text) == ["Ende: darf nicht vor dem Beginn liegen"]
+
+
+async def test_challenges_it_addresses_are_picked_from_the_known_ones(nodes, staff) -> None:
+    a, b = await nodes("berlin"), await nodes("hamburg")
+    await followed_by(a, b)
+    challenge = await b.api("POST", "/challenges", json=CHALLENGE, status=201)
+    await settle(a, b)
+    editor = await staff(a, "editor")
+    new = (await editor.get("/staff/items/new?kind=project")).text
+    box = re.search(rf'<input type="checkbox" id="(f-address-\d+)" name="addresses" '
+                    rf'value="{re.escape(challenge["id"])}">', new)
+    assert box, "the partner's challenge is offered"
+    assert f'<label for="{box.group(1)}">“Flooded underpasses” by City of Hamburg</label>' in new
+    elsewhere = "https://elsewhere.example/challenges/1"
+    fields = [*form(PROJECT_FORM, addresses=elsewhere), ("addresses", challenge["id"])]
+    done = await editor.post("/staff/items/new", fields)
+    assert done.status == 303, done.text[:500]
+    (made,) = (await a.api("GET", "/projects"))["items"]
+    assert made["addresses"] == [elsewhere, challenge["id"]]
+    edit = (await editor.get(f"/staff/items/edit?id={quote(made['id'], safe='')}")).text
+    assert f'value="{challenge["id"]}" checked>' in edit  # picked, and the other one typed
+    other = re.search(r'<textarea id="f-addresses"[^>]*>([^<]*)</textarea>', edit).group(1)
+    assert other.strip() == elsewhere
 
 
 async def test_editing_and_deleting_reach_the_follower(nodes, staff) -> None:
@@ -232,13 +289,17 @@ async def test_following_by_handle_and_approving_followers(nodes, staff) -> None
     assert "Approve" in followers.text and a.account in followers.text
     await admin_b.post("/staff/followers/decide", {"actor": a.actor_id, "decision": "accept"})
     await settle(a, b)
-    (entry,) = await a.api("GET", "/follows")
+    (entry,) = (await a.api("GET", "/follows"))["items"]
     assert entry["state"] == "accepted"
     assert "Accepted" in (await admin_a.get("/staff/follows")).text
     unknown = await admin_a.post("/staff/follows", {"account": "nobody@127.0.0.1:9"})
     assert unknown.status == 422 and 'id="f-account-error"' in unknown.text
+    garbage = await admin_a.post("/staff/follows", {"account": "not an account"})
+    error = re.search(r'id="f-account-error"[^>]*>(.*?)</p>', garbage.text, re.S).group(1)
+    assert "is neither an account like name@city.example nor an actor URL" in error
+    assert "account:" not in error  # the field's label is right above it
     await admin_a.post("/staff/follows/remove", {"actor": b.actor_id})
-    assert await a.api("GET", "/follows") == []
+    assert (await a.api("GET", "/follows"))["items"] == []
 
 
 async def test_timeline_lists_partners_newest_first_with_filters(nodes, staff) -> None:
@@ -278,7 +339,7 @@ async def test_commenting_on_a_partner_project(nodes, staff) -> None:
     done = await editor.post(
         "/staff/comments", {"in_reply_to": project["id"], "content": "Which sensors do you use?"}
     )
-    assert done.status == 303 and done.location.endswith("done=commented#thread")
+    assert done.status == 303 and "done=commented#comment-" in done.location
     await settle(a, b)
     thread = await b.api("GET", "/comments", params={"object": project["id"]})
     (comment,) = thread["items"]
@@ -287,6 +348,72 @@ async def test_commenting_on_a_partner_project(nodes, staff) -> None:
     assert (
         "Which sensors do you use?" in (await editor.get(f"/staff/object?id={project['id']}")).text
     )
+
+
+async def test_the_staff_discussion_is_threaded_and_a_comment_can_be_answered(
+    nodes, staff
+) -> None:
+    a, b = await nodes("berlin"), await nodes("hamburg")
+    await followed_by(a, b)
+    project = await b.api("POST", "/projects", json=HEAT_MAP, status=201)
+    await settle(a, b)
+    question = await b.api(
+        "POST", "/comments", json={"in_reply_to": project["id"], "content": "Any questions?"}
+    )
+    await settle(a, b)
+    editor = await staff(a, "editor")
+    page = f"/staff/object?id={quote(project['id'], safe='')}"
+    assert (await editor.get(page)).text.count("<summary>Reply") == 1
+    empty = await editor.post(
+        "/staff/comments",
+        {"in_reply_to": question["id"], "object": project["id"], "content": " "},
+    )
+    assert empty.status == 422
+    # The error is shown in that comment's reply form, opened; the main form stays clean.
+    reply_form = empty.text[empty.text.index('<details class="reply"') :]
+    assert reply_form.startswith('<details class="reply" lang="en" open>')
+    assert 'class="error"' in reply_form[: reply_form.index("</details>")]
+    assert 'id="f-comment-error"' not in empty.text
+    done = await editor.post(
+        "/staff/comments",
+        {"in_reply_to": question["id"], "object": project["id"], "content": "How many sensors?"},
+    )
+    assert done.status == 303 and done.location.startswith(page + "&done=commented#comment-")
+    await settle(a, b)
+    # The reply answers the comment (the same action as the API), in the thread of the project.
+    thread = (await b.api("GET", "/comments", params={"object": project["id"]}))["items"]
+    reply = next(item for item in thread if "How many sensors?" in item["content"])
+    asked = next(item for item in thread if item["id"] == question["id"])
+    assert reply["in_reply_to"] == question["id"] and reply["context"] == asked["context"]
+    shown = (await editor.get(page)).text
+    outer = shown.index("Any questions?")
+    nested = shown.index('<ol class="comments">', outer)
+    assert outer < nested < shown.index("How many sensors?")
+    assert shown.count("<summary>Reply") == 2  # every comment can be answered
+
+
+async def test_an_adopted_copy_in_the_partner_timeline_says_what_it_is_based_on(
+    nodes, staff
+) -> None:
+    a, b, c = await nodes("berlin"), await nodes("hamburg"), await nodes("munich")
+    await followed_by(a, b)
+    await followed_by(a, c)
+    await followed_by(c, b)
+    project = await b.api("POST", "/projects", json=HEAT_MAP, status=201)
+    await settle(a, b, c)
+    copy = await c.api("POST", "/adoptions", json={"project": project["id"]}, status=201)
+    await settle(a, b, c)
+    editor = await staff(a, "editor")
+    timeline = (await editor.get("/staff/?lang=en")).text
+    assert timeline.count(">Heat-risk map</a>") == 3  # the original, the copy, and its origin
+    origin = timeline[timeline.index('<p class="origin"') :]
+    origin = origin[: origin.index("</p>")]
+    assert f'href="/staff/object?id={quote(project["id"], safe="")}"' in origin
+    assert "Based on" in origin and "by City of Hamburg" in origin
+    assert timeline.count('<p class="origin"') == 1  # only the copy carries it
+    german = (await editor.get("/staff/?lang=de")).text
+    assert "Aufbauend auf" in german
+    assert quote(copy["project"], safe="") in timeline
 
 
 async def test_adopting_and_reporting_progress(nodes, staff) -> None:
@@ -307,7 +434,7 @@ async def test_adopting_and_reporting_progress(nodes, staff) -> None:
     ours = object_id(done.location)
     assert ours.startswith(a.base + "/projects/")
     await settle(a, b)
-    (received,) = (await b.api("GET", "/adoptions"))["received"]
+    (received,) = (await b.api("GET", "/adoptions?direction=received"))["items"]
     assert (received["status"], received["state"], received["local_project"]) == (
         "piloting",
         "accepted",
@@ -331,7 +458,7 @@ async def test_adopting_and_reporting_progress(nodes, staff) -> None:
     )
     assert update_page.location.endswith("done=adoption_updated#adoptions")
     await settle(a, b)
-    (received,) = (await b.api("GET", "/adoptions"))["received"]
+    (received,) = (await b.api("GET", "/adoptions?direction=received"))["items"]
     assert (received["status"], received["outcomes"]) == ("operational", "Used by two districts.")
 
 
@@ -357,7 +484,7 @@ async def test_offering_a_solution_and_accepting_it(nodes, staff) -> None:
     await settle(a, b)
     incoming = await owner.get(f"/staff/object?id={challenge['id']}")
     assert "Proven since 2024." in incoming.text and "Accept the offer" in incoming.text
-    (received,) = (await b.api("GET", "/offers"))["received"]
+    (received,) = (await b.api("GET", "/offers?direction=received"))["items"]
     answered = await owner.post(
         "/staff/offers/answer",
         {
@@ -369,7 +496,7 @@ async def test_offering_a_solution_and_accepting_it(nodes, staff) -> None:
     )
     assert answered.location.endswith("done=offer_answered#offers")
     await settle(a, b)
-    (sent,) = (await a.api("GET", "/offers"))["sent"]
+    (sent,) = (await a.api("GET", "/offers?direction=sent"))["items"]
     assert sent["state"] == "accepted"
     (mine,) = (await b.api("GET", "/challenges"))["items"]
     assert mine["phase"] == "solved" and mine["resolved_by"] == [sensors["id"]]

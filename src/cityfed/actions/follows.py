@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.activitypub.webfinger import WebfingerError, parse_account
 from cityfed.federation import outbox
 from cityfed.federation.remote import ResolveError, resolve_reference
 from cityfed.models import follows as follow_queries
@@ -65,20 +66,30 @@ async def answer_follow(
 
 
 async def resolve_target(node: Node, target: str) -> Actor:
-    """``handle@host``, ``@handle@host`` or an actor URL → the remote actor (network, no tx)."""
+    """``handle@host``, ``@handle@host`` or an actor URL → the remote actor (network, no tx).
+    The message of a FollowError starts with ``account:``, the field the target came from."""
+    target = target.strip()
+    if not target.startswith(("https://", "http://")):
+        try:
+            parse_account(target)
+        except WebfingerError:
+            raise FollowError(
+                f"account: {target!r} is neither an account like name@city.example "
+                "nor an actor URL"
+            ) from None
     try:
         return await resolve_reference(node, target)
     except ResolveError as exc:
-        raise FollowError(f"cannot find {target.strip()}: {exc}") from None
+        raise FollowError(f"account: cannot find {target}: {exc}") from None
 
 
 async def follow(node: Node, follower: Actor, target: str) -> Follow:
     """Ask a remote actor to let our city follow it. Pending until its Accept arrives."""
     remote = await resolve_target(node, target)
     if remote.local:
-        raise FollowError("cannot follow an actor of this node")
+        raise FollowError("account: cannot follow an actor of this node")
     if node.policy.is_blocked(remote.domain):
-        raise FollowError(f"{remote.domain} is blocked")
+        raise FollowError(f"account: {remote.domain} is blocked")
     async with node.db.transaction() as session:
         existing = await follow_queries.find(session, follower.id, remote.id)
         if existing is not None and existing.state in {"pending", "accepted"}:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
+from cityfed.actions.licences import spdx_expression
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.activitypub.vocab.common import Place
 
@@ -22,7 +23,6 @@ TYPE_NAMES = {"project": "Project", "challenge": "Challenge"}
 
 _HASHTAG = re.compile(r"^[\w]{1,100}$", re.UNICODE)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
-_SPDX = re.compile(r"^[A-Za-z0-9.+\-() ]{1,100}$")
 
 COMMON = frozenset(
     {
@@ -237,8 +237,11 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
                 values[name] = _url(name, body.get(name))
         if given("license"):
             license_id = _text("license", body.get("license"))
-            if license_id is not None and not _SPDX.match(license_id):
-                raise FieldError("license", "expected an SPDX identifier such as EUPL-1.2")
+            if license_id is not None:
+                try:
+                    license_id = spdx_expression(license_id)
+                except ValueError as exc:
+                    raise FieldError("license", str(exc)) from None
             values["license"] = license_id
         if given("partners"):
             values["partners"] = _list_of_text("partners", body.get("partners"))

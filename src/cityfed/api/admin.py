@@ -15,7 +15,7 @@ from aiohttp import web
 
 from cityfed.actions import deliveries as delivery_actions
 from cityfed.actions import peers as peer_actions
-from cityfed.api.common import ApiError, json_body, paging, reply, require
+from cityfed.api.common import ApiError, json_body, page_of, paged, paging, reply, require
 from cityfed.federation.nodeinfo_probe import refresh_software
 from cityfed.models import peers as peer_queries
 from cityfed.models.peers import QUEUE_STATES, STATE_NAMES
@@ -60,7 +60,7 @@ async def list_peers(request: web.Request) -> web.Response:
         wanted = None if policy == "none" else policy
         peers = [peer for peer in peers if peer.policy == wanted]
     now = utcnow()
-    return reply([peer.to_json(now) for peer in peers])
+    return page_of(request, [peer.to_json(now) for peer in peers])
 
 
 async def get_peer(request: web.Request) -> web.Response:
@@ -143,7 +143,7 @@ async def audit(request: web.Request) -> web.Response:
         entries, total = await peer_queries.audit_page(
             session, offset=(page - 1) * per_page, limit=per_page
         )
-    return reply({"total": total, "page": page, "items": [_audit(e) for e in entries]})
+    return paged(total, page, [_audit(e) for e in entries])
 
 
 # --- delivery queue -----------------------------------------------------------------------------
@@ -187,21 +187,22 @@ async def list_deliveries(request: web.Request) -> web.Response:
             limit=per_page,
         )
     items = [_delivery(row, activity) for row, activity in rows]
-    return reply({"state": state, "total": total, "page": page, "items": items})
+    return paged(total, page, items, state=state)
 
 
 async def delivery_summary(request: web.Request) -> web.Response:
     require(request, "admin")
     async with request.app[NODE].db.session() as session:
         summary = await peer_queries.delivery_summary(session)
-    return reply(
+    return page_of(
+        request,
         [
             {
                 "domain": domain,
                 **{name: counts.get(state, 0) for state, name in STATE_NAMES.items()},
             }
             for domain, counts in summary.items()
-        ]
+        ],
     )
 
 

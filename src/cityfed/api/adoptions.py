@@ -10,7 +10,15 @@ from cityfed.actions.adoption_fields import ADOPTION
 from cityfed.actions.city_objects import Conflict, Missing
 from cityfed.actions.project_fields import FieldError
 from cityfed.actions.projects import NotFound
-from cityfed.api.common import ApiError, acting_actor, json_body, reply, require
+from cityfed.api.common import (
+    ApiError,
+    acting_actor,
+    json_body,
+    newest_first,
+    page_of,
+    reply,
+    require,
+)
 from cityfed.models import objects as object_queries
 from cityfed.node import NODE
 
@@ -44,18 +52,23 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def list_adoptions(request: web.Request) -> web.Response:
-    """Adoptions we made, and adoptions of our projects by others."""
+    """Adoptions we made and adoptions of our projects by others (``?direction=made`` or
+    ``received`` for one of them), each marked with its direction; newest first."""
     require(request, "editor")
+    direction = request.query.get("direction", "all")
+    if direction not in ("made", "received", "all"):
+        raise ApiError(422, "direction: expected made, received or all")
     me = await acting_actor(request)
     async with request.app[NODE].db.session() as session:
         made = await object_queries.made_by(session, me.id, ADOPTION)
         received = await object_queries.received_by(session, me.id, ADOPTION)
-    return reply(
-        {
-            "made": [adoption_graph.view(row) for row in made],
-            "received": [adoption_graph.view(row) for row in received],
-        }
-    )
+    items = [
+        {**adoption_graph.view(row), "direction": name}
+        for name, rows in (("made", made), ("received", received))
+        if direction in (name, "all")
+        for row in rows
+    ]
+    return page_of(request, newest_first(items))
 
 
 async def get_one(request: web.Request) -> web.Response:

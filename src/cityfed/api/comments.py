@@ -5,11 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions import comments as comment_actions
 from cityfed.actions import moderation
-from cityfed.api.common import ApiError, acting_actor, field, json_body, reply, require
+from cityfed.api.common import (
+    ApiError,
+    acting_actor,
+    field,
+    json_body,
+    paged,
+    paging,
+    reply,
+    require,
+)
 from cityfed.models import objects as object_queries
 from cityfed.models.peers import actor_not_blocked, domain_not_blocked
 from cityfed.models.tables import Actor, Object
@@ -55,18 +65,19 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def thread(request: web.Request) -> web.Response:
-    """Every published comment in the thread of ``?object=id``, oldest first."""
+    """The published comments in the thread of ``?object=id``, oldest first, a page at a time."""
     require(request, "editor")
     object_id = request.query.get("object")
     if not object_id:
         raise ApiError(422, "object: give the id of a project, challenge or comment")
+    page, per_page = paging(request)
     node = request.app[NODE]
     async with node.db.session() as session:
         target = await object_queries.by_ap_id(session, object_id)
         if target is None:
             raise ApiError(404, "no such object")
         root = target.context or target.ap_id
-        rows = await session.execute(
+        query = (
             select(Object, Actor)
             .join(Actor, Actor.id == Object.actor_id)
             .where(
@@ -76,10 +87,21 @@ async def thread(request: web.Request) -> web.Response:
                 Object.state == "published",
                 domain_not_blocked(Actor.domain),
             )
-            .order_by(Object.published, Object.id)
         )
-        items = [_view(row, author) for row, author in rows.all()]
-    return reply({"object": object_id, "context": root, "items": items})
+        total, rows = await _page(session, query, Object.published, page, per_page)
+    items = [_view(row, author) for row, author in rows]
+    return paged(total, page, items, object=object_id, context=root)
+
+
+async def _page(
+    session: AsyncSession, query: Select[Any], order: Any, page: int, per_page: int
+) -> tuple[int, list[Any]]:
+    """The total of ``query`` and one page of it, in ``order`` (then by id)."""
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.execute(
+        query.order_by(order, Object.id).offset((page - 1) * per_page).limit(per_page)
+    )
+    return total, list(rows.all())
 
 
 async def _own(request: web.Request) -> tuple[Actor, str]:
@@ -117,8 +139,9 @@ async def moderation_queue(request: web.Request) -> web.Response:
     state = request.query.get("state", "held")
     if state not in STATES:
         raise ApiError(422, f"state: one of {', '.join(STATES)}")
+    page, per_page = paging(request)
     async with request.app[NODE].db.session() as session:
-        rows = await session.execute(
+        query = (
             select(Object, Actor)
             .join(Actor, Actor.id == Object.actor_id)
             .where(
@@ -128,11 +151,9 @@ async def moderation_queue(request: web.Request) -> web.Response:
                 Object.deleted_at.is_(None),
                 actor_not_blocked(Object.actor_id),
             )
-            .order_by(Object.published.desc())
-            .limit(200)
         )
-        items = [_view(row, author) for row, author in rows.all()]
-    return reply(items)
+        total, rows = await _page(session, query, Object.published.desc(), page, per_page)
+    return paged(total, page, [_view(row, author) for row, author in rows], state=state)
 
 
 async def moderate(request: web.Request) -> web.Response:

@@ -110,6 +110,24 @@ async def acting_actor(request: web.Request, handle: str | None = None) -> Actor
     return actor
 
 
+def paged(total: int, page: int, items: list[Any], **extra: Any) -> web.Response:
+    """The one shape of every list the API answers: ``{"total", "page", "items"}`` (plus what
+    the list is of, e.g. ``"object"``); ``?page=`` and ``?per_page=`` choose the page."""
+    return reply({**extra, "total": total, "page": page, "items": items})
+
+
+def page_of(request: web.Request, rows: list[Any], **extra: Any) -> web.Response:
+    """A short list that is read whole (peers, keys, adoptions), answered one page at a time."""
+    page, per_page = paging(request)
+    start = (page - 1) * per_page
+    return paged(len(rows), page, rows[start : start + per_page], **extra)
+
+
+def newest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items with an ISO ``published`` (one format, so text order is time order), newest first."""
+    return sorted(items, key=lambda item: item.get("published") or "", reverse=True)
+
+
 def paging(request: web.Request) -> tuple[int, int]:
     try:
         page = int(request.query.get("page", "1"))

@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cityfed.actions import follows as follow_actions
-from cityfed.api.common import ApiError, acting_actor, field, json_body, reply, require
+from cityfed.api.common import (
+    ApiError,
+    acting_actor,
+    field,
+    json_body,
+    paged,
+    paging,
+    reply,
+    require,
+)
 from cityfed.models.tables import Actor, Follow
 from cityfed.node import NODE
 
@@ -44,12 +53,15 @@ async def _list(request: web.Request, *, following: bool) -> web.Response:
         if following
         else (Follow.followee_id, Follow.follower_id)
     )
+    page, per_page = paging(request)
     query = select(Actor, Follow).join(Follow, theirs == Actor.id).where(mine == me.id)
     if state:
         query = query.where(Follow.state == state)
     async with node.db.session() as session:
-        rows = (await session.execute(query.order_by(Follow.id.desc()))).all()
-    return reply([_entry(actor, follow) for actor, follow in rows])
+        total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        query = query.order_by(Follow.id.desc()).offset((page - 1) * per_page).limit(per_page)
+        rows = (await session.execute(query)).all()
+    return paged(total, page, [_entry(actor, follow) for actor, follow in rows])
 
 
 async def create_follow(request: web.Request) -> web.Response:

@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cityfed.actions import keys as key_actions
-from cityfed.api.common import ApiError, acting_actor, json_body, reply, require
+from cityfed.api.common import ApiError, acting_actor, json_body, page_of, reply, require
 from cityfed.models.tables import Actor, Key
 from cityfed.node import NODE
 
@@ -27,7 +27,7 @@ async def list_keys(request: web.Request) -> web.Response:
              "expires_at": key.expires_at.isoformat() if key.expires_at else None}
             for key, actor in rows.all()
         ]
-    return reply(keys)
+    return page_of(request, keys)
 
 
 async def rotate(request: web.Request) -> web.Response:

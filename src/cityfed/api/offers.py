@@ -7,7 +7,15 @@ from aiohttp import web
 from cityfed.actions import offers as offer_actions
 from cityfed.actions.project_fields import FieldError
 from cityfed.api.adoptions import refusal
-from cityfed.api.common import ApiError, acting_actor, json_body, reply, require
+from cityfed.api.common import (
+    ApiError,
+    acting_actor,
+    json_body,
+    newest_first,
+    page_of,
+    reply,
+    require,
+)
 from cityfed.models import objects as object_queries
 from cityfed.node import NODE
 
@@ -24,21 +32,24 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def list_offers(request: web.Request) -> web.Response:
-    """Offers we sent and offers made to our challenges, each with its state."""
+    """Offers we sent and offers made to our challenges (``?direction=sent`` or ``received``
+    for one of them), each with its state and direction; newest first."""
     require(request, "editor")
+    direction = request.query.get("direction", "all")
+    if direction not in ("sent", "received", "all"):
+        raise ApiError(422, "direction: expected sent, received or all")
     me = await acting_actor(request)
     async with request.app[NODE].db.session() as session:
         sent = await object_queries.made_by(session, me.id, offer_actions.SOLUTION_OFFER)
         received = await object_queries.received_by(session, me.id, offer_actions.SOLUTION_OFFER)
         answers = await offer_actions.answers(session, [*sent, *received])
-    return reply(
-        {
-            "sent": [offer_actions.view(r, answers.get(r.activity_ap_id or "")) for r in sent],
-            "received": [
-                offer_actions.view(r, answers.get(r.activity_ap_id or "")) for r in received
-            ],
-        }
-    )
+    items = [
+        {**offer_actions.view(row, answers.get(row.activity_ap_id or "")), "direction": name}
+        for name, rows in (("sent", sent), ("received", received))
+        if direction in (name, "all")
+        for row in rows
+    ]
+    return page_of(request, newest_first(items))
 
 
 async def decide(request: web.Request) -> web.Response:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import FieldError, parse, view
-from cityfed.api.common import ApiError, acting_actor, json_body, paging, reply, require
+from cityfed.api.common import ApiError, acting_actor, json_body, paged, paging, reply, require
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
@@ -65,7 +65,7 @@ async def list_items(request: web.Request) -> web.Response:
             session, actor.id, (_type_name(kind),), offset=(page - 1) * per_page, limit=per_page
         )
         total = await object_queries.count_local_objects(session, actor.id, (_type_name(kind),))
-    return reply({"total": total, "page": page, "items": await _counted(node, rows)})
+    return paged(total, page, await _counted(node, rows))
 
 
 async def _row(request: web.Request) -> Object:

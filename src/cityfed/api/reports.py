@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from cityfed.actions import reports as report_actions
-from cityfed.api.common import ApiError, field, json_body, paging, reply, require
+from cityfed.api.common import ApiError, field, json_body, paged, paging, reply, require
 from cityfed.models import reports as report_queries
 from cityfed.models.tables import Report
 from cityfed.node import NODE
@@ -71,7 +71,7 @@ async def list_reports(request: web.Request) -> web.Response:
             limit=per_page,
         )
         total = await report_queries.count(session, direction=direction, state=state)
-    return reply({"total": total, "page": page, "items": [view(row) for row in rows]})
+    return paged(total, page, [view(row) for row in rows])
 
 
 def _report_id(request: web.Request) -> int:

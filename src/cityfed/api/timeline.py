@@ -9,7 +9,7 @@ from aiohttp import web
 
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import view
-from cityfed.api.common import ApiError, acting_actor, paging, reply, require
+from cityfed.api.common import ApiError, acting_actor, paged, paging, require
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
@@ -55,7 +55,7 @@ async def timeline(request: web.Request) -> web.Response:
         # A partner's object in our timeline because a city we follow boosted it.
         entry["boosted_by"] = [_actor_ref(actor) for actor in boosters.get(obj.id, [])]
         items.append(entry)
-    return reply({"total": total, "page": page, "items": items})
+    return paged(total, page, items)
 
 
 def _actor_ref(actor: Actor) -> dict[str, str | None]:

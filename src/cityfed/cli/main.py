@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import errno
 import logging
+import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,8 @@ import click
 
 from cityfed import eventloop, heap
 from cityfed.cli.common import config_option, configure_logging, settings_from, with_db
-from cityfed.config import ConfigError, load_settings, write_settings
+from cityfed.config import ConfigError, Settings, load_settings, write_settings
+from cityfed.config.settings import parse_domain
 from cityfed.models.db import Database, open_database
 
 
@@ -58,7 +64,10 @@ def init(
             f"{config_file} exists already; pass --force to reuse the data dir "
             "(existing keys and actors are never overwritten)"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        domain = parse_domain(domain)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--domain'") from None
     env = {
         "CITYFED_DOMAIN": domain,
         "CITYFED_SCHEME": scheme,
@@ -91,20 +100,49 @@ def init(
                 actor = existing
             return actor.ap_id, token
 
-    actor_id, token = with_db(settings, work)
-    write_settings(settings, config_file)
+    with _undone_on_failure(data_dir):
+        actor_id, token = with_db(settings, work)
+        write_settings(settings, config_file)
     click.echo(f"config:  {config_file}")
     click.echo(f"city:    @{handle.lower()}@{settings.domain}  ({actor_id})")
     if token:
         click.echo(f"admin token (shown once): {token}")
     else:
         click.echo("the city existed already; keys and tokens were left as they were")
+    _where_to_go(settings, [handle.lower()])
+
+
+@contextlib.contextmanager
+def _undone_on_failure(data_dir: Path) -> Iterator[None]:
+    """A failed init leaves no half-made data dir: what it created goes again (a dir that
+    existed keeps what it had before)."""
+    created = not data_dir.exists()
+    before = set() if created else set(data_dir.iterdir())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if created:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        else:
+            for path in set(data_dir.iterdir()) - before:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        raise
+
+
+def _where_to_go(settings: Settings, handles: list[str]) -> None:
+    """The city's public page, the API and the staff pages: after init and at every start."""
     base = settings.base_url
-    click.echo(f"open:    {base}/@{handle.lower()}  (the city's public page)")
+    for handle in handles:
+        click.echo(f"open:    {base}/@{handle}  (the public page of @{handle}@{settings.domain})")
     click.echo(f"         {base}/api/v1/openapi.json  (the REST API; use the admin token)")
+    config = settings.config_file or "FILE"
     click.echo(
-        f"         {base}/staff/  (staff pages; first run: cityfed users create "
-        f"--config {config_file} --email you@example.org --role admin)"
+        f"         {base}/staff/  (staff pages; to get an account: cityfed users create "
+        f"--config {config} --email you@example.org --role admin)"
     )
 
 
@@ -120,27 +158,56 @@ def serve(config_path: Path, host: str | None, port: int | None, no_worker: bool
     from cityfed.app import create_app
 
     settings = settings_from(config_path)
-    configure_logging(settings.log_level)
-    app = create_app(settings, workers=not no_worker)
     listen_host = host or settings.listen_host
     listen_port = port or settings.listen_port
+    # Bind before saying anything: a busy port is one clear line, not a claim and a traceback.
+    sock = _listening_socket(listen_host, listen_port)
+    cities = with_db(settings, _city_handles)
+    configure_logging(settings.log_level)
+    app = create_app(settings, workers=not no_worker)
     click.echo(f"cityfed serving {settings.base_url} on http://{listen_host}:{listen_port}/")
+    for handle in cities:
+        click.echo(f"city:    @{handle}@{settings.domain}")
+    _where_to_go(settings, cities)
     access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
     heap.settle()
     web.run_app(
         app,
-        host=listen_host,
-        port=listen_port,
+        sock=sock,
         print=None,
         access_log=access_log,
         loop=eventloop.new_event_loop(),
     )
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening; a ClickException naming the port if not."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((host, port), family=family, backlog=128)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host}: {exc.strerror}") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            click.echo(f"port {port} is in use", err=True)
+            raise SystemExit(1) from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(False)
+    return sock
+
+
+async def _city_handles(db: Database) -> list[str]:
+    from cityfed.models import actors as actor_queries
+
+    async with db.session() as session:
+        return [actor.handle for actor in await actor_queries.local_actors(session)]
+
+
 @main.command()
 @config_option
 def worker(config_path: Path) -> None:
-    """Run the inbox and delivery workers without a web server (scale-out, §9)."""
+    """Run the inbox and delivery workers without a web server (scale-out: several web processes
+    with --no-worker and several workers sharing one PostgreSQL database)."""
     import signal
 
     from cityfed.federation.runtime import run_worker_process

@@ -116,11 +116,19 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return parse
 
 
-def _domain(value: Any) -> str:
+def parse_domain(value: Any) -> str:
+    """``host[:port]`` as the node's domain, lower-cased; ValueError says what is expected."""
     text = _as_str(value).lower()
-    if "://" in text or "/" in text or not _AUTHORITY.match(text):
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        raise ValueError(
+            f"give the host name without {scheme}:// (like {rest.split('/')[0]!r}; the scheme is "
+            f"a setting of its own), got {value!r}"
+        )
+    if "/" in text or not _AUTHORITY.match(text):
         raise ValueError(f"expected a host name with an optional :port (no scheme), got {value!r}")
     return text
+
 
 
 def _port(value: Any) -> int:
@@ -132,7 +140,7 @@ def _port(value: Any) -> int:
 
 # field name -> (TOML section, TOML key, parser). The env override is CITYFED_<KEY upper>.
 _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
-    "domain": ("node", "domain", _domain),
+    "domain": ("node", "domain", parse_domain),
     "scheme": ("node", "scheme", _choice("https", "http")),
     "data_dir": ("node", "data_dir", lambda v: Path(_as_str(v))),
     "database_url": ("database", "url", _as_str),

@@ -19,13 +19,16 @@ async def by_ap_id(session: AsyncSession, ap_id: str) -> Object | None:
     return await session.scalar(select(Object).where(Object.ap_id == ap_id))
 
 
-def _local_listing(actor_id: int, types: Sequence[str]) -> Select[tuple[Object]]:
-    return select(Object).where(
+def _local_listing(
+    actor_id: int, types: Sequence[str], featured: bool | None = None
+) -> Select[tuple[Object]]:
+    query = select(Object).where(
         Object.actor_id == actor_id,
         Object.local.is_(True),
         Object.type.in_(types),
         Object.deleted_at.is_(None),
     )
+    return query if featured is None else query.where(Object.featured.is_(featured))
 
 
 async def local_objects(
@@ -35,18 +38,26 @@ async def local_objects(
     *,
     offset: int = 0,
     limit: int | None = 20,
+    featured: bool | None = None,
 ) -> list[Object]:
-    """An actor's live projects/challenges, newest first (for pages, feeds and exports)."""
-    query = _local_listing(actor_id, types).order_by(Object.published.desc(), Object.id.desc())
+    """An actor's live projects/challenges, newest first (for pages, feeds and exports); only
+    the featured ones or only the others when ``featured`` says so."""
+    query = _local_listing(actor_id, types, featured).order_by(
+        Object.published.desc(), Object.id.desc()
+    )
     if limit is not None:
         query = query.offset(offset).limit(limit)
     return list(await session.scalars(query))
 
 
 async def count_local_objects(
-    session: AsyncSession, actor_id: int, types: Sequence[str] = CITY_TYPES
+    session: AsyncSession,
+    actor_id: int,
+    types: Sequence[str] = CITY_TYPES,
+    *,
+    featured: bool | None = None,
 ) -> int:
-    query = _local_listing(actor_id, types).with_only_columns(func.count())
+    query = _local_listing(actor_id, types, featured).with_only_columns(func.count())
     return await session.scalar(query) or 0
 
 

@@ -48,12 +48,14 @@ async def profile_page(
         number = paging.page_number(request.query.get("page"))
     except paging.BadPage:
         return _bad_page(request, node)
-    total = await object_queries.count_local_objects(session, actor.id)
+    # The featured items head the first page; the list below holds the others, so that none
+    # is shown twice.
+    total = await object_queries.count_local_objects(session, actor.id, featured=False)
     pager = paging.Pager(number, total, request.rel_url.raw_path)
     if pager.beyond_end:
         return _no_such_page(request, node)
     rows = await object_queries.local_objects(
-        session, actor.id, offset=pager.offset, limit=pager.size
+        session, actor.id, offset=pager.offset, limit=pager.size, featured=False
     )
     featured = await object_queries.featured(session, actor.id) if number == 1 else []
     counts = {

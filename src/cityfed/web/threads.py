@@ -46,7 +46,7 @@ def comment_language(document: Mapping[str, object]) -> str | None:
     return next((lang for lang, text in texts.items() if text == content), None)
 
 
-def _anchor(ap_id: str) -> str:
+def comment_anchor(ap_id: str) -> str:
     # Derived from the id, so a link to one comment stays valid when others are hidden later.
     return "comment-" + hashlib.sha256(ap_id.encode()).hexdigest()[:12]
 
@@ -61,6 +61,7 @@ class ReplyTo:
 
 @dataclass
 class CommentView:
+    ap_id: str  # what a reply answers (``in_reply_to``)
     anchor: str
     author: City
     url: str | None
@@ -85,7 +86,8 @@ def _comment(row: Object, author: Actor) -> CommentView:
     if content is None:  # a Note with only a contentMap
         content = next(iter(language_map(doc.get("contentMap")).values()), "")
     return CommentView(
-        anchor=_anchor(row.ap_id),
+        ap_id=row.ap_id,
+        anchor=comment_anchor(row.ap_id),
         author=city(author),
         url=web_url(id_of(doc.get("url")) or row.ap_id),
         published=row.published,

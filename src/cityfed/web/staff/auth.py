@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import secrets
@@ -133,7 +134,9 @@ async def staff_middleware(request: web.Request, handler: Handler) -> web.Stream
     if found is not None:
         request[SESSION], request[USER] = found
         request[SESSION_TOKEN] = token
-        await city(request)  # named in the page header
+    if found is not None or request.path == LOGIN_PATH:
+        with contextlib.suppress(web.HTTPNotFound):  # a node without a city yet
+            await city(request)  # named in the page header and on the sign-in page
     login_csrf = request.cookies.get(cookies.login_csrf) or secrets.token_urlsafe(32)
     request[LOGIN_CSRF] = login_csrf
     _ = translator(request)

@@ -52,7 +52,9 @@ async def follow(request: web.Request) -> web.StreamResponse:
     try:
         await follow_actions.follow(request.app[NODE], me, account)
     except follow_actions.FollowError as exc:
-        return await _page(request, status=422, error=str(exc), account=account)
+        # Shown next to the handle field: the API's field prefix would only repeat it.
+        problem = str(exc).removeprefix("account: ")
+        return await _page(request, status=422, error=problem, account=account)
     return redirect("/staff/follows", done="follow_requested")
 
 

@@ -83,6 +83,9 @@ def read(kind: str, form: MultiDictProxy[Any]) -> ItemForm:
     values = {name: _text(form, name).replace("\r\n", "\n") for name in TEXT_FIELDS}
     for name in (*LINE_FIELDS, "tags", "location_name", "location_latitude", "location_longitude"):
         values[name] = _text(form, name).replace("\r\n", "\n")
+    # Challenges picked from the known ones (checkboxes) and typed in (one address a line).
+    picked = [v for v in form.getall("addresses", []) if isinstance(v, str)]
+    values["addresses"] = "\n".join(picked).replace("\r\n", "\n")
     sdgs = {int(v) for v in form.getall("sdgs", []) if isinstance(v, str) and v.isdigit()}
     translations = [
         Translation(
@@ -135,7 +138,7 @@ def body(item: ItemForm) -> dict[str, Any]:
     out["sdgs"] = sorted(item.sdgs)
     for name in LINE_FIELDS:
         if name in allowed:
-            out[name] = _lines(item.value(name))
+            out[name] = list(dict.fromkeys(_lines(item.value(name))))  # once each
     name = item.value("location_name").strip()
     lat, lon = item.value("location_latitude").strip(), item.value("location_longitude").strip()
     if name or lat or lon:

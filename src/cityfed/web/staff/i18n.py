@@ -26,6 +26,10 @@ _MSGID = re.compile(r"""(?<![\w.])N?_\(\s*(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q)).
 _PATTERNS = (
     (re.compile(r"^at most (\d+) characters$"), "at most {0} characters"),
     (re.compile(r"^at least (\d+) characters$"), "at least {0} characters"),
+    (
+        re.compile(r"^(.+) is not on the SPDX licence list \(such as EUPL-1\.2 or MIT\)$"),
+        "{0} is not on the SPDX licence list (such as EUPL-1.2 or MIT)",
+    ),
 )
 
 

@@ -16,7 +16,7 @@ from cityfed.models.tables import Actor, Object
 from cityfed.node import NODE
 from cityfed.web.filters import LANGUAGE_NAMES
 from cityfed.web.markdown import render_markdown
-from cityfed.web.staff import forms, labels
+from cityfed.web.staff import forms, labels, queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, object_url, text
 from cityfed.web.staff.render import error_page, page, redirect
@@ -41,7 +41,7 @@ async def _own(request: web.Request, ap_id: str) -> tuple[Object, Actor] | None:
     return (row, owner) if owner is not None else None
 
 
-def _form_page(
+async def _form_page(
     request: web.Request,
     item: forms.ItemForm,
     *,
@@ -49,6 +49,10 @@ def _form_page(
     status: int = 200,
     preview: Markup | None = None,
 ) -> web.Response:
+    challenges: list[queries.KnownChallenge] = []
+    if item.kind == "project":
+        async with request.app[NODE].db.session() as session:
+            challenges = await queries.known_challenges(session)
     languages = dict(sorted(LANGUAGE_NAMES.items()))
     for entry in (item.value("language"), *(t.lang for t in item.translations)):
         if entry and entry not in languages:
@@ -63,6 +67,7 @@ def _form_page(
         languages=languages,
         phases=labels.PHASES_OF[item.kind],
         goals=list(labels.SDGS),
+        known_challenges=challenges,
     )
 
 
@@ -84,7 +89,7 @@ async def list_items(request: web.Request) -> web.StreamResponse:
 async def new_form(request: web.Request) -> web.StreamResponse:
     kind = _kind(request.query.get("kind"))
     item = forms.ItemForm(kind, {"language": "en", "phase": KINDS[kind].PHASES[0]})
-    return _form_page(request, item)
+    return await _form_page(request, item)
 
 
 def _preview(item: forms.ItemForm) -> Markup:
@@ -97,10 +102,10 @@ async def create(request: web.Request) -> web.StreamResponse:
     kind = _kind(data.get("kind") if isinstance(data.get("kind"), str) else None)
     item = forms.read(kind, data)
     if data.get("action") == "preview":
-        return _form_page(request, item, preview=_preview(item))
+        return await _form_page(request, item, preview=_preview(item))
     submission = forms.validate(item)
     if submission is None:
-        return _form_page(request, item, status=422)
+        return await _form_page(request, item, status=422)
     me = await city(request)
     row = await project_actions.publish(request.app[NODE], me, kind, submission)
     return redirect(object_url(row.ap_id), done="published")
@@ -114,7 +119,7 @@ async def edit_form(request: web.Request) -> web.StreamResponse:
     row, _owner = found
     kind = project_actions.kind_of(row)
     item = forms.from_view(kind, view(project_actions.load(row), featured=row.featured))
-    return _form_page(request, item, editing=row.ap_id)
+    return await _form_page(request, item, editing=row.ap_id)
 
 
 @requires("editor")
@@ -128,10 +133,10 @@ async def update(request: web.Request) -> web.StreamResponse:
     kind = project_actions.kind_of(row)
     item = forms.read(kind, data)
     if data.get("action") == "preview":
-        return _form_page(request, item, editing=row.ap_id, preview=_preview(item))
+        return await _form_page(request, item, editing=row.ap_id, preview=_preview(item))
     submission = forms.validate(item)
     if submission is None:
-        return _form_page(request, item, editing=row.ap_id, status=422)
+        return await _form_page(request, item, editing=row.ap_id, status=422)
     try:
         await project_actions.edit(request.app[NODE], owner, row.ap_id, submission, kind)
     except project_actions.NotFound:

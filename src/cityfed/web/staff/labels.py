@@ -127,6 +127,7 @@ PROBLEMS = (
     N_("goals are numbered 1 to 17"),
     N_("expected a language tag such as en or pt-BR"),
     N_("expected an SPDX identifier such as EUPL-1.2"),
+    N_("{0} is not on the SPDX licence list (such as EUPL-1.2 or MIT)"),
     N_("must not be before start_date"),
     N_("give both latitude and longitude, or neither"),
     N_("expected an e-mail address such as name@city.example"),

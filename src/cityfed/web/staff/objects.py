@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from markupsafe import Markup
 
 from cityfed.actions import adoption_graph
 from cityfed.actions import adoptions as adoption_actions
@@ -19,7 +18,6 @@ from cityfed.actions import offers as offer_actions
 from cityfed.actions import projects as project_actions
 from cityfed.actions.adoption_fields import ADOPTION
 from cityfed.actions.project_fields import FieldError
-from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
@@ -34,6 +32,7 @@ from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, object_url, text
 from cityfed.web.staff.render import error_page, page, redirect
 from cityfed.web.staff.state import translator
+from cityfed.web.threads import comment_anchor, discussion
 
 
 def _problem(exc: Exception) -> tuple[str, str]:
@@ -62,10 +61,8 @@ async def render_object(
             return error_page(request, 404, _("This project or challenge was deleted."))
         item = project_actions.load(row)
         kind = project_actions.kind_of(row)
-        comments = [
-            (note, writer, Markup(sanitize_html(str(note.document.get("content") or ""))))
-            for note, writer in await queries.thread(session, row)
-        ]
+        # Nested as on the public page: each reply under the comment it answers.
+        comments = discussion(row.context or row.ap_id, await queries.thread(session, row))
         titles = await web_queries.titles(session, referenced_ids(item))
         liked_by = await reaction_queries.reactors(session, row.id, ReactionKind.LIKE)
         boosted_by = await reaction_queries.reactors(session, row.id, ReactionKind.ANNOUNCE)
@@ -105,7 +102,7 @@ async def render_object(
         view=object_view(row, item, author, titles),
         author=author,
         ours=ours,
-        comments=comments,
+        comments=comments.comments,
         liked_by=liked_by,
         boosted_by=boosted_by,
         adoptions=adoptions,
@@ -127,21 +124,26 @@ async def object_page(request: web.Request) -> web.StreamResponse:
 
 @requires("editor")
 async def comment(request: web.Request) -> web.StreamResponse:
+    """A comment on the project or challenge (``object``), or a reply to one of its comments
+    (``in_reply_to`` a comment's id): the API's action either way."""
     data = await form(request)
     target = text(data, "in_reply_to")
+    page_of = text(data, "object") or target  # the object page the form is on
     me = await city(request)
     try:
-        await comment_actions.comment(request.app[NODE], me, target, data.get("content", ""))
+        row = await comment_actions.comment(
+            request.app[NODE], me, target, data.get("content", "")
+        )
     except comment_actions.CommentError as exc:
         name, problem = _problem(exc)
         return await render_object(
             request,
-            target,
+            page_of,
             status=422,
             errors={f"comment.{name}": problem},
             values={"comment": data},
         )
-    return redirect(object_url(target) + "#thread", done="commented")
+    return redirect(f"{object_url(page_of)}#{comment_anchor(row.ap_id)}", done="commented")
 
 
 @requires("editor")

@@ -160,3 +160,36 @@ async def keys(session: AsyncSession) -> list[tuple[Key, Actor]]:
         .order_by(Key.id)
     )
     return [(key, actor) for key, actor in rows.all()]
+
+
+@dataclass(frozen=True)
+class KnownChallenge:
+    """A challenge a project can say it addresses: ours or a partner's copy."""
+
+    ap_id: str
+    title: str
+    city: str
+
+
+KNOWN_CHALLENGES = 200
+
+
+async def known_challenges(session: AsyncSession) -> list[KnownChallenge]:
+    """The live challenges this node holds (ours and those of cities we follow, none from a
+    blocked domain), newest first: the choices of a project's "Challenges it addresses"."""
+    rows = await session.execute(
+        select(Object.ap_id, Object.document, Actor)
+        .join(Actor, Actor.id == Object.actor_id)
+        .where(
+            Object.type == "Challenge",
+            Object.deleted_at.is_(None),
+            domain_not_blocked(Actor.domain),
+        )
+        .order_by(Object.published.desc(), Object.id.desc())
+        .limit(KNOWN_CHALLENGES)
+    )
+    found = []
+    for ap_id, document, author in rows.all():
+        name = document.get("name") if isinstance(document, dict) else None
+        found.append(KnownChallenge(ap_id, name or ap_id, author.name or author.handle))
+    return found

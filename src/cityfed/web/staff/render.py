@@ -14,6 +14,7 @@ from cityfed.web.staff import i18n
 from cityfed.web.staff.common import object_url
 from cityfed.web.staff.i18n import N_
 from cityfed.web.staff.labels import Labels
+from cityfed.web.staff.localized import shown
 from cityfed.web.staff.state import CITY, csrf_token, translator, user_of
 from cityfed.web.templates_key import TEMPLATES
 
@@ -118,6 +119,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
         "problem": _.problem,
         "labels": Labels(_),
         "object_url": object_url,
+        "in_page_language": shown,
         "path": request.path,
     }
     values.update(context)

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.activitypub.vocab import Project
 from cityfed.node import NODE
+from cityfed.web import queries as web_queries
+from cityfed.web.references import Reference, reference
 from cityfed.web.staff import labels
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city
-from cityfed.web.staff.queries import TimelineFilter, timeline
+from cityfed.web.staff.queries import Entry, TimelineFilter, timeline
 from cityfed.web.staff.render import page
 
 PAGE_SIZE = 20
@@ -52,6 +56,19 @@ def _filter(query: dict[str, str]) -> TimelineFilter:
     )
 
 
+async def _origins(session: AsyncSession, entries: list[Entry]) -> dict[str, Reference]:
+    """For each adopted copy in ``entries`` (a project "based on" another), the original, so
+    the timeline says so instead of showing what looks like a duplicate."""
+    based_on = [
+        entry.item.is_based_on
+        for entry in entries
+        if isinstance(entry.item, Project) and entry.item.is_based_on
+    ]
+    titles = await web_queries.titles(session, based_on)
+    owners = await web_queries.owners(session, based_on)
+    return {ap_id: reference(ap_id, titles, owners) for ap_id in based_on}
+
+
 @requires("editor")
 async def partner_timeline(request: web.Request) -> web.StreamResponse:
     node = request.app[NODE]
@@ -64,6 +81,7 @@ async def partner_timeline(request: web.Request) -> web.StreamResponse:
         entries, total = await timeline(
             session, me.id, wanted, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
+        origins = await _origins(session, entries)
     kept = {
         key: value
         for key, value in {
@@ -78,6 +96,7 @@ async def partner_timeline(request: web.Request) -> web.StreamResponse:
         request,
         "timeline.html",
         entries=entries,
+        origins=origins,
         wanted=wanted,
         pages=Pages(number, total, kept),
         phases=list(labels.PHASES),
