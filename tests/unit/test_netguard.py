@@ -50,6 +50,8 @@ def test_public_addresses(address: str) -> None:
         "https://169.254.169.254/latest/meta-data",
         "https://localhost/x",
         "https://a.localhost/x",
+        "https://localhost./x",
+        "https://a.localhost./x",
         "file:///etc/passwd",
         "gopher://example.com/",
         "https://user:pw@example.com/",

@@ -79,7 +79,7 @@ def check_url(url: str, *, allow_private: bool, allow_http: bool) -> None:
         raise BlockedAddressError("credentials in URLs are not allowed")
     if allow_private:
         return
-    host = parts.hostname
+    host = parts.hostname.rstrip(".")  # "localhost." is localhost, fully qualified
     if host in {"localhost"} or host.endswith((".localhost", ".local", ".internal")):
         raise BlockedAddressError(f"{host} is not a public host")
     try:
