@@ -261,14 +261,30 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
+def normal_host(host: str) -> str:
+    """A host name as peers are keyed (§7): lower case, no trailing dot, IDNA's ASCII form.
+
+    ``city.example.`` is the fully qualified ``city.example``, and ``bücher.example`` is
+    ``xn--bcher-kva.example`` on the wire: one peer each, whichever way a document writes it.
+    """
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid name: kept as is, it matches no policy key
+        return host
+
+
 @functools.lru_cache(maxsize=8192)
 def authority(url: str) -> str:
-    """host[:port] of a URL, lower-cased, default ports dropped: the unit of peer policy (§7).
+    """host[:port] of a URL, normalised (``normal_host``), default ports dropped: the unit of
+    peer policy (§7).
 
     Cached: the inbox asks it several times per request, mostly of the same actor and key ids.
     """
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = normal_host(parts.hostname or "")
     if ":" in host:
         host = f"[{host}]"
     try:
