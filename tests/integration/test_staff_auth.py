@@ -313,6 +313,33 @@ async def test_a_one_time_password_must_be_replaced_first(nodes, staff) -> None:
     assert (await client.get("/staff/items")).status == 200
 
 
+async def test_changing_ones_password_ends_the_other_sessions(nodes, staff) -> None:
+    a = await nodes("berlin")
+    laptop = await staff(a, "editor")
+    phone, stolen = await staff(a, "editor", login=False), await staff(a, "editor", login=False)
+    for other in (phone, stolen):
+        assert (await other.login(laptop.email)).status == 303
+        assert (await other.get("/staff/items")).status == 200
+    other_user = await staff(a, "editor")  # someone else's session is not touched
+    await laptop.get("/staff/account")
+    new = "a much longer new passphrase"
+    done = await laptop.post(
+        "/staff/account",
+        {"current_password": PASSWORD, "password": new, "password_confirm": new},
+    )
+    assert (done.status, done.location) == (303, "/staff/?done=password_changed")
+    assert (await laptop.get("/staff/items")).status == 200  # the session it was changed in
+    for other in (phone, stolen):
+        page = await other.get("/staff/items")
+        assert page.status == 303 and page.location.startswith("/staff/login"), page.status
+    assert (await other_user.get("/staff/items")).status == 200
+    async with a.node.db.session() as session:
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "staff.password")
+        )
+    assert entry is not None and entry.detail == {"other_sessions_ended": 2}
+
+
 # --- roles --------------------------------------------------------------------------------------
 
 

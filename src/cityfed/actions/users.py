@@ -144,8 +144,12 @@ async def reset_password(
     return secret if one_time else None
 
 
-async def change_password(node: Node, user_id: int, current: str, new: str) -> None:
-    """The signed-in person replaces their own password (after proving they know it)."""
+async def change_password(
+    node: Node, user_id: int, current: str, new: str, *, keep_session: int | None = None
+) -> None:
+    """The signed-in person replaces their own password (after proving they know it), which
+    ends their other sessions: whoever else knew the old one is signed out. ``keep_session``
+    is the one they are changing it in."""
     check_password(new)
     async with node.db.session() as session:
         user = await session.get(StaffUser, user_id)
@@ -158,7 +162,16 @@ async def change_password(node: Node, user_id: int, current: str, new: str) -> N
         row = await session.get(StaffUser, user_id)
         assert row is not None
         row.password_hash, row.must_change_password = hashed, False
-        session.add(AuditEntry(who=f"staff:{row.email}", action="staff.password", target=row.email))
+        ended = await user_queries.end_sessions_of(session, user_id, keep=keep_session)
+        session.add(
+            AuditEntry(
+                who=f"staff:{row.email}",
+                action="staff.password",
+                target=row.email,
+                detail={"other_sessions_ended": ended},
+            )
+        )
+    log.info("staff:%s changed their password; %d other sessions ended", row.email, ended)
 
 
 async def delete_user(node: Node, email: str, *, who: str) -> None:

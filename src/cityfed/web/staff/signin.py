@@ -12,7 +12,7 @@ from cityfed.web.staff.auth import Cookies, requires, safe_next
 from cityfed.web.staff.common import form, text
 from cityfed.web.staff.ratelimit import LIMITER
 from cityfed.web.staff.render import page, redirect
-from cityfed.web.staff.state import SESSION_TOKEN, USER, translator, user_of
+from cityfed.web.staff.state import SESSION, SESSION_TOKEN, USER, translator, user_of
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -81,7 +81,11 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     else:
         try:
             await user_actions.change_password(
-                request.app[NODE], user.id, data.get("current_password", ""), new
+                request.app[NODE],
+                user.id,
+                data.get("current_password", ""),
+                new,
+                keep_session=request[SESSION].id,
             )
         except user_actions.UserError as exc:
             errors[exc.field] = exc.problem
