@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
+from cityfed.activitypub.links import UnsafeLinkError, check_links
 from cityfed.activitypub.timefmt import format_datetime, parse_datetime
 from cityfed.activitypub.vocab.common import as_list, first_of
 
@@ -160,6 +161,10 @@ class RemoteActor:
 
     @classmethod
     def from_ap(cls, doc: dict[str, Any]) -> RemoteActor:
+        try:
+            check_links(doc)
+        except UnsafeLinkError as exc:
+            raise ActorParseError(str(exc)) from None
         actor_id = _str(doc.get("id"))
         if not actor_id or not is_http_url(actor_id):
             raise ActorParseError("actor has no http(s) id")

@@ -23,6 +23,7 @@ from cityfed.activitypub.jsonld import (
     compact_to_default,
     is_known_context,
 )
+from cityfed.activitypub.links import checked
 from cityfed.activitypub.timefmt import format_datetime as format_datetime  # re-exported
 
 SDG_MIN, SDG_MAX = 1, 17
@@ -321,7 +322,8 @@ def read_as_default(doc: Mapping[str, Any] | list[Any], *, context: Any = None) 
     context, unless it is in expanded form. Documents whose context ``is_known_context`` are
     returned unchanged (no pyld); the rest are compacted with pyld against ``DEFAULT_CONTEXT``
     (~2-3 ms). Raises ValueError when pyld cannot process the document (e.g. an unknown remote
-    context, which is never fetched).
+    context, which is never fetched), and UnsafeLinkError (a ValueError) when a link in it is
+    not http(s) (links.py).
     """
     if isinstance(doc, list):
         if len(doc) != 1 or not isinstance(doc[0], Mapping):
@@ -332,13 +334,13 @@ def read_as_default(doc: Mapping[str, Any] | list[Any], *, context: Any = None) 
     ctx = doc.get("@context", context)
     if ctx is None:
         if not _looks_expanded(doc):
-            return dict(doc)
+            return checked(dict(doc))
         source: Any = doc
     elif is_known_context(ctx) and (binds_cf(ctx) or not _mentions_cf(doc)):
-        return dict(doc)
+        return checked(dict(doc))
     else:
         source = {**doc, "@context": ctx}
-    return _compact(source)
+    return checked(_compact(source))
 
 
 def _compact(doc: Any) -> dict[str, Any]:
