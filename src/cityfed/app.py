@@ -46,6 +46,9 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[middleware.answer, middleware.gatekeeper],
+        # aiohttp closes a connection that is still waiting for a request's headers when its
+        # keep-alive timer runs out (set at connect and after each answer): the header deadline.
+        handler_args={"keepalive_timeout": settings.header_timeout},
     )
     node = Node(
         settings=settings, db=open_database(settings.database_url), urls=Urls(settings.base_url)

@@ -9,6 +9,8 @@ activities a second, the layers it used to pass were a tenth of the inbox's CPU 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -18,10 +20,13 @@ from cityfed.federation.authfetch import authorized_fetch
 from cityfed.federation.negotiation import wants_html
 from cityfed.federation.responses import error
 from cityfed.web.render import render_error
+from cityfed.node import NODE
 from cityfed.web.staff.auth import is_staff_path, staff_middleware
 from cityfed.web.templates_key import TEMPLATES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+log = logging.getLogger("cityfed.server")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
@@ -45,7 +50,9 @@ def _for_a_person(request: web.Request) -> bool:
 @web.middleware
 async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refusals on machine endpoints answer JSON ``{"error": ...}``; every answer gets the
-    security headers (error answers included)."""
+    security headers (error answers included). A body still arriving when the handler starts
+    has ``body_timeout`` seconds to arrive whole."""
+    deadline = _body_deadline(request)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -60,6 +67,9 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
                 if exc.status == 413
                 else error(exc.status, exc.reason)
             )
+    finally:
+        if deadline is not None:
+            deadline.cancel()
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
@@ -80,3 +90,31 @@ async def gatekeeper(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.method in ("GET", "HEAD"):
         return await authorized_fetch(request, handler)
     return await handler(request)
+
+
+def _body_deadline(request: web.Request) -> asyncio.TimerHandle | None:
+    """A timer that cuts off a client whose body is not in after ``body_timeout`` seconds.
+
+    aiohttp has a deadline for headers (the keep-alive timer) but none for bodies: a client
+    dripping one byte a second held its connection, and a handler waiting in ``read()``, for
+    as long as it liked. Most bodies are whole by the time the handler runs: no timer then.
+    """
+    if not request.body_exists or request.content.is_eof():
+        return None
+    timeout = request.app[NODE].settings.body_timeout
+    return asyncio.get_running_loop().call_later(timeout, _cut_off, request, timeout)
+
+
+def _cut_off(request: web.Request, timeout: float) -> None:
+    if request.content.is_eof() or request.protocol is None:
+        return
+    log.info(
+        "cut off %s %s from %s: body not received within %g s",
+        request.method,
+        request.path,
+        request.remote,
+        timeout,
+    )
+    # Closing the connection makes the handler's pending read raise ConnectionResetError, so
+    # whatever it holds is released; nobody is left to read an answer.
+    request.protocol.force_close()

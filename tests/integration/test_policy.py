@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from cityfed.federation.fetch import FetchError, fetch_json
-from cityfed.models.tables import Delivery, Follow, InboxItem, Object
+from cityfed.models.tables import Activity, Delivery, Follow, InboxItem, Object
 from tests.integration.test_projects import CHALLENGE, HEAT_MAP
 from tests.rig import TestNode, free_port, settle, signed_post
 
@@ -297,3 +297,94 @@ async def test_unblocking_lets_a_peer_back_in(nodes) -> None:
     await a.api("POST", "/follows", json={"account": b.account}, status=201)
     await settle(a, b)
     assert [f["state"] for f in (await a.api("GET", "/follows"))["items"]] == ["accepted"]
+
+
+# --- one domain, however written; a block covers subdomains (issue 14, item 9) -----------------
+
+
+@pytest.mark.parametrize(
+    "actor_host", ["evil.localhost", "Sub.Evil.LOCALHOST", "evil.localhost.", "a.b.evil.localhost."]
+)
+async def test_a_block_covers_subdomains_and_every_spelling_at_the_inbox(
+    nodes, caplog, actor_host: str
+) -> None:
+    # B refuses private addresses, so "*.localhost" is never looked up, before or after the fix:
+    # a sender that is not recognised as blocked gets a 401 from the key fetch being refused.
+    a, b = await nodes("berlin"), await nodes("hamburg", allow_private_addresses=False)
+    await set_policy(b, "Evil.Localhost.", "blocked")
+    actor = f"https://{actor_host}/actors/mallory"
+    follow = {
+        "id": f"https://{actor_host}/follows/{uuid.uuid4()}",
+        "type": "Follow",
+        "actor": actor,
+        "object": b.actor_id,
+    }
+    caplog.set_level("INFO", logger="cityfed")
+    status, _ = await signed_post(a, b, "/inbox", follow, key_id=f"{actor}#main-key")
+    assert status == 202
+    assert f"from blocked domain {actor_host.lower().rstrip('.')}" in caplog.text
+    async with b.node.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(InboxItem)) == 0
+
+
+async def test_a_block_cuts_off_and_hides_subdomains_in_the_database(nodes) -> None:
+    from cityfed.models.peers import domain_blocked
+    from cityfed.models.tables import Actor
+
+    # No DNS: B refuses private addresses, so "*.localhost" is never looked up (by the software
+    # probe of "allowed", or by deliveries).
+    b = await nodes("hamburg", allow_private_addresses=False)
+    await b.api("POST", "/projects", json={"title": "Tree census"}, status=201)
+    domains = [
+        "evil.localhost",
+        "sub.evil.localhost",
+        "a.b.evil.localhost",
+        "good.evil.localhost",  # has a policy of its own: the most specific decides
+        "notevil.localhost",
+        "evil.localhost.other.localhost",
+        "evil.localhost:8443",  # another port: another peer (§7)
+        "sub.x_y.localhost",
+        "sub.xzy.localhost",  # LIKE's "_" (in the block on x_y.localhost) must match only "_"
+    ]
+    async with b.node.db.transaction() as session:
+        activity = await session.scalar(select(Activity))
+        assert activity is not None
+        for domain in domains:
+            session.add(
+                Actor(ap_id=f"https://{domain}/a", type="Organization", handle="a", domain=domain)
+            )
+            session.add(
+                Delivery(
+                    activity_id=activity.id,
+                    sender_id=activity.actor_id,
+                    inbox=f"https://{domain}/inbox",
+                    domain=domain,
+                )
+            )
+    await set_policy(b, "good.evil.localhost", "allowed")
+    await set_policy(b, "EVIL.Localhost.", "blocked")
+    await set_policy(b, "x_y.localhost", "blocked")
+    covered = {"evil.localhost", "sub.evil.localhost", "a.b.evil.localhost", "sub.x_y.localhost"}
+    async with b.node.db.session() as session:
+        query = select(Actor.domain).where(domain_blocked(Actor.domain))
+        blocked = set(await session.scalars(query))
+        cancelled = set(
+            await session.scalars(select(Delivery.domain).where(Delivery.state == "cancelled"))
+        )
+    assert blocked == covered
+    assert cancelled == covered
+    (_, entry, *_) = (await b.api("GET", "/admin/audit"))["items"]
+    assert entry["detail"]["deliveries_cancelled"] == 3
+    # Queued after the block (by another process, say): the delivery worker cancels it unsent.
+    async with b.node.db.transaction() as session:
+        late = Delivery(
+            activity_id=activity.id,
+            sender_id=activity.actor_id,
+            inbox="https://late.sub.evil.localhost/inbox",
+            domain="late.sub.evil.localhost",
+        )
+        session.add(late)
+    await b.run_workers_once()
+    async with b.node.db.session() as session:
+        late = await session.get(Delivery, late.id)
+    assert late is not None and (late.state, late.last_error) == ("cancelled", "domain is blocked")

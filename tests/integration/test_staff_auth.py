@@ -7,9 +7,12 @@ and the ``staff`` fixture are shared by the other test_staff* modules.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,7 +31,7 @@ from cityfed.cli import main
 from cityfed.models.tables import ApiToken, AuditEntry, StaffSession, StaffUser
 from cityfed.models.types import utcnow
 from cityfed.web.staff.auth import Cookies
-from cityfed.web.staff.ratelimit import LIMITER
+from cityfed.web.staff.ratelimit import HASHING, LIMITER
 from tests.rig import TestNode
 
 PASSWORD = "correct horse battery staple"
@@ -223,6 +226,61 @@ async def test_failed_logins_are_rate_limited_per_address(nodes, staff) -> None:
     assert (await client.login(client.email)).status == 303
 
 
+async def test_concurrent_guesses_are_counted_before_hashing(nodes, staff) -> None:
+    """60 guesses at once on one account: 5 are checked, 55 refused unhashed, none slips by."""
+    a = await nodes("berlin")
+    client = await staff(a, "editor", login=False)
+    await client.get("/staff/login")
+    guesses = [
+        client.post("/staff/login", {"email": client.email, "password": f"guess number {i}"})
+        for i in range(60)
+    ]
+    pages = await asyncio.gather(*guesses)
+    statuses = sorted(page.status for page in pages)
+    assert statuses == [401] * 5 + [429] * 55
+    assert (await client.login(client.email)).status == 429  # even the right password now
+
+
+async def test_password_hashing_is_bounded_and_a_flood_is_turned_away(
+    nodes, staff, monkeypatch
+) -> None:
+    """Many sign-ins at once (different accounts, so the rate limit is not what stops them):
+    at most ``concurrent`` hashes run, a few wait, the rest get 503 with Retry-After."""
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class Slow(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            try:
+                time.sleep(0.05)
+                return super().verify(hash, password)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+    slow = Slow(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(user_actions, "_hasher", lambda: slow)
+    a = await nodes("berlin")
+    a.app[LIMITER].per_client = 1000
+    gate = a.app[HASHING]
+    client = await staff(a, "editor", login=False)
+    await client.get("/staff/login")
+    attempts = [
+        client.post("/staff/login", {"email": f"n{i}@berlin.example", "password": "wrong one!"})
+        for i in range(40)
+    ]
+    pages = await asyncio.gather(*attempts)
+    statuses = [page.status for page in pages]
+    assert set(statuses) == {401, 503}
+    assert statuses.count(401) >= gate.concurrent + gate.queue
+    assert all(0 < int(p.headers["Retry-After"]) <= 60 for p in pages if p.status == 503)
+    assert most[0] <= gate.concurrent
+    assert (await client.login(client.email)).status == 303  # served once the flood is over
+
+
 async def test_password_hashes_are_argon2id_with_production_parameters(nodes) -> None:
     a = await nodes("berlin")
     user, _ = await user_actions.create_user(
@@ -311,6 +369,33 @@ async def test_a_one_time_password_must_be_replaced_first(nodes, staff) -> None:
     )
     assert (done.status, done.location) == (303, "/staff/?done=password_changed")
     assert (await client.get("/staff/items")).status == 200
+
+
+async def test_changing_ones_password_ends_the_other_sessions(nodes, staff) -> None:
+    a = await nodes("berlin")
+    laptop = await staff(a, "editor")
+    phone, stolen = await staff(a, "editor", login=False), await staff(a, "editor", login=False)
+    for other in (phone, stolen):
+        assert (await other.login(laptop.email)).status == 303
+        assert (await other.get("/staff/items")).status == 200
+    other_user = await staff(a, "editor")  # someone else's session is not touched
+    await laptop.get("/staff/account")
+    new = "a much longer new passphrase"
+    done = await laptop.post(
+        "/staff/account",
+        {"current_password": PASSWORD, "password": new, "password_confirm": new},
+    )
+    assert (done.status, done.location) == (303, "/staff/?done=password_changed")
+    assert (await laptop.get("/staff/items")).status == 200  # the session it was changed in
+    for other in (phone, stolen):
+        page = await other.get("/staff/items")
+        assert page.status == 303 and page.location.startswith("/staff/login"), page.status
+    assert (await other_user.get("/staff/items")).status == 200
+    async with a.node.db.session() as session:
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "staff.password")
+        )
+    assert entry is not None and entry.detail == {"other_sessions_ended": 2}
 
 
 # --- roles --------------------------------------------------------------------------------------

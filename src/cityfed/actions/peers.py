@@ -70,10 +70,8 @@ def normalize_domain(raw: str) -> str:
         raise PolicyError(hint) from None
     if not host or port == 0 or not _valid_host(host):
         raise PolicyError(hint)
-    # The fully qualified "city.example." is the same peer as the "city.example" of actor ids.
+    # authority() is the one normalisation of domains (case, trailing dot, IDNA, default port).
     domain = authority("https://" + text)
-    if host.endswith("."):
-        domain = domain.replace(host, host.rstrip("."), 1)
     if len(domain) > 255:
         raise PolicyError(hint)
     return domain
@@ -137,8 +135,14 @@ async def set_policy(
 
 
 async def _cut_off(session: AsyncSession, domain: str, now: datetime) -> tuple[int, int]:
-    """Forget the follows with ``domain``'s actors and cancel deliveries still due there."""
-    theirs = select(Actor.id).where(Actor.domain == domain, Actor.local.is_(False))
+    """Forget the follows with the actors of ``domain`` and its subdomains (those it now blocks:
+    not those with a policy of their own) and cancel deliveries still due there."""
+    await session.flush()  # the new policy, for the queries below to see it
+    theirs = select(Actor.id).where(
+        peer_queries.covered_by(Actor.domain, domain),
+        peer_queries.domain_blocked(Actor.domain),
+        Actor.local.is_(False),
+    )
     follows = await session.execute(
         delete(Follow)
         .where(or_(Follow.follower_id.in_(theirs), Follow.followee_id.in_(theirs)))
@@ -148,7 +152,11 @@ async def _cut_off(session: AsyncSession, domain: str, now: datetime) -> tuple[i
     # overwrite the cancellation (it records only rows whose lease it still holds).
     deliveries = await session.execute(
         update(Delivery)
-        .where(Delivery.domain == domain, Delivery.state.in_(("pending", "retry")))
+        .where(
+            peer_queries.covered_by(Delivery.domain, domain),
+            peer_queries.domain_blocked(Delivery.domain),
+            Delivery.state.in_(("pending", "retry")),
+        )
         .values(state="cancelled", locked_until=None, finished_at=now, last_error="domain blocked")
         .execution_options(synchronize_session=False)
     )

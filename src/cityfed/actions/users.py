@@ -20,6 +20,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from cityfed.actions.password_hashing import HashingGate
 from cityfed.models import tokens as token_queries
 from cityfed.models import users as user_queries
 from cityfed.models.tables import ApiToken, AuditEntry, StaffSession, StaffUser
@@ -86,18 +87,24 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-async def _hash(password: str) -> str:
-    return await asyncio.to_thread(_hasher().hash, password)
+async def _hash(password: str, gate: HashingGate | None = None) -> str:
+    hasher = _hasher()
+    if gate is None:
+        return await asyncio.to_thread(hasher.hash, password)
+    return await gate.run(lambda: hasher.hash(password))
 
 
-async def _verify(stored: str, password: str) -> bool:
+async def _verify(stored: str, password: str, gate: HashingGate | None = None) -> bool:
+    """``gate`` bounds how many run at once (the staff pages pass theirs; the CLI, none)."""
+    hasher = _hasher()
+
     def check() -> bool:
         try:
-            return _hasher().verify(stored, password)
+            return hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(check)
+    return await (asyncio.to_thread(check) if gate is None else gate.run(check))
 
 
 # --- accounts -----------------------------------------------------------------------------------
@@ -144,21 +151,40 @@ async def reset_password(
     return secret if one_time else None
 
 
-async def change_password(node: Node, user_id: int, current: str, new: str) -> None:
-    """The signed-in person replaces their own password (after proving they know it)."""
+async def change_password(
+    node: Node,
+    user_id: int,
+    current: str,
+    new: str,
+    *,
+    keep_session: int | None = None,
+    gate: HashingGate | None = None,
+) -> None:
+    """The signed-in person replaces their own password (after proving they know it), which
+    ends their other sessions: whoever else knew the old one is signed out. ``keep_session``
+    is the one they are changing it in."""
     check_password(new)
     async with node.db.session() as session:
         user = await session.get(StaffUser, user_id)
-    if user is None or not await _verify(user.password_hash, current or ""):
+    if user is None or not await _verify(user.password_hash, current or "", gate):
         raise UserError("current_password", "this is not your current password")
     if new == current:
         raise UserError("password", "choose a password different from the current one")
-    hashed = await _hash(new)
+    hashed = await _hash(new, gate)
     async with node.db.transaction() as session:
         row = await session.get(StaffUser, user_id)
         assert row is not None
         row.password_hash, row.must_change_password = hashed, False
-        session.add(AuditEntry(who=f"staff:{row.email}", action="staff.password", target=row.email))
+        ended = await user_queries.end_sessions_of(session, user_id, keep=keep_session)
+        session.add(
+            AuditEntry(
+                who=f"staff:{row.email}",
+                action="staff.password",
+                target=row.email,
+                detail={"other_sessions_ended": ended},
+            )
+        )
+    log.info("staff:%s changed their password; %d other sessions ended", row.email, ended)
 
 
 async def delete_user(node: Node, email: str, *, who: str) -> None:
@@ -183,8 +209,12 @@ async def list_users(node: Node) -> list[StaffUser]:
 # --- signing in and out -------------------------------------------------------------------------
 
 
-async def authenticate(node: Node, email: str, password: str) -> StaffUser | None:
-    """The account when ``password`` is right, else None (same cost whether or not it exists)."""
+async def authenticate(
+    node: Node, email: str, password: str, *, gate: HashingGate | None = None
+) -> StaffUser | None:
+    """The account when ``password`` is right, else None (same cost whether or not it exists).
+
+    Raises HashingBusy when ``gate`` has no room for another hash."""
     try:
         email = normalize_email(email)
     except UserError:
@@ -192,10 +222,10 @@ async def authenticate(node: Node, email: str, password: str) -> StaffUser | Non
     async with node.db.session() as session:
         user = await user_queries.by_email(session, email) if email else None
     stored = user.password_hash if user is not None else _dummy_hash()
-    if not await _verify(stored, password or "") or user is None:
+    if not await _verify(stored, password or "", gate) or user is None:
         return None
     rehash = _hasher().check_needs_rehash(stored)
-    new_hash = await _hash(password) if rehash else None
+    new_hash = await _hash(password, gate) if rehash else None
     async with node.db.transaction() as session:
         row = await session.get(StaffUser, user.id)
         if row is None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cityfed.activitypub.jsonld import actor_context
+from cityfed.activitypub.links import UnsafeLinkError, check_links
 from cityfed.activitypub.timefmt import format_datetime, parse_datetime
 from cityfed.activitypub.vocab.common import as_list, first_of
 
@@ -165,6 +166,10 @@ class RemoteActor:
 
     @classmethod
     def from_ap(cls, doc: dict[str, Any]) -> RemoteActor:
+        try:
+            check_links(doc)
+        except UnsafeLinkError as exc:
+            raise ActorParseError(str(exc)) from None
         actor_id = _str(doc.get("id"))
         if not actor_id or not is_http_url(actor_id):
             raise ActorParseError("actor has no http(s) id")
@@ -266,14 +271,30 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
+def normal_host(host: str) -> str:
+    """A host name as peers are keyed (§7): lower case, no trailing dot, IDNA's ASCII form.
+
+    ``city.example.`` is the fully qualified ``city.example``, and ``bücher.example`` is
+    ``xn--bcher-kva.example`` on the wire: one peer each, whichever way a document writes it.
+    """
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid name: kept as is, it matches no policy key
+        return host
+
+
 @functools.lru_cache(maxsize=8192)
 def authority(url: str) -> str:
-    """host[:port] of a URL, lower-cased, default ports dropped: the unit of peer policy (§7).
+    """host[:port] of a URL, normalised (``normal_host``), default ports dropped: the unit of
+    peer policy (§7).
 
     Cached: the inbox asks it several times per request, mostly of the same actor and key ids.
     """
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = normal_host(parts.hostname or "")
     if ":" in host:
         host = f"[{host}]"
     try:

@@ -40,6 +40,11 @@ class Settings:
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     max_body_bytes: int = 1024 * 1024
+    # Slow clients (issue 14): seconds a connection may take to send a request's headers (from
+    # connecting, or from the previous answer on a kept-alive connection: aiohttp's keep-alive
+    # timer) and, once they are in, its body. Then it is cut off.
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
     fetch_timeout: float = 10.0
     fetch_max_bytes: int = 1024 * 1024
     fetch_max_redirects: int = 3
@@ -151,6 +156,8 @@ _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "listen_host": ("server", "host", _as_str),
     "listen_port": ("server", "port", _port),
     "max_body_bytes": ("limits", "max_body_bytes", _as_int),
+    "header_timeout": ("limits", "header_timeout", _as_float),
+    "body_timeout": ("limits", "body_timeout", _as_float),
     "fetch_timeout": ("limits", "fetch_timeout", _as_float),
     "fetch_max_bytes": ("limits", "fetch_max_bytes", _as_int),
     "fetch_max_redirects": ("limits", "fetch_max_redirects", _as_int),

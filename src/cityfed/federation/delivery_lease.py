@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.digest import digest_header
+from cityfed.federation.policy import covering, policy_of
 from cityfed.models.queue import lease_columns
 from cityfed.models.tables import Activity, Delivery, Peer
 from cityfed.node import Node
@@ -190,11 +191,18 @@ class Leaser:
 
 
 async def _peers(session: AsyncSession, domains: set[str]) -> dict[str, tuple[bool, int]]:
-    """(blocked, consecutive failures) of each domain that has a peers row."""
+    """(blocked, consecutive failures) of each domain that has a peers row or a blocked parent."""
+    keys = {key for domain in domains for key in covering(domain)}
     result = await session.execute(
-        select(Peer.domain, Peer.policy, Peer.consecutive_failures).where(Peer.domain.in_(domains))
+        select(Peer.domain, Peer.policy, Peer.consecutive_failures).where(Peer.domain.in_(keys))
     )
-    return {domain: (policy == "blocked", failures or 0) for domain, policy, failures in result}
+    rows = {domain: (policy, failures or 0) for domain, policy, failures in result}
+    policies = {domain: policy for domain, (policy, _) in rows.items()}
+    return {
+        domain: (policy_of(policies, domain) == "blocked", rows.get(domain, (None, 0))[1])
+        for domain in domains
+        if any(key in rows for key in covering(domain))
+    }
 
 
 async def _cancel_blocked(session: AsyncSession, rows: list[Any], now: datetime) -> None:

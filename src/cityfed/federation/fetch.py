@@ -18,6 +18,7 @@ import orjson
 
 from cityfed.activitypub import cavage
 from cityfed.activitypub.actor import authority
+from cityfed.activitypub.links import UnsafeLinkError, check_links
 from cityfed.federation.netguard import BlockedAddressError, check_url
 from cityfed.federation.responses import AP_ACCEPT
 from cityfed.node import Node
@@ -114,6 +115,7 @@ async def fetch_object(node: Node, url: str) -> dict[str, Any]:
     same) and require the id to be stable.
     """
     fetched = await fetch_json(node, url)
+    _check_links(url, fetched.document)
     doc_id = fetched.document.get("id")
     if not isinstance(doc_id, str):
         raise FetchError(url, "document has no id")
@@ -122,6 +124,15 @@ async def fetch_object(node: Node, url: str) -> dict[str, Any]:
             raise FetchError(url, "document id is not on the host that served it")
         return fetched.document
     refetched = await fetch_json(node, doc_id)
+    _check_links(url, refetched.document)
     if refetched.document.get("id") != doc_id or authority(refetched.url) != authority(doc_id):
         raise FetchError(url, "document id does not match its origin")
     return refetched.document
+
+
+def _check_links(url: str, document: dict[str, Any]) -> None:
+    """Every id, url and href of a fetched object is http(s), or it is refused whole (§6)."""
+    try:
+        check_links(document)
+    except UnsafeLinkError as exc:
+        raise FetchError(url, str(exc)) from None

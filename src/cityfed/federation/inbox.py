@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from cityfed.activitypub.actor import authority, is_http_url, origin_of
+from cityfed.activitypub.links import UnsafeLinkError, check_links
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.forwarded import may_arrive_forwarded
 from cityfed.federation.inbox_writer import InboxWriter, PendingItem
@@ -59,6 +60,10 @@ def _parse_activity(body: bytes) -> dict[str, Any]:
             raise Refused(400, "activity has no http(s) id")
         if authority(activity_id) != authority(actor):
             raise Refused(400, "activity id is not on its actor's host")
+    try:
+        check_links(activity)  # every id, url and href in it, embedded objects included (§6)
+    except UnsafeLinkError as exc:
+        raise Refused(400, str(exc)) from None
     return activity
 
 

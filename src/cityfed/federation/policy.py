@@ -2,15 +2,23 @@
 
 The inbox consults it on every request, so it must not cost a query; the view is reloaded after
 every local change and every few seconds (other processes may change policy too).
+
+A policy on a domain covers its subdomains, the most specific one deciding, as Mastodon's
+``DomainBlock.rule_for`` does: ``sub.evil.example`` is blocked by a block on ``evil.example`` unless
+``sub.evil.example`` has a policy of its own. A port is part of the domain (§7: ``host:8081`` and
+``host:8082`` are two peers), so a policy on ``evil.example:8443`` covers ``a.evil.example:8443``.
 """
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from cityfed.activitypub.actor import normal_host
 from cityfed.models.db import Database
 from cityfed.models.tables import NodeSetting, Peer
 
@@ -25,7 +33,7 @@ class PolicyView:
     loaded_at: float = 0.0
 
     def policy(self, domain: str) -> str | None:
-        return self.policies.get(domain.lower())
+        return policy_of(self.policies, domain)
 
     def is_blocked(self, domain: str) -> bool:
         return self.policy(domain) == "blocked"
@@ -51,9 +59,43 @@ class PolicyView:
             rows = await session.execute(
                 select(Peer.domain, Peer.policy).where(Peer.policy.is_not(None))
             )
-            policies = {domain.lower(): policy for domain, policy in rows}
+            policies = {covering(domain)[0]: policy for domain, policy in rows}
             setting = await session.get(NodeSetting, "federation_mode")
         self.policies = policies
         self.mode = str(setting.value.get("mode")) if setting else self.default_mode
         self.loaded_at = time.monotonic()
         return self
+
+
+def policy_of(policies: Mapping[str, str | None], domain: str) -> str | None:
+    """The policy in force for ``domain``: that of the most specific domain covering it."""
+    if not policies:  # the common case of a node without policies costs nothing more
+        return None
+    for key in covering(domain):
+        found = policies.get(key)
+        if found is not None:
+            return found
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def covering(domain: str) -> tuple[str, ...]:
+    """The policy keys that cover ``domain`` (``host[:port]``), most specific first.
+
+    The first is ``domain`` itself, normalised; then its parent domains with the same port. An IP
+    address has no parents. Cached: the inbox asks this of the same few senders all day.
+    """
+    host, port = domain.strip(), ""
+    if host.startswith("["):  # an IPv6 literal, perhaps with a port
+        end = host.find("]")
+        if end > 0:
+            host, port = host[: end + 1], host[end + 1 :]
+        return (host.lower() + port,)
+    if ":" in host:
+        host, _, rest = host.rpartition(":")
+        port = ":" + rest
+    host = normal_host(host)
+    labels = host.split(".")
+    if labels[-1].isdigit():  # an IPv4 address (no top-level domain is a number)
+        return (host + port,)
+    return tuple(".".join(labels[i:]) + port for i in range(len(labels)))

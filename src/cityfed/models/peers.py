@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -34,20 +34,45 @@ STATE_NAMES = {
 # --- hiding blocked domains ---------------------------------------------------------------------
 
 
-def blocked_domains() -> Select[tuple[str]]:
-    return select(Peer.domain).where(Peer.policy == "blocked")
+def covered_by(domain: ColumnElement[str] | Any, peer: ColumnElement[str] | Any) -> Any:
+    """``domain`` is the peer domain ``peer`` or one of its subdomains (same port), as
+    ``policy.covering`` says in Python: ``a.evil.example`` and ``evil.example`` by ``evil.example``.
+
+    Domains hold no ``%`` or ``\\``; a ``_`` (allowed in labels) is escaped so LIKE takes it as is.
+    """
+    escaped = func.replace(peer, "_", "\\_", type_=String)
+    return or_(domain == peer, domain.like(literal("%.", String).concat(escaped), escape="\\"))
+
+
+def domain_blocked(domain: ColumnElement[str] | Any) -> ColumnElement[bool]:
+    """``domain`` is blocked: a block covers it, and no policy on a more specific domain does."""
+    block, other = aliased(Peer), aliased(Peer)
+    overridden = (
+        select(other.domain)
+        .where(
+            other.policy.is_not(None),
+            other.policy != "blocked",
+            covered_by(domain, other.domain),
+            func.length(other.domain) > func.length(block.domain),
+        )
+        .correlate_except(other)  # to both the block and ``domain``'s table, two levels up
+        .exists()
+    )
+    return (
+        select(block.domain)
+        .where(block.policy == "blocked", covered_by(domain, block.domain), ~overridden)
+        .exists()
+    )
 
 
 def domain_not_blocked(domain: ColumnElement[str] | Any) -> ColumnElement[bool]:
     """For queries that join ``actors``: ``Actor.domain`` is not a blocked one."""
-    return domain.not_in(blocked_domains())
+    return ~domain_blocked(domain)
 
 
 def actor_not_blocked(actor_id: ColumnElement[int] | Any) -> ColumnElement[bool]:
     """For queries on ``objects`` without a join: the author is not on a blocked domain."""
-    blocked_actors = select(Actor.id).where(
-        Actor.local.is_(False), Actor.domain.in_(blocked_domains())
-    )
+    blocked_actors = select(Actor.id).where(Actor.local.is_(False), domain_blocked(Actor.domain))
     return actor_id.not_in(blocked_actors)
 
 

@@ -47,12 +47,15 @@ async def purge_expired_sessions(session: AsyncSession, now: datetime) -> None:
     )
 
 
-async def end_sessions_of(session: AsyncSession, user_id: int) -> None:
-    await session.execute(
-        delete(StaffSession)
-        .where(StaffSession.user_id == user_id)
-        .execution_options(synchronize_session=False)
-    )
+async def end_sessions_of(
+    session: AsyncSession, user_id: int, *, keep: int | None = None
+) -> int:
+    """Sign ``user_id`` out everywhere (but in the session ``keep``); how many sessions ended."""
+    query = delete(StaffSession).where(StaffSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(StaffSession.id != keep)
+    result = await session.execute(query.execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 async def api_tokens(session: AsyncSession) -> list[ApiToken]:

@@ -1,14 +1,17 @@
 """Small helpers shared by templates (as Jinja filters) and view code: names, dates, safe links.
 
-Imports nothing of ours, so the template environment can load it without import cycles.
+Imports nothing of ours but ``activitypub.links`` (which imports nothing), so the template
+environment can load it without import cycles.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from markupsafe import Markup
+
+from cityfed.activitypub.links import is_safe_link
 
 # How a page names the two kinds of city object (``kind_of`` a row).
 KIND_LABELS = {"project": "Project", "challenge": "Challenge"}
@@ -71,10 +74,25 @@ def ui_attr(lang: str | None) -> Markup:
 def web_url(url: str | None) -> str | None:
     """``url`` when it is an absolute http(s) URL, else None: data from peers could carry
     ``javascript:`` and escaping alone does not make such an ``href`` safe."""
+    return url if url and is_safe_link(url) else None
+
+
+def safe_url(url: str | None) -> str:
+    """The one way a template writes a link that may come from a peer (``href``, ``src``):
+    an absolute http(s) URL or a path on this site as is, anything else as ``#``.
+
+    Links are checked when documents arrive (activitypub/links.py); this also covers rows
+    stored before that check, and whatever a future field forgets.
+    """
     if not url:
-        return None
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
+        return "#"
+    if is_safe_link(url):
+        return url
+    if url.startswith(("/", "?", "#")) and not url.startswith("//") and is_safe_link(
+        "https://x" + url
+    ):
+        return url
+    return "#"
 
 
 def tag_path(tag: str) -> str:

@@ -23,6 +23,7 @@ def create_environment() -> jinja2.Environment:
         isotime=filters.iso_datetime,
         language_name=filters.language_name,
         web_url=filters.web_url,
+        safe_url=filters.safe_url,
         tag_path=filters.tag_path,
     )
     env.globals.update(ui_attr=filters.ui_attr)

@@ -24,6 +24,7 @@ from cityfed.activitypub.jsonld import (
     is_known_context,
     without_unbundled,
 )
+from cityfed.activitypub.links import checked
 from cityfed.activitypub.timefmt import format_datetime as format_datetime  # re-exported
 
 SDG_MIN, SDG_MAX = 1, 17
@@ -339,7 +340,8 @@ def read_as_default(doc: Mapping[str, Any] | list[Any], *, context: Any = None) 
     returned unchanged (no pyld); the rest are compacted with pyld against ``DEFAULT_CONTEXT``
     (~2-3 ms). A context URL we do not bundle is never fetched and never a reason to refuse:
     it is left out and the terms we know are read, as Mastodon reads any document as plain
-    JSON. Raises ValueError when pyld cannot process the document (invalid JSON-LD).
+    JSON. Raises ValueError when pyld cannot process the document (invalid JSON-LD), and
+    UnsafeLinkError (a ValueError) when a link in it is not http(s) (links.py).
     """
     if isinstance(doc, list):
         if len(doc) != 1 or not isinstance(doc[0], Mapping):
@@ -352,13 +354,13 @@ def read_as_default(doc: Mapping[str, Any] | list[Any], *, context: Any = None) 
         ctx = without_unbundled(ctx)
     if ctx is None:
         if not _looks_expanded(doc):
-            return dict(doc)
+            return checked(dict(doc))
         source: Any = doc
     elif is_known_context(ctx) and (binds_cf(ctx) or not _mentions_cf(doc)):
-        return dict(doc)
+        return checked(dict(doc))
     else:
         source = {**doc, "@context": ctx}
-    return _compact(source)
+    return checked(_compact(source))
 
 
 def _compact(doc: Any) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cityfed.actions.password_hashing import HashingGate
 from cityfed.web.staff import accounts, admin, follows, items, objects, report, signin, timeline
-from cityfed.web.staff.ratelimit import LIMITER, LoginLimiter
+from cityfed.web.staff.ratelimit import HASHING, LIMITER, LoginLimiter
 
 
 async def _to_index(_request: web.Request) -> web.StreamResponse:
@@ -68,4 +69,10 @@ def setup(app: web.Application) -> None:
     """Install the staff pages: routes and the login limiter. Their sign-in/CSRF middleware is
     run by the app's gatekeeper (cityfed.middleware) for paths under /staff."""
     app[LIMITER] = LoginLimiter()
+    app[HASHING] = HashingGate()
+    app.on_cleanup.append(_close_hashing)
     add_routes(app)
+
+
+async def _close_hashing(app: web.Application) -> None:
+    app[HASHING].close()

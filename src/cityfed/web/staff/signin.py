@@ -7,12 +7,13 @@ import math
 from aiohttp import web
 
 from cityfed.actions import users as user_actions
+from cityfed.actions.password_hashing import HashingBusy
 from cityfed.node import NODE
 from cityfed.web.staff.auth import Cookies, requires, safe_next
 from cityfed.web.staff.common import form, text
-from cityfed.web.staff.ratelimit import LIMITER
+from cityfed.web.staff.ratelimit import HASHING, LIMITER
 from cityfed.web.staff.render import page, redirect
-from cityfed.web.staff.state import SESSION_TOKEN, USER, translator, user_of
+from cityfed.web.staff.state import SESSION, SESSION_TOKEN, USER, translator, user_of
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -30,7 +31,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     target = safe_next(data.get("next"))
     limiter = request.app[LIMITER]
     client = request.remote or "unknown"
-    wait = limiter.retry_after(email, client)
+    wait = limiter.attempt(email, client)  # counted now, before the password is hashed
     if wait is not None:
         message = _(
             "Too many failed sign-ins. Try again in {minutes} minutes.",
@@ -39,17 +40,28 @@ async def login(request: web.Request) -> web.StreamResponse:
         response = page(request, "login.html", status=429, next=target, email=email, error=message)
         response.headers["Retry-After"] = str(wait)
         return response
-    user = await user_actions.authenticate(node, email, password)
+    try:
+        user = await user_actions.authenticate(node, email, password, gate=request.app[HASHING])
+    except HashingBusy as exc:
+        return _busy(request, target, email, exc.retry_after)
     if user is None:
-        limiter.failed(email, client)
         message = _("The e-mail address or the password is wrong.")
         return page(request, "login.html", status=401, next=target, email=email, error=message)
-    limiter.succeeded(email)
+    limiter.succeeded(email, client)
     token, _session = await user_actions.sign_in(node, user)
     response = redirect("/staff/account" if user.must_change_password else target)
     cookies = Cookies.of(node)
     lifetime = int(user_actions.SESSION_LIFETIME.total_seconds())
     cookies.set(response, cookies.session, token, max_age=lifetime)
+    return response
+
+
+def _busy(request: web.Request, target: str, email: str, wait: int) -> web.StreamResponse:
+    """Too many sign-ins being checked at once (a flood): come back shortly."""
+    _ = translator(request)
+    message = _("Too many sign-ins at once. Try again in a few seconds.")
+    response = page(request, "login.html", status=503, next=target, email=email, error=message)
+    response.headers["Retry-After"] = str(wait)
     return response
 
 
@@ -81,10 +93,19 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     else:
         try:
             await user_actions.change_password(
-                request.app[NODE], user.id, data.get("current_password", ""), new
+                request.app[NODE],
+                user.id,
+                data.get("current_password", ""),
+                new,
+                keep_session=request[SESSION].id,
+                gate=request.app[HASHING],
             )
         except user_actions.UserError as exc:
             errors[exc.field] = exc.problem
+        except HashingBusy as exc:
+            response = page(request, "account.html", status=503, errors={})
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
     if errors:
         return page(request, "account.html", status=422, errors=errors)
     return redirect("/staff/", done="password_changed")
