@@ -323,6 +323,58 @@ def sign_request(
     return out
 
 
+def check_policy(
+    sig: MessageSignature,
+    method: str,
+    headers: Mapping[str, str],
+    *,
+    body: bytes | None,
+    now: datetime | None = None,
+    max_skew: int = 3600,
+) -> None:
+    """Every rule of ``verify`` that needs no key (created, covered components, content-digest),
+    so an inbox can refuse a request before it fetches an unknown key."""
+    _check_policy(sig, method, lower_headers(headers), body, timestamp(now), max_skew)
+
+
+def _check_policy(
+    sig: MessageSignature,
+    method: str,
+    lowered: Mapping[str, str],
+    body: bytes | None,
+    now_ts: float,
+    max_skew: int,
+) -> None:
+    created = sig.params.get("created")
+    if created is None:
+        raise SignatureError(f"signature {sig.label} has no created parameter")
+    if created - now_ts > max_skew:
+        raise SignatureError(f"signature {sig.label} was created in the future")
+    if now_ts - created > max_skew:
+        raise SignatureError(f"signature {sig.label} is too old")
+    expires = sig.params.get("expires")
+    if expires is not None and now_ts > expires:
+        raise SignatureError(f"signature {sig.label} has expired")
+
+    covered = sig.components
+    if "@method" not in covered:
+        raise SignatureError(f"signature {sig.label} does not cover @method")
+    if "@target-uri" not in covered and not ("@authority" in covered and "@path" in covered):
+        raise SignatureError(
+            f"signature {sig.label} covers neither @target-uri nor @authority and @path"
+        )
+
+    if body is not None or method.upper() == "POST":
+        if "content-digest" not in covered:
+            raise SignatureError(
+                f"signature {sig.label} does not cover content-digest on a request with a body"
+            )
+        digest = lowered.get("content-digest")
+        if digest is None:
+            raise SignatureError("header 'content-digest' is signed but missing")
+        verify_content_digest(digest, body if body is not None else b"")
+
+
 def verify(
     sig: MessageSignature,
     method: str,
@@ -346,35 +398,6 @@ def verify(
 
     ``algorithm`` is the algorithm the application expects for this key; see verify_base.
     """
-    now_ts = timestamp(now)
-    created = sig.params.get("created")
-    if created is None:
-        raise SignatureError(f"signature {sig.label} has no created parameter")
-    if created - now_ts > max_skew:
-        raise SignatureError(f"signature {sig.label} was created in the future")
-    if now_ts - created > max_skew:
-        raise SignatureError(f"signature {sig.label} is too old")
-    expires = sig.params.get("expires")
-    if expires is not None and now_ts > expires:
-        raise SignatureError(f"signature {sig.label} has expired")
-
-    covered = sig.components
-    if "@method" not in covered:
-        raise SignatureError(f"signature {sig.label} does not cover @method")
-    if "@target-uri" not in covered and not ("@authority" in covered and "@path" in covered):
-        raise SignatureError(
-            f"signature {sig.label} covers neither @target-uri nor @authority and @path"
-        )
-
     lowered = lower_headers(headers)
-    if body is not None or method.upper() == "POST":
-        if "content-digest" not in covered:
-            raise SignatureError(
-                f"signature {sig.label} does not cover content-digest on a request with a body"
-            )
-        digest = lowered.get("content-digest")
-        if digest is None:
-            raise SignatureError("header 'content-digest' is signed but missing")
-        verify_content_digest(digest, body if body is not None else b"")
-
+    _check_policy(sig, method, lowered, body, timestamp(now), max_skew)
     verify_base(sig, _signature_base(sig, method, url, lowered), public_key, algorithm=algorithm)
