@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.vocab import Challenge, Project, parse_object
 from cityfed.activitypub.vocab.common import read_as_default
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
+from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
-from cityfed.models.tables import Follow, Object
+from cityfed.models.tables import Object
 from cityfed.models.types import utcnow
 
 log = logging.getLogger("cityfed.handlers.objects")
@@ -44,17 +43,8 @@ def read(ctx: Context) -> tuple[CityObject, dict[str, Any]] | None:
     return parsed, plain
 
 
-async def _followed(ctx: Context) -> bool:
-    row = await ctx.session.scalar(
-        select(Follow.id)
-        .where(Follow.followee_id == ctx.sender.id, Follow.state == "accepted")
-        .limit(1)
-    )
-    return row is not None
-
-
 async def create(ctx: Context, parsed: CityObject, plain: dict[str, Any]) -> None:
-    if not await _followed(ctx):
+    if not await follow_queries.is_followed(ctx.session, ctx.sender.id):
         raise Ignore(f"{ctx.sender.ap_id} is not followed by any of our cities")
     existing = await object_queries.by_ap_id(ctx.session, parsed.id)
     if existing is not None:
