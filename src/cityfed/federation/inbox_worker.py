@@ -10,7 +10,8 @@ run in a lane of their own, in the order they arrived, one at a time; the worker
 soon as there is room, without waiting for a slow lane, so one sender whose objects hang delays
 only itself. Leases are renewed while an item is being worked on, so no second worker takes it.
 A fetch that fails for a passing reason (5xx, timeout, refused connection) sends the item to retry
-with the backoff of ``retry.classify_fetch``; a final one (404, wrong document) gives it up.
+with the backoff of ``retry.classify_fetch`` (about three days of attempts, as for deliveries); a
+final one (404, wrong document) gives it up, with the reason on the item and in the log.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from cityfed.federation.forwarded import verify_forwarded
 from cityfed.federation.handlers import kinds
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.federation.remote import ResolveError, get_actor
-from cityfed.federation.retry import classify_fetch
+from cityfed.federation.retry import DEFAULT_MAX_ATTEMPTS, backoff_delay, classify_fetch
 from cityfed.models import queue
 from cityfed.models.tables import InboxItem
 from cityfed.models.types import utcnow
@@ -41,7 +42,7 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.inbox")
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # for errors of our own; an origin that is down gets DEFAULT_MAX_ATTEMPTS
 IDLE_POLL = 1.0
 BATCH = 100  # items leased and not yet finished, at most, per worker
 PER_SENDER = 10  # items of one sender per lease
@@ -63,10 +64,6 @@ def writes_to_us(activity: dict[str, Any]) -> bool:
     return bool(types & {"Create", "Update"}) and kinds.kind_of(activity.get("object")) in WRITES
 
 
-def _retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 6 * 3600))
-
-
 def _lanes(items: list[InboxItem]) -> list[list[InboxItem]]:
     by_sender: dict[str, list[InboxItem]] = {}
     for item in items:
@@ -75,10 +72,10 @@ def _lanes(items: list[InboxItem]) -> list[list[InboxItem]]:
 
 
 class InboxWorker:
-    def __init__(self, node: Node, *, lease_for: timedelta = LEASE) -> None:
+    def __init__(self, node: Node, *, lease_for: timedelta | None = None) -> None:
         self.node = node
         self.handlers = registry()
-        self.lease_for = lease_for
+        self.lease_for = lease_for or LEASE
         self._held: dict[int, InboxItem] = {}  # leased here, not finished: their leases renewed
         # Bounds the transactions that apply items, not the network waits before them.
         self._apply = asyncio.Semaphore(max(1, node.settings.inbox_concurrency))
@@ -255,7 +252,7 @@ class InboxWorker:
                     reason,
                 )
             else:
-                at = utcnow() + _retry_delay(item.attempts)
+                at = utcnow() + timedelta(seconds=backoff_delay(item.attempts))
                 async with node.db.transaction() as session:
                     await queue.reschedule(session, InboxItem, item.id, at, error=reason)
                 log.warning(
@@ -275,7 +272,7 @@ class InboxWorker:
             exc.retry_after,
             item.attempts,
             utcnow(),
-            max_attempts=MAX_ATTEMPTS,
+            max_attempts=DEFAULT_MAX_ATTEMPTS,
         )
         reason = f"cannot fetch {exc.url}: {exc.reason}"
         if outcome.kind == "retry" and outcome.next_attempt_at is not None:
