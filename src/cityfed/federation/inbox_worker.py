@@ -118,9 +118,14 @@ class InboxWorker:
             if not ids:
                 continue
             now = utcnow()
+            until = now + self.lease_for
             try:
                 async with self.node.db.transaction() as session:
-                    await queue.renew(session, InboxItem, ids, now, now + self.lease_for)
+                    await queue.renew(session, InboxItem, ids, now, until)
+                for item_id in ids:  # what we hold now ends then (e.g. to hand it back)
+                    held = self._held.get(item_id)
+                    if held is not None:
+                        held.locked_until = until
             except asyncio.CancelledError:
                 raise
             except Exception:
