@@ -59,7 +59,11 @@ async def screen_reference(node: Node, sender: Actor, activity: dict[str, Any]) 
     obj = activity.get("object")
     if not isinstance(obj, str) or obj == sender.ap_id:
         return  # embedded (nothing to fetch), or an Update of the sender itself
-    if not is_http_url(obj) or authority(obj) != sender.domain:
+    if not is_http_url(obj):
+        raise Refuse(f"{obj!r} is not an http(s) URL")
+    if node.policy.is_blocked(authority(obj)):
+        raise Ignore(f"{authority(obj)} is blocked")
+    if authority(obj) != sender.domain:
         raise Refuse(f"{obj} is not on its author's host")
     async with node.db.session() as session:
         known = await object_queries.by_ap_id(session, obj)
