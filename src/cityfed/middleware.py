@@ -19,8 +19,8 @@ from cityfed.api.common import api_middleware
 from cityfed.federation.authfetch import authorized_fetch
 from cityfed.federation.negotiation import wants_html
 from cityfed.federation.responses import error
-from cityfed.web.render import render_error
 from cityfed.node import NODE
+from cityfed.web.render import render_error
 from cityfed.web.staff.auth import is_staff_path, staff_middleware
 from cityfed.web.templates_key import TEMPLATES
 

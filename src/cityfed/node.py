@@ -36,6 +36,9 @@ class Node:
     keys: KeyStore = field(default_factory=KeyStore)
     remote_keys: RemoteKeyCache = field(default_factory=RemoteKeyCache)
     http: aiohttp.ClientSession | None = None
+    # Key fetches (anyone can cause one with a POST) have their own small connection budget, so
+    # they never hold connections that deliveries and our own lookups need (runtime.py).
+    key_http: aiohttp.ClientSession | None = None
     # Set after a transaction that enqueued deliveries commits, so an idle worker starts at once
     # instead of at its next poll (see federation.outbox.kick).
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -95,6 +98,10 @@ class Node:
         if self.http is None:
             raise RuntimeError("the HTTP client is only available while the app runs")
         return self.http
+
+    def key_client(self) -> aiohttp.ClientSession:
+        """The client for key fetches; the shared one where no separate budget was set up."""
+        return self.key_http or self.client()
 
 
 NODE: web.AppKey[Node] = web.AppKey("node", Node)

@@ -247,3 +247,50 @@ def test_classify_is_total_and_sane(
         assert outcome.next_attempt_at is not None and outcome.next_attempt_at > NOW
     else:
         assert outcome.next_attempt_at is None
+
+
+# -- classify_fetch: the same rules for a GET an inbox item needs --------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 429])
+def test_fetch_passing_statuses_are_retried(status: int) -> None:
+    from cityfed.federation.retry import classify_fetch
+
+    outcome = classify_fetch(status, None, None, 1, NOW, rng(), max_attempts=8)
+    assert outcome.kind == "retry" and outcome.next_attempt_at is not None
+    assert outcome.next_attempt_at >= NOW + timedelta(seconds=BASE_DELAY * (1 - JITTER))
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 451, 301])
+def test_fetch_other_4xx_are_final(status: int) -> None:
+    from cityfed.federation.retry import classify_fetch
+
+    assert classify_fetch(status, None, None, 1, NOW, rng()).kind == "permanent"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [TimeoutError(), aiohttp.ClientConnectionError("refused"), ConnectionRefusedError()],
+)
+def test_fetch_network_errors_are_retried_until_the_last_attempt(error: BaseException) -> None:
+    from cityfed.federation.retry import classify_fetch
+
+    assert classify_fetch(None, error, None, 1, NOW, rng(), max_attempts=8).kind == "retry"
+    assert classify_fetch(None, error, None, 8, NOW, rng(), max_attempts=8).kind == "dead"
+
+
+def test_fetch_of_a_refused_document_or_address_is_final() -> None:
+    from cityfed.federation.retry import classify_fetch
+
+    # Too large, not JSON, wrong id: the document came and we refused it (status 200 or none).
+    assert classify_fetch(None, None, None, 1, NOW, rng()).kind == "permanent"
+    assert classify_fetch(200, None, None, 1, NOW, rng()).kind == "permanent"
+    blocked = BlockedAddressError("10.0.0.1 is not a public address")
+    assert classify_fetch(None, blocked, None, 1, NOW, rng()).kind == "permanent"
+
+
+def test_fetch_retry_after_is_honoured() -> None:
+    from cityfed.federation.retry import classify_fetch
+
+    outcome = classify_fetch(503, None, "3600", 1, NOW, rng())
+    assert outcome.delay is not None and outcome.delay >= 3600

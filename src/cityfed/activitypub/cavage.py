@@ -299,6 +299,65 @@ def sign_request(
     return out
 
 
+def check_policy(
+    sig: CavageSignature,
+    method: str,
+    headers: Mapping[str, str],
+    *,
+    body: bytes | None,
+    now: datetime | None = None,
+    max_skew: int = 3600,
+) -> None:
+    """Every rule of ``verify_request`` that needs no key: covered headers, clock, digest.
+
+    An inbox runs it before fetching an unknown key, so a request that would fail anyway costs
+    no request to the key's host.
+    """
+    _check_policy(sig, method, lower_headers(headers), body, timestamp(now), max_skew)
+
+
+def _check_policy(
+    sig: CavageSignature,
+    method: str,
+    lowered: Mapping[str, str],
+    body: bytes | None,
+    now_ts: float,
+    max_skew: int,
+) -> None:
+    covered = sig.headers
+    if "(request-target)" not in covered:
+        raise SignatureError("signature does not cover (request-target)")
+    if "host" not in covered:
+        raise SignatureError("signature does not cover host")
+    has_date = "date" in covered
+    has_created = "(created)" in covered
+    if not (has_date or has_created):
+        raise SignatureError("signature covers neither date nor (created)")
+    if has_date:
+        date = lowered.get("date")
+        if date is None:
+            raise SignatureError("header 'date' is signed but missing from the request")
+        if abs(now_ts - parse_http_date(date)) > max_skew:
+            raise SignatureError("Date header is too far from the current time")
+    if has_created:
+        if sig.created is None:
+            raise SignatureError("(created) is signed but the created parameter is missing")
+        if sig.created - now_ts > max_skew:
+            raise SignatureError("signature created time is in the future")
+        if now_ts - sig.created > max_skew:
+            raise SignatureError("signature is too old")
+    if sig.expires is not None and now_ts > sig.expires:
+        raise SignatureError("signature has expired")
+
+    if body is not None or method.upper() == "POST":
+        if "digest" not in covered:
+            raise SignatureError("signature does not cover digest on a request with a body")
+        digest = lowered.get("digest")
+        if digest is None:
+            raise SignatureError("header 'digest' is signed but missing from the request")
+        verify_digest_header(digest, body if body is not None else b"")
+
+
 def verify_request(
     sig: CavageSignature,
     method: str,
@@ -324,44 +383,11 @@ def verify_request(
     If the signature does not verify over ``target`` and ``target`` has a query string, the
     path alone is tried too, because Misskey signs ``(request-target)`` without the query.
     """
-    covered = sig.headers
-    if "(request-target)" not in covered:
-        raise SignatureError("signature does not cover (request-target)")
-    if "host" not in covered:
-        raise SignatureError("signature does not cover host")
-    has_date = "date" in covered
-    has_created = "(created)" in covered
-    if not (has_date or has_created):
-        raise SignatureError("signature covers neither date nor (created)")
-    # Fail on the algorithm/key pairing before doing any per-request work.
-    check = _verifier(sig.algorithm, public_key)
-
     lowered = lower_headers(headers)
-    now_ts = timestamp(now)
-    if has_date:
-        date = lowered.get("date")
-        if date is None:
-            raise SignatureError("header 'date' is signed but missing from the request")
-        if abs(now_ts - parse_http_date(date)) > max_skew:
-            raise SignatureError("Date header is too far from the current time")
-    if has_created:
-        if sig.created is None:
-            raise SignatureError("(created) is signed but the created parameter is missing")
-        if sig.created - now_ts > max_skew:
-            raise SignatureError("signature created time is in the future")
-        if now_ts - sig.created > max_skew:
-            raise SignatureError("signature is too old")
-    if sig.expires is not None and now_ts > sig.expires:
-        raise SignatureError("signature has expired")
-
-    if body is not None or method.upper() == "POST":
-        if "digest" not in covered:
-            raise SignatureError("signature does not cover digest on a request with a body")
-        digest = lowered.get("digest")
-        if digest is None:
-            raise SignatureError("header 'digest' is signed but missing from the request")
-        verify_digest_header(digest, body if body is not None else b"")
-
+    _check_policy(sig, method, lowered, body, timestamp(now), max_skew)
+    # The algorithm/key pairing before the per-request work of building the signing string.
+    check = _verifier(sig.algorithm, public_key)
+    covered = sig.headers
     string = _signing_string(covered, method, target, lowered, sig.created, sig.expires)
     try:
         check(sig.signature, string.encode("utf-8", "surrogateescape"))

@@ -332,17 +332,19 @@ def check_policy(
     now: datetime | None = None,
     max_skew: int = 3600,
 ) -> None:
-    """Everything about a signature that needs no key; SignatureError(reason) unless it holds.
+    """Every rule of ``verify`` that needs no key (created, covered components, content-digest),
+    so an inbox can refuse a request before it fetches an unknown key."""
+    _check_policy(sig, method, lower_headers(headers), body, timestamp(now), max_skew)
 
-    Run before the key is looked up (or fetched): a signature that could never be accepted must
-    not cost a fetch, nor look like a key problem. Policy on top of RFC 9421:
 
-    * ``created`` is required and must be within ``max_skew`` seconds of ``now``;
-      ``expires``, if present, must not have passed;
-    * ``@method`` must be covered, and ``@target-uri`` or both ``@authority`` and ``@path``;
-    * with a body (or for POST) ``content-digest`` must be covered and match the body.
-    """
-    now_ts = timestamp(now)
+def _check_policy(
+    sig: MessageSignature,
+    method: str,
+    lowered: Mapping[str, str],
+    body: bytes | None,
+    now_ts: float,
+    max_skew: int,
+) -> None:
     created = sig.params.get("created")
     if created is None:
         raise SignatureError(f"signature {sig.label} has no created parameter")
@@ -367,7 +369,7 @@ def check_policy(
             raise SignatureError(
                 f"signature {sig.label} does not cover content-digest on a request with a body"
             )
-        digest = lower_headers(headers).get("content-digest")
+        digest = lowered.get("content-digest")
         if digest is None:
             raise SignatureError("header 'content-digest' is signed but missing")
         verify_content_digest(digest, body if body is not None else b"")
@@ -387,9 +389,15 @@ def verify(
 ) -> None:
     """Verify one signature of an incoming request; raises SignatureError(reason) unless valid.
 
-    The policy of ``check_policy`` first, then the signature itself. ``algorithm`` is the
-    algorithm the application expects for this key; see verify_base.
+    Policy on top of RFC 9421:
+
+    * ``created`` is required and must be within ``max_skew`` seconds of ``now``;
+      ``expires``, if present, must not have passed;
+    * ``@method`` must be covered, and ``@target-uri`` or both ``@authority`` and ``@path``;
+    * with a body (or for POST) ``content-digest`` must be covered and match the body.
+
+    ``algorithm`` is the algorithm the application expects for this key; see verify_base.
     """
-    check_policy(sig, method, headers, body=body, now=now, max_skew=max_skew)
     lowered = lower_headers(headers)
+    _check_policy(sig, method, lowered, body, timestamp(now), max_skew)
     verify_base(sig, _signature_base(sig, method, url, lowered), public_key, algorithm=algorithm)

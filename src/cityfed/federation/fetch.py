@@ -2,8 +2,10 @@
 
 Every fetch is signed by the instance actor (so it works against servers in authorized-fetch mode),
 never asks a blocked domain (§7), refuses non-public targets unless the node allows them, follows
-at most a few redirects (each one checked again), stops reading past the size limit, and insists
-that a document really comes from the origin its ``id`` names.
+at most a few redirects (each one checked again), reads the body to its end (documents arrive in
+pieces) but never past the size limit, and insists that a document really comes from the origin
+its ``id`` names. A ``FetchError`` keeps the remote status or the network error, so the caller can
+tell a passing failure (retry later) from a final one (``retry.classify_fetch``).
 """
 
 from __future__ import annotations
@@ -35,13 +37,29 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class FetchError(Exception):
-    """A remote document could not be had; ``status`` is the remote HTTP status if there was one."""
+    """A remote document could not be had.
 
-    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+    ``status`` is the remote HTTP status if there was one, ``error`` the network error (timeout,
+    refused connection) if that is why, ``retry_after`` the server's Retry-After header. With
+    neither status nor error, the document itself was refused (too large, not JSON, wrong id):
+    asking again will not help.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        status: int | None = None,
+        *,
+        error: BaseException | None = None,
+        retry_after: str | None = None,
+    ) -> None:
         super().__init__(f"fetching {url}: {reason}")
         self.url = url
         self.reason = reason
         self.status = status
+        self.error = error
+        self.retry_after = retry_after
 
     @property
     def gone(self) -> bool:
@@ -54,15 +72,39 @@ class Fetched:
     document: dict[str, Any]
 
 
+async def read_body(content: aiohttp.StreamReader, limit: int) -> bytes | None:
+    """The whole body, however many pieces it arrives in; None once it grows past ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def fetch_json(
-    node: Node, url: str, *, signed: bool = True, accept: str = AP_ACCEPT
+    node: Node,
+    url: str,
+    *,
+    signed: bool = True,
+    accept: str = AP_ACCEPT,
+    max_redirects: int | None = None,
+    client: aiohttp.ClientSession | None = None,
 ) -> Fetched:
+    """GET a JSON document; ``client`` is the connection budget to use (the node's shared client
+    unless given), ``max_redirects`` lowers the configured redirect limit."""
     settings = node.settings
     url = urldefrag(url).url
     timeout = aiohttp.ClientTimeout(total=settings.fetch_timeout)
     key = await node.instance_signing_key() if signed else None
     await node.policy.refresh(node.db)
-    for _hop in range(settings.fetch_max_redirects + 1):
+    redirects = settings.fetch_max_redirects
+    if max_redirects is not None:
+        redirects = min(redirects, max_redirects)
+    http = client or node.client()
+    for _hop in range(redirects + 1):
         # Checked per hop: a redirect must not lead us to a blocked domain either (§7).
         if node.policy.is_blocked(authority(url)):
             raise FetchError(url, f"{authority(url)} is blocked")
@@ -80,23 +122,28 @@ async def fetch_json(
                 cavage.sign_request("GET", url, key.private_key, key.key_id, headers=headers)
             )
         try:
-            async with node.client().get(
+            async with http.get(
                 url, headers=headers, allow_redirects=False, timeout=timeout
             ) as resp:
                 if resp.status in REDIRECTS and "Location" in resp.headers:
                     url = urldefrag(urljoin(url, resp.headers["Location"])).url
                     continue
                 if resp.status != 200:
-                    raise FetchError(url, f"HTTP {resp.status}", resp.status)
+                    raise FetchError(
+                        url,
+                        f"HTTP {resp.status}",
+                        resp.status,
+                        retry_after=resp.headers.get("Retry-After"),
+                    )
                 if resp.content_type not in JSON_TYPES:
                     raise FetchError(url, f"not JSON but {resp.content_type!r}", resp.status)
                 if (resp.content_length or 0) > settings.fetch_max_bytes:
                     raise FetchError(url, "document too large", resp.status)
-                body = await resp.content.read(settings.fetch_max_bytes + 1)
-                if len(body) > settings.fetch_max_bytes:
+                body = await read_body(resp.content, settings.fetch_max_bytes)
+                if body is None:
                     raise FetchError(url, "document too large", resp.status)
         except (aiohttp.ClientError, TimeoutError, BlockedAddressError) as exc:
-            raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
+            raise FetchError(url, f"{type(exc).__name__}: {exc}", error=exc) from None
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -104,17 +151,23 @@ async def fetch_json(
         if not isinstance(document, dict):
             raise FetchError(url, "document is not a JSON object")
         return Fetched(url, document)
-    raise FetchError(url, f"more than {settings.fetch_max_redirects} redirects")
+    raise FetchError(url, f"more than {redirects} redirects")
 
 
-async def fetch_object(node: Node, url: str) -> dict[str, Any]:
+async def fetch_object(
+    node: Node,
+    url: str,
+    *,
+    max_redirects: int | None = None,
+    client: aiohttp.ClientSession | None = None,
+) -> dict[str, Any]:
     """Fetch an ActivityPub object and make sure it is the one its origin serves under its id.
 
     A document may claim any ``id``; we accept it only if that id is on the host we fetched from,
     and if it differs from the URL we asked for, we fetch it again by its id (Mastodon does the
     same) and require the id to be stable.
     """
-    fetched = await fetch_json(node, url)
+    fetched = await fetch_json(node, url, max_redirects=max_redirects, client=client)
     _check_links(url, fetched.document)
     doc_id = fetched.document.get("id")
     if not isinstance(doc_id, str):
@@ -123,7 +176,7 @@ async def fetch_object(node: Node, url: str) -> dict[str, Any]:
         if authority(doc_id) != authority(fetched.url):
             raise FetchError(url, "document id is not on the host that served it")
         return fetched.document
-    refetched = await fetch_json(node, doc_id)
+    refetched = await fetch_json(node, doc_id, max_redirects=max_redirects, client=client)
     _check_links(url, refetched.document)
     if refetched.document.get("id") != doc_id or authority(refetched.url) != authority(doc_id):
         raise FetchError(url, "document id does not match its origin")

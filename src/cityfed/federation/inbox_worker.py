@@ -2,9 +2,19 @@
 
 Each item is applied in one transaction together with its ``done`` mark and any activities the
 handler enqueues, so a crash either applies all of it or none (the item is then leased again).
-Network work a handler needs (fetching the sender, an object) happens before that transaction.
-On ``stop`` (SIGTERM) the worker leases nothing more, finishes the items in hand and hands the
-rest of its lease back (``release``), so a restart processes them at once.
+Network work a handler needs (fetching the sender, an object) happens before that transaction, and
+only after every check that needs no network (policy, do we care, do we have it already).
+
+Fair between senders (§6): items are leased round robin, a few per sender, and each sender's items
+run in a lane of their own, in the order they arrived, one at a time; the worker leases again as
+soon as there is room, without waiting for a slow lane, so one sender whose objects hang delays
+only itself. Leases are renewed while an item is being worked on, so no second worker takes it.
+A fetch that fails for a passing reason (5xx, timeout, refused connection) sends the item to retry
+with the backoff of ``retry.classify_fetch`` (about three days of attempts, as for deliveries); a
+final one (404, wrong document) gives it up, with the reason on the item and in the log.
+On ``stop`` (SIGTERM) the worker leases nothing more, its lanes start no other item, the items in
+hand finish, and the rest of its lease is handed back (``release``), so a restart processes them
+at once.
 """
 
 from __future__ import annotations
@@ -21,10 +31,12 @@ from cityfed.activitypub.actor import authority
 from cityfed.activitypub.vocab.common import as_list
 from cityfed.federation import outbox
 from cityfed.federation.dispatch import handler_for, registry
+from cityfed.federation.fetch import FetchError
 from cityfed.federation.forwarded import verify_forwarded
 from cityfed.federation.handlers import kinds
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.federation.remote import ResolveError, get_actor
+from cityfed.federation.retry import DEFAULT_MAX_ATTEMPTS, backoff_delay, classify_fetch
 from cityfed.models import queue
 from cityfed.models.tables import InboxItem
 from cityfed.models.types import utcnow
@@ -33,8 +45,13 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.inbox")
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # for errors of our own; an origin that is down gets DEFAULT_MAX_ATTEMPTS
 IDLE_POLL = 1.0
+BATCH = 100  # items leased and not yet finished, at most, per worker
+PER_SENDER = 10  # items of one sender per lease
+# When only a lane finished (nothing new arrived), lease again once this much room is free: a
+# lease is a write transaction, not worth taking for every item that ends.
+MIN_ROOM = BATCH // 4
 WRITES = frozenset({kinds.COMMENT, kinds.ADOPTION, kinds.OFFER})
 
 
@@ -50,62 +67,133 @@ def writes_to_us(activity: dict[str, Any]) -> bool:
     return bool(types & {"Create", "Update"}) and kinds.kind_of(activity.get("object")) in WRITES
 
 
-def _retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 6 * 3600))
+def _lanes(items: list[InboxItem]) -> list[list[InboxItem]]:
+    by_sender: dict[str, list[InboxItem]] = {}
+    for item in items:
+        by_sender.setdefault(item.actor_ap_id, []).append(item)
+    return [sorted(lane, key=lambda i: i.id) for lane in by_sender.values()]
 
 
 class InboxWorker:
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, *, lease_for: timedelta | None = None) -> None:
         self.node = node
         self.handlers = registry()
         self.stopping = False
-        self._held: dict[int, InboxItem] = {}  # leased and not yet processed
+        self.lease_for = lease_for or LEASE
+        self._held: dict[int, InboxItem] = {}  # leased here, not finished: their leases renewed
+        # Bounds the transactions that apply items, not the network waits before them.
+        self._apply = asyncio.Semaphore(max(1, node.settings.inbox_concurrency))
+        self._room = asyncio.Event()
 
-    async def run_once(self, limit: int = 100) -> int:
-        """Process the items due now; returns how many were leased."""
+    async def _lease(self, limit: int) -> list[InboxItem]:
         async with self.node.db.transaction() as session:
-            items = await queue.lease(session, InboxItem, utcnow(), limit=limit, lease_for=LEASE)
+            items = await queue.lease_fair(
+                session,
+                InboxItem,
+                utcnow(),
+                limit=limit,
+                lease_for=self.lease_for,
+                key=InboxItem.actor_ap_id,
+                per_key=PER_SENDER,
+            )
+        for item in items:
+            self._held[item.id] = item
+        return items
+
+    async def _lane(self, items: list[InboxItem]) -> None:
+        """One sender's items, one after the other in the order they arrived."""
+        try:
+            for item in items:
+                if self.stopping:
+                    return  # not started: ``release`` hands it back
+                try:
+                    await self.process(item)
+                finally:
+                    self._held.pop(item.id, None)
+        finally:
+            if not self.stopping:
+                for item in items:
+                    self._held.pop(item.id, None)
+            self._room.set()
+
+    async def _renew(self) -> None:
+        """Keep the leases of the items in hand from running out while they are worked on."""
+        interval = max(self.lease_for.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            ids = list(self._held)
+            if not ids:
+                continue
+            now = utcnow()
+            until = now + self.lease_for
+            try:
+                async with self.node.db.transaction() as session:
+                    await queue.renew(session, InboxItem, ids, now, until)
+                for item_id in ids:  # what we hold now ends then (e.g. to hand it back)
+                    held = self._held.get(item_id)
+                    if held is not None:
+                        held.locked_until = until
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("renewing the leases of %d inbox items failed", len(ids))
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self) -> Any:
+        task = asyncio.create_task(self._renew(), name="inbox-lease-renewal")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def run_once(self, limit: int = BATCH) -> int:
+        """Lease the items due now (fairly), process them all; returns how many were leased."""
+        items = await self._lease(limit)
         if not items:
             return 0
-        self._held.update((item.id, item) for item in items)
-        # One sender's activities are applied in the order they arrived (a Create before the
-        # Update that follows it); different senders are processed side by side.
-        by_sender: dict[str, list[InboxItem]] = {}
-        for item in items:
-            by_sender.setdefault(item.actor_ap_id, []).append(item)
-        semaphore = asyncio.Semaphore(max(1, self.node.settings.inbox_concurrency))
-
-        async def in_order(queue: list[InboxItem]) -> None:
-            async with semaphore:
-                for item in sorted(queue, key=lambda i: i.id):
-                    if self.stopping:
-                        return  # not started: handed back by ``release``
-                    await self.process(item)
-                    self._held.pop(item.id, None)
-
-        await asyncio.gather(*(in_order(queue) for queue in by_sender.values()))
+        async with self._renewing():
+            await asyncio.gather(*(self._lane(lane) for lane in _lanes(items)))
         return len(items)
 
     async def run(self) -> None:
         """Process until cancelled, or until ``stop``: then what is still leased is handed back."""
-        wakeup = self.node.inbox_wakeup
         try:
-            while not self.stopping:
-                try:
-                    if await self.run_once():
-                        continue
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("inbox worker cycle failed")
-                if self.stopping:
-                    break
-                wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), IDLE_POLL)
+            async with self._renewing():
+                await self._loop(self.node.inbox_wakeup)
         finally:
             if self.stopping:  # else killed: the lease expires as after a crash
                 await self.release()
+
+    async def _loop(self, wakeup: asyncio.Event) -> None:
+        lanes: set[asyncio.Task[None]] = set()
+        eager = True  # new items or the poll: lease whatever room there is
+        try:
+            while not self.stopping:
+                leased: list[InboxItem] = []
+                room = BATCH - len(self._held)
+                if room >= MIN_ROOM or (room > 0 and eager):
+                    wakeup.clear()
+                    self._room.clear()
+                    try:
+                        leased = await self._lease(room)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("inbox worker cycle failed")
+                for lane in _lanes(leased):
+                    task = asyncio.create_task(self._lane(lane), name="inbox-lane")
+                    lanes.add(task)
+                    task.add_done_callback(lanes.discard)
+                if leased:
+                    continue  # other senders may have items due: lease again at once
+                eager = await self._idle(wakeup)
+            # Stopping: the lanes start no other item and finish the ones they are applying.
+            await asyncio.gather(*lanes, return_exceptions=True)
+        finally:
+            for task in lanes:
+                task.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
 
     def stop(self) -> None:
         """Lease nothing more and start no other item; ``run`` returns once those in hand end."""
@@ -132,6 +220,19 @@ class InboxWorker:
         if held:
             log.info("handed back %d leased item(s) unprocessed", sum(released))
 
+    async def _idle(self, wakeup: asyncio.Event) -> bool:
+        """Until new items arrive, a lane finishes (room, or its sender free again), or the poll;
+        False when only a lane finished."""
+        waits = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(self._room.wait())]
+        try:
+            done, _ = await asyncio.wait(
+                waits, timeout=IDLE_POLL, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return not done or wakeup.is_set()
+
     async def process(self, item: InboxItem) -> None:
         node = self.node
         activity = orjson.loads(item.body)
@@ -146,6 +247,11 @@ class InboxWorker:
                 # Received before the block: dropped without asking that domain anything.
                 raise Ignore(f"{domain} is blocked")
             sender = await get_actor(node, item.actor_ap_id)
+            # Everything that needs no network before anything that does (§6).
+            if not node.policy.may_write(domain) and writes_to_us(activity):
+                raise Ignore(f"{domain} may not write here (federation mode allowlist)")
+            if handler.screen is not None:
+                await handler.screen(node, sender, activity)
             verified_by = item.verified_by
             if verified_by == "forwarded":
                 activity, verified_by = await verify_forwarded(node, activity)
@@ -153,7 +259,7 @@ class InboxWorker:
                 await handler.prepare(node, activity)
             if not node.policy.may_write(domain) and writes_to_us(activity):
                 raise Ignore(f"{domain} may not write here (federation mode allowlist)")
-            async with node.db.transaction() as session:
+            async with self._apply, node.db.transaction() as session:
                 ctx = Context(
                     node=node,
                     session=session,
@@ -174,6 +280,8 @@ class InboxWorker:
         except Refuse as exc:
             await self._end(item, "failed", f"refused: {exc}")
             log.warning("refused %s %s: %s", kind, item.activity_ap_id, exc)
+        except FetchError as exc:
+            await self._fetch_failed(item, kind, exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -190,7 +298,7 @@ class InboxWorker:
                     reason,
                 )
             else:
-                at = utcnow() + _retry_delay(item.attempts)
+                at = utcnow() + timedelta(seconds=backoff_delay(item.attempts))
                 async with node.db.transaction() as session:
                     await queue.reschedule(session, InboxItem, item.id, at, error=reason)
                 log.warning(
@@ -201,6 +309,34 @@ class InboxWorker:
                     reason,
                     exc_info=not isinstance(exc, ResolveError),
                 )
+
+    async def _fetch_failed(self, item: InboxItem, kind: object, exc: FetchError) -> None:
+        """A document the item needs could not be had: retry a passing failure, else give up."""
+        outcome = classify_fetch(
+            exc.status,
+            exc.error,
+            exc.retry_after,
+            item.attempts,
+            utcnow(),
+            max_attempts=DEFAULT_MAX_ATTEMPTS,
+        )
+        reason = f"cannot fetch {exc.url}: {exc.reason}"
+        if outcome.kind == "retry" and outcome.next_attempt_at is not None:
+            async with self.node.db.transaction() as session:
+                await queue.reschedule(
+                    session, InboxItem, item.id, outcome.next_attempt_at, error=reason
+                )
+            log.warning(
+                "will retry %s %s at %s: %s",
+                kind,
+                item.activity_ap_id,
+                outcome.next_attempt_at.isoformat(),
+                reason,
+            )
+            return
+        why = "a final failure" if outcome.kind == "permanent" else f"{item.attempts} attempts"
+        await self._end(item, "failed", f"gave up ({why}): {reason}")
+        log.warning("gave up on %s %s (%s): %s", kind, item.activity_ap_id, why, reason)
 
     async def _end(self, item: InboxItem, state: str, note: str) -> None:
         async with self.node.db.transaction() as session:

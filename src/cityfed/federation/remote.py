@@ -2,6 +2,11 @@
 
 Key resolution is the security core of the inbox: a key is only ever attributed to the actor whose
 own document lists it, so "key owner == activity actor" (§3 step 3) is a real binding.
+
+Key fetches are what anyone can make us do with one unsigned-but-plausible POST, so they run on a
+budget of their own (``Node.key_client``: few connections, two per host), follow at most
+``KEY_REDIRECTS`` redirects and never refetch an owner under another id: a hanging or redirecting
+host costs us a bounded handful of requests and never a connection deliveries need (§6).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.remote")
 
 ACTOR_TTL = timedelta(days=1)
+KEY_REDIRECTS = 1
 
 
 class ResolveError(Exception):
@@ -138,8 +144,9 @@ async def resolve_key(node: Node, key_id: str, *, refresh: bool = False) -> Remo
 
 async def fetch_key(node: Node, key_id: str) -> RemoteKey:
     """Fetch a key (an actor document or a standalone key document) and store its owner."""
+    client = node.key_client()
     try:
-        fetched = await fetch_json(node, key_id)
+        fetched = await fetch_json(node, key_id, max_redirects=KEY_REDIRECTS, client=client)
     except FetchError as exc:
         raise ResolveError(str(exc)) from None
     document = fetched.document
@@ -152,9 +159,16 @@ async def fetch_key(node: Node, key_id: str) -> RemoteKey:
         if not owner_id or authority(owner_id) != authority(fetched.url):
             raise ResolveError(f"key {key_id} names no owner on its own host")
         try:
-            owner_doc = await fetch_object(node, owner_id)
+            owner = await fetch_json(node, owner_id, max_redirects=KEY_REDIRECTS, client=client)
         except FetchError as exc:
             raise ResolveError(str(exc)) from None
+        owner_doc = owner.document
+        # The owner must be served under the id the key names (or the URL it redirected to):
+        # unlike fetch_object, no second fetch by some other id the document claims.
+        if owner_doc.get("id") not in (owner_id, owner.url) or authority(owner.url) != authority(
+            owner_id
+        ):
+            raise ResolveError(f"{owner_id} serves a document with another id")
     if authority(str(owner_doc.get("id", ""))) != authority(fetched.url):
         raise ResolveError(f"key {key_id} is served by a host other than its owner's")
     actor = await _store(node, owner_doc)

@@ -14,6 +14,11 @@ attempt count and the clock, so every rule of the retry policy is unit-tested wi
 
 The backoff starts at 30 s and doubles up to 12 h; with the default 16 attempts the 15 waits add up
 to ~2.7 days (2.2-2.9 with jitter): a peer down over a long weekend still gets everything.
+
+``classify_fetch`` applies the same rules to a GET of a remote document that an inbox item needs
+(an object sent by reference): a 5xx, 408, 429, timeout or refused connection is retried, any other
+4xx (401 included: nothing about a GET changes on its own) and a document we refused ourselves
+(too large, not JSON, wrong id) are final.
 """
 
 from __future__ import annotations
@@ -154,3 +159,24 @@ def classify(
     if 300 <= status < 400:
         return Outcome("permanent", f"HTTP {status}: redirects are not followed", host="up")
     return Outcome("permanent", f"HTTP {status}", host="up")
+
+
+def classify_fetch(
+    status: int | None,
+    error: BaseException | None,
+    retry_after: str | None,
+    attempts: int,
+    now: datetime,
+    rng: random.Random | None = None,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Outcome:
+    """Classify a failed fetch: ``status``/``error`` as kept by ``fetch.FetchError``.
+
+    With neither, the document arrived but was refused by our own checks: permanent.
+    """
+    if error is None and (status is None or 200 <= status < 300):
+        return Outcome("permanent", "the document was refused")
+    if status == 401:
+        return Outcome("permanent", "HTTP 401", host="up")
+    return classify(status, error, retry_after, attempts, now, rng, max_attempts=max_attempts)

@@ -22,6 +22,11 @@ from cityfed.node import Node
 
 log = logging.getLogger("cityfed.runtime")
 
+# Key fetches: a budget of their own, small, and at most two connections to any one host, so a
+# flood of POSTs naming keys on hanging hosts waits here and not in the deliveries' pool (§6).
+KEY_FETCH_LIMIT = 32
+KEY_FETCH_PER_HOST = 2
+
 
 def user_agent(node: Node) -> str:
     return f"cityfed/{__version__} (+{node.urls.base}/)"
@@ -37,13 +42,22 @@ async def client_session(node: Node) -> AsyncIterator[aiohttp.ClientSession]:
         resolver=resolver(node.settings.allow_private_addresses),
         ttl_dns_cache=300,
     )
-    session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": user_agent(node)})
-    node.http = session
+    headers = {"User-Agent": user_agent(node)}
+    session = aiohttp.ClientSession(connector=connector, headers=headers)
+    key_connector = aiohttp.TCPConnector(
+        limit=KEY_FETCH_LIMIT,
+        limit_per_host=KEY_FETCH_PER_HOST,
+        resolver=resolver(node.settings.allow_private_addresses),
+        ttl_dns_cache=300,
+    )
+    key_session = aiohttp.ClientSession(connector=key_connector, headers=headers)
+    node.http, node.key_http = session, key_session
     try:
         yield session
     finally:
-        node.http = None
+        node.http = node.key_http = None
         await session.close()
+        await key_session.close()
 
 
 @contextlib.asynccontextmanager

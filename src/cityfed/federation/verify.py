@@ -4,6 +4,10 @@ Supports draft-cavage (``Signature`` or ``Authorization: Signature``) and RFC 94
 (``Signature-Input``). The key comes from the cache, the database or a signed fetch; a failure
 with a key we had on file triggers one refetch (the sender may have rotated), rate-limited so a
 stream of bad requests cannot make us hammer a peer.
+
+A key we do not have costs a fetch that anyone can cause, so before it every rule that needs no
+key is checked (covered headers, clock, digest), requests naming the same unknown key share one
+lookup, and a key that could not be had is not asked for again for ``NEGATIVE_TTL`` (§6).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.verify")
 
 REFETCH_INTERVAL = 60.0
+NEGATIVE_TTL = 60.0  # seconds a key that could not be fetched is refused without asking again
+NEGATIVE_MAX = 10_000
 
 
 class Unverified(Exception):
@@ -76,6 +82,20 @@ def _parse(request: web.Request) -> _Parsed:
     return _Parsed("cavage", sig.key_id, cavage=sig)
 
 
+def _screen(node: Node, request: web.Request, parsed: _Parsed, body: bytes | None) -> None:
+    """The checks of ``_check`` that need no key, for a request whose key we would have to fetch."""
+    max_skew = node.settings.signature_max_skew
+    if parsed.cavage is not None:
+        cavage.check_policy(
+            parsed.cavage, request.method, request.headers, body=body, max_skew=max_skew
+        )
+    else:
+        assert parsed.message is not None
+        rfc9421.check_policy(
+            parsed.message, request.method, request.headers, body=body, max_skew=max_skew
+        )
+
+
 def _check(
     node: Node, request: web.Request, parsed: _Parsed, key: RemoteKey, body: bytes | None
 ) -> None:
@@ -111,6 +131,8 @@ class Verifier:
         self._node = node
         self._refetched: dict[str, float] = {}
         self._loading: dict[str, asyncio.Future[tuple[RemoteKey, bool]]] = {}
+        # key id -> (monotonic time until which it is refused, why): the negative cache.
+        self._failed: dict[str, tuple[float, str]] = {}
         # Mastodon sends (and signs) Host without the port even for non-default ports.
         self._hosts = frozenset({node.settings.domain, node.settings.hostname})
 
@@ -137,6 +159,11 @@ class Verifier:
                 raise Unverified(exc.reason, key_id=parsed.key_id) from None
         # The usual case, a cached key, without a coroutine of its own.
         cached = node.remote_keys.get(parsed.key_id, utcnow())
+        if cached is None:
+            try:
+                _screen(node, request, parsed, body)
+            except SignatureError as exc:
+                raise Unverified(exc.reason, key_id=parsed.key_id) from None
         try:
             key, fresh = (cached, False) if cached is not None else await self._key(parsed.key_id)
         except ResolveError as exc:
@@ -176,6 +203,11 @@ class Verifier:
             return cached, False
         task = self._loading.get(key_id)
         if task is None:
+            failed = self._failed.get(key_id)
+            if failed is not None:
+                if time.monotonic() < failed[0]:
+                    raise ResolveError(f"{failed[1]} (not asked again for a while)")
+                del self._failed[key_id]
             task = asyncio.ensure_future(self._load(key_id))
             self._loading[key_id] = task
             task.add_done_callback(lambda done: self._loaded(key_id, done))
@@ -190,8 +222,15 @@ class Verifier:
 
     def _loaded(self, key_id: str, task: asyncio.Future[tuple[RemoteKey, bool]]) -> None:
         self._loading.pop(key_id, None)
-        if not task.cancelled():
-            task.exception()  # retrieved, so a lookup nobody waits for any more logs nothing
+        if task.cancelled():
+            return
+        # Retrieved, so a lookup nobody waits for any more logs nothing.
+        error = task.exception()
+        if isinstance(error, ResolveError):
+            if len(self._failed) >= NEGATIVE_MAX:
+                self._failed.clear()
+            self._failed[key_id] = (time.monotonic() + NEGATIVE_TTL, str(error))
+            log.info("key %s could not be had: %s", key_id, error)
 
     def _may_refetch(self, key_id: str) -> bool:
         now = time.monotonic()

@@ -54,6 +54,16 @@ async def following_ids(session: AsyncSession, actor_id: int, offset: int, limit
     return list(rows)
 
 
+async def is_followed(session: AsyncSession, followee_id: int) -> bool:
+    """Does anyone (here: one of our cities) follow this actor, accepted?"""
+    row = await session.scalar(
+        select(Follow.id)
+        .where(Follow.followee_id == followee_id, Follow.state == "accepted")
+        .limit(1)
+    )
+    return row is not None
+
+
 async def find(session: AsyncSession, follower_id: int, followee_id: int) -> Follow | None:
     return await session.scalar(
         select(Follow).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
@@ -72,13 +82,3 @@ async def follower_inboxes(session: AsyncSession, actor_id: int) -> list[str]:
         .where(Follow.followee_id == actor_id, Follow.state == "accepted", Actor.local.is_(False))
     )
     return sorted({row[0] for row in rows if row[0]})
-
-
-async def is_followed(session: AsyncSession, actor_id: int) -> bool:
-    """Whether any of our actors follows this (remote) actor, accepted."""
-    row = await session.scalar(
-        select(Follow.id)
-        .where(Follow.followee_id == actor_id, Follow.state == "accepted")
-        .limit(1)
-    )
-    return row is not None

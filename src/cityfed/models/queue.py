@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, or_, select, update
+from sqlalchemy import ColumnElement, Row, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.tables import Delivery, InboxItem
@@ -76,6 +76,87 @@ async def lease(
         .execution_options(populate_existing=True)
     )
     return list(rows)
+
+
+async def lease_fair(
+    session: AsyncSession,
+    table: type[Item],
+    now: datetime,
+    *,
+    limit: int,
+    lease_for: timedelta,
+    key: Any,
+    per_key: int,
+) -> list[Item]:
+    """Lease up to ``limit`` due rows, at most ``per_key`` of each value of ``key`` (a column,
+    e.g. the sender), round robin: every key's oldest row before any key's second. Keys with a
+    row leased right now (by any worker) are left out, so one key's rows are worked on by one
+    worker at a time, in order, and a key with a long backlog cannot crowd out the others.
+    """
+    due = (
+        table.state.in_(DUE_STATES),
+        table.next_attempt_at <= now,
+        or_(table.locked_until.is_(None), table.locked_until < now),
+    )
+    busy = select(key).where(table.state.in_(DUE_STATES), table.locked_until >= now)
+    ranked = (
+        select(
+            table.id.label("id"),
+            table.next_attempt_at.label("due_at"),
+            func.row_number()
+            .over(partition_by=key, order_by=(table.next_attempt_at, table.id))
+            .label("turn"),
+        )
+        .where(*due, key.not_in(busy))
+        .subquery()
+    )
+    picked = (
+        select(ranked.c.id)
+        .where(ranked.c.turn <= per_key)
+        .order_by(ranked.c.turn, ranked.c.due_at, ranked.c.id)
+        .limit(limit)
+    )
+    # The due conditions again on the outer query: on PostgreSQL a row another worker leased
+    # meanwhile is re-checked after the lock wait (and skipped), which a window query cannot do.
+    chosen = select(table.id).where(table.id.in_(picked), *due)
+    if session.bind.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(chosen))
+    if not ids:
+        return []
+    await session.execute(
+        update(table)
+        .where(table.id.in_(ids))
+        .values(locked_until=now + lease_for, attempts=table.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.scalars(
+        select(table)
+        .where(table.id.in_(ids))
+        .order_by(table.next_attempt_at, table.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def renew(
+    session: AsyncSession, table: type[Any], ids: Sequence[int], now: datetime, until: datetime
+) -> int:
+    """Extend the leases of rows still being worked on; how many were still leased."""
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(table)
+        .where(
+            table.id.in_(ids),
+            table.state.in_(DUE_STATES),
+            table.locked_until.is_not(None),
+            table.locked_until >= now,
+        )
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
 
 
 async def lease_columns(

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from cityfed.federation.handlers import adoptions, comments, kinds, objects
-from cityfed.federation.handlers.base import Context, Handler, Ignore, dereference_object
+from cityfed.federation.handlers.base import (
+    Context,
+    Handler,
+    Ignore,
+    dereference_object,
+    screen_reference,
+)
 
 
 async def apply(ctx: Context) -> None:
@@ -21,4 +27,4 @@ async def apply(ctx: Context) -> None:
         raise Ignore("Create of an object type we do not keep")
 
 
-HANDLER = Handler(apply=apply, prepare=dereference_object)
+HANDLER = Handler(apply=apply, prepare=dereference_object, screen=screen_reference)

@@ -43,12 +43,8 @@ def read(ctx: Context) -> tuple[CityObject, dict[str, Any]] | None:
     return parsed, plain
 
 
-async def _followed(ctx: Context) -> bool:
-    return await follow_queries.is_followed(ctx.session, ctx.sender.id)
-
-
 async def create(ctx: Context, parsed: CityObject, plain: dict[str, Any]) -> None:
-    if not await _followed(ctx):
+    if not await follow_queries.is_followed(ctx.session, ctx.sender.id):
         raise Ignore(f"{ctx.sender.ap_id} is not followed by any of our cities")
     existing = await object_queries.by_ap_id(ctx.session, parsed.id)
     if existing is not None:

@@ -16,9 +16,15 @@ from sqlalchemy import select
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.vocab.common import has_type, id_of, read_as_default
 from cityfed.activitypub.vocab.cooperation import SolutionOffer
-from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.federation.handlers.adoptions import clean
-from cityfed.federation.handlers.base import Context, Handler, Ignore, Refuse
+from cityfed.federation.handlers.base import (
+    Context,
+    Handler,
+    Ignore,
+    Refuse,
+    dereference_object,
+    screen_reference,
+)
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Activity, Object
 from cityfed.models.types import utcnow
@@ -31,12 +37,7 @@ SOLUTION_OFFER = "SolutionOffer"
 
 async def prepare(node: Node, activity: dict[str, Any]) -> None:
     """An Offer that names its SolutionOffer by id only: fetch it from its origin first."""
-    obj = activity.get("object")
-    if isinstance(obj, str):
-        try:
-            activity["object"] = await fetch_object(node, obj)
-        except FetchError as exc:
-            raise Ignore(f"cannot fetch the offered object: {exc}") from None
+    await dereference_object(node, activity)
 
 
 def _read(ctx: Context) -> tuple[SolutionOffer, dict[str, Any]]:
@@ -153,4 +154,4 @@ async def on_answer(ctx: Context, *, accepted: bool) -> bool:
     return True
 
 
-HANDLER = Handler(apply=apply, prepare=prepare)
+HANDLER = Handler(apply=apply, prepare=prepare, screen=screen_reference)

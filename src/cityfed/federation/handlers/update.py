@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.handlers import actor_update, adoptions, comments, kinds, objects
-from cityfed.federation.handlers.base import Context, Handler, Ignore, dereference_object
+from cityfed.federation.handlers.base import (
+    Context,
+    Handler,
+    Ignore,
+    dereference_object,
+    screen_reference,
+)
 
 
 async def apply(ctx: Context) -> None:
@@ -26,4 +32,4 @@ async def apply(ctx: Context) -> None:
         raise Ignore("Update of an object type we do not keep")
 
 
-HANDLER = Handler(apply=apply, prepare=dereference_object)
+HANDLER = Handler(apply=apply, prepare=dereference_object, screen=screen_reference)
