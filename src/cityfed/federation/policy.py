@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from cityfed.models.db import Database
 from cityfed.models.tables import NodeSetting, Peer
@@ -22,6 +22,9 @@ class PolicyView:
     default_mode: str = "open"
     mode: str = "open"
     policies: dict[str, str] = field(default_factory=dict)
+    # Domains whose deliveries are held (federation/availability.py): the inbox ends the hold
+    # when one of them sends us something.
+    unavailable: set[str] = field(default_factory=set)
     loaded_at: float = 0.0
 
     def policy(self, domain: str) -> str | None:
@@ -49,11 +52,19 @@ class PolicyView:
             return self
         async with db.session() as session:
             rows = await session.execute(
-                select(Peer.domain, Peer.policy).where(Peer.policy.is_not(None))
+                select(Peer.domain, Peer.policy, Peer.unavailable_since).where(
+                    or_(Peer.policy.is_not(None), Peer.unavailable_since.is_not(None))
+                )
             )
-            policies = {domain.lower(): policy for domain, policy in rows}
+            policies, unavailable = {}, set()
+            for domain, policy, unavailable_since in rows:
+                if policy is not None:
+                    policies[domain.lower()] = policy
+                if unavailable_since is not None:
+                    unavailable.add(domain.lower())
             setting = await session.get(NodeSetting, "federation_mode")
         self.policies = policies
+        self.unavailable = unavailable
         self.mode = str(setting.value.get("mode")) if setting else self.default_mode
         self.loaded_at = time.monotonic()
         return self
