@@ -16,6 +16,7 @@ import aiohttp
 from cityfed import __version__
 from cityfed.activitypub.jsonld import install_document_loader
 from cityfed.federation.delivery import DeliveryWorker
+from cityfed.federation.housekeeping import Housekeeper
 from cityfed.federation.inbox_worker import InboxWorker
 from cityfed.federation.netguard import resolver
 from cityfed.node import Node
@@ -51,6 +52,7 @@ async def workers(node: Node) -> AsyncIterator[list[asyncio.Task[None]]]:
     tasks = [
         asyncio.create_task(InboxWorker(node).run(), name="inbox-worker"),
         asyncio.create_task(DeliveryWorker(node).run(), name="delivery-worker"),
+        asyncio.create_task(Housekeeper(node).run(), name="housekeeping"),
     ]
     try:
         yield tasks
