@@ -106,7 +106,7 @@ async def _receive(
         log.info("dropped %s from blocked domain %s", activity_id, authority(actor_id))
         return web.Response(status=202)
     limits = app[SENDER_LIMITS]
-    await limits.check(authority(actor_id), len(body))  # no RSA work for a sender over its limit
+    limits.check(authority(actor_id))  # no RSA work for a sender refused a moment ago
     try:
         signer = await app[VERIFIER].verify(request, body)
     except BlockedSigner as exc:

@@ -11,9 +11,10 @@ what this process accepted since. The database is asked again (one grouped query
 ``BACKLOG_RECHECK`` seconds) only when a sender's estimate reaches its quota, to learn how much
 the workers have processed meanwhile.
 
-``check`` (before the signature is verified) only reads, by the domain the activity claims, so a
-sender over its limits costs no RSA verification while a forger cannot drain anyone's budget;
-``take`` (after verification) charges the domain whose key signed.
+``check`` (before the signature is verified) only asks whether the domain the activity claims was
+refused a moment ago and must still wait, so a flooding sender costs no RSA verification while a
+forger cannot drain anyone's budget; ``take`` (after verification) charges the domain whose key
+signed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import Counter
 from collections.abc import Callable
 
 from cityfed.config import Settings
@@ -56,12 +56,31 @@ class SenderLimits:
         self._clock = clock
         # domain -> [request tokens, byte tokens, when last refilled]
         self._buckets: dict[str, list[float]] = {}
-        self._stored: Counter[str] = Counter()  # backlog bytes per domain at the last look
-        self._since: Counter[str] = Counter()  # bytes this process accepted since then
+        # domain -> until when it is refused without a look (set when it was refused)
+        self._refused: dict[str, float] = {}
+        self._stored: dict[str, int] = {}  # backlog bytes per domain at the last look
+        self._since: dict[str, int] = {}  # bytes this process accepted since then
         self._looked_at = -math.inf
         self._look: asyncio.Task[None] | None = None
 
-    def _bucket(self, domain: str, now: float) -> list[float]:
+    def check(self, domain: str) -> None:
+        """Raise ``Limited`` if ``domain`` was refused and its wait is not over; charges nothing.
+
+        Synchronous and a lookup in a (mostly empty) dict: every request pays it.
+        """
+        if not self._refused:
+            return
+        until = self._refused.get(domain)
+        if until is None:
+            return
+        wait = until - self._clock()
+        if wait > 0:
+            raise Limited(math.ceil(wait), f"too many requests from {domain}")
+        del self._refused[domain]
+
+    async def take(self, domain: str, size: int) -> None:
+        """Charge one request of ``size`` bytes to ``domain``, or raise ``Limited``."""
+        now = self._clock()
         bucket = self._buckets.get(domain)
         if bucket is None:
             if len(self._buckets) >= MAX_SENDERS:
@@ -72,47 +91,33 @@ class SenderLimits:
             bucket[0] = min(self.burst, bucket[0] + elapsed * self.rate)
             bucket[1] = min(self.burst_bytes, bucket[1] + elapsed * self.bytes_rate)
             bucket[2] = now
-        return bucket
-
-    def _wait(self, bucket: list[float], size: int) -> float:
-        """Seconds until the bucket holds one request and ``size`` bytes (0: now)."""
         wait = 0.0
         if self.rate and bucket[0] < 1.0:
             wait = (1.0 - bucket[0]) / self.rate
         if self.bytes_rate and bucket[1] < size:
             wait = max(wait, (size - bucket[1]) / self.bytes_rate)
-        return wait
-
-    async def check(self, domain: str, size: int) -> None:
-        """Raise ``Limited`` if ``domain`` is over a limit now; charges nothing."""
-        wait = self._wait(self._bucket(domain, self._clock()), size)
         if wait:
+            self._refused[domain] = now + wait
             raise Limited(math.ceil(wait), f"too many requests from {domain}")
-        await self._check_backlog(domain, size)
-
-    async def take(self, domain: str, size: int) -> None:
-        """Charge one request of ``size`` bytes to ``domain``, or raise ``Limited``."""
-        bucket = self._bucket(domain, self._clock())
-        wait = self._wait(bucket, size)
-        if wait:
-            raise Limited(math.ceil(wait), f"too many requests from {domain}")
-        await self._check_backlog(domain, size)
-        if self.rate:
-            bucket[0] -= 1.0
-        if self.bytes_rate:
-            bucket[1] -= size
         if self.backlog_quota:
-            self._since[domain] += size
+            since = self._since.get(domain, 0) + size
+            if self._stored.get(domain, 0) + since > self.backlog_quota:
+                await self._check_backlog(domain, size)
+                since = self._since.get(domain, 0) + size
+            self._since[domain] = since
+        bucket[0] -= 1.0
+        bucket[1] -= size
 
     async def _check_backlog(self, domain: str, size: int) -> None:
-        if not self.backlog_quota:
-            return
-        if self._stored[domain] + self._since[domain] + size <= self.backlog_quota:
-            return
+        """Over the estimate: look again (at most every ``backlog_recheck`` s), else refuse."""
         if self._clock() - self._looked_at >= self.backlog_recheck:
             await self._look_again()
-            if self._stored[domain] + self._since[domain] + size <= self.backlog_quota:
+            if (
+                self._stored.get(domain, 0) + self._since.get(domain, 0) + size
+                <= self.backlog_quota
+            ):
                 return
+        self._refused[domain] = self._clock() + self.backlog_recheck
         raise Limited(BACKLOG_RETRY_AFTER, f"{domain} has too much waiting to be processed")
 
     async def _look_again(self) -> None:
@@ -123,12 +128,13 @@ class SenderLimits:
 
     async def _read_backlog(self) -> None:
         since_before = self._since
-        self._since = Counter()
+        self._since = {}
         try:
             async with self._db.session() as session:
                 stored = await queue_queries.inbox_backlog_by_domain(session)
         except BaseException:
-            self._since.update(since_before)
+            for domain, size in since_before.items():
+                self._since[domain] = self._since.get(domain, 0) + size
             raise
-        self._stored = Counter(stored)
+        self._stored = stored
         self._looked_at = self._clock()
