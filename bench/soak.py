@@ -5,7 +5,8 @@ figures (``SOAK name=value`` lines, repeated at the end) for the README's Reliab
 
 * **steady** (a): a ``cityfed serve`` process with its workers gets the inbox load of
   ``bench/inbox.py``; first its capacity is measured (a closed-loop burst), then it receives
-  half of that, open loop, for ``--minutes`` (default 10). RSS is sampled every 2 s: it must
+  half of that (of what it accepts or what its worker applies, whichever is less), open loop,
+  for ``--minutes`` (default 10). RSS is sampled every 2 s: it must
   stay flat (within ±10 % after the first tenth), and every 202 must be a stored row (0 lost).
 * **kill** (b): a fan-out to 10,000 followers' personal inboxes on 1,000 hosts
   (``bench.sinks``); the ``cityfed worker`` is killed with SIGKILL a quarter of the way, a new
@@ -120,21 +121,29 @@ async def steady(minutes: float) -> None:
         await common.wait_port(setup.port, server)
 
         burst = common.scaled(4000, 400)
-        write_requests(
-            tmp / "capacity.bin", signed_inbox_requests(senders, burst, DOMAIN, recipient)
-        )
+        requests = signed_inbox_requests(senders, burst, DOMAIN, recipient)
+        write_requests(tmp / "capacity.bin", requests)
+        began = time.monotonic()
         capacity = await _load(setup.port, tmp, "capacity", burst, None, 120)
-        rate = capacity["rate"]
-        figure("steady_capacity", f"{rate:.0f}/s", f"closed loop, {burst} requests, 50 conns")
-        half = rate / 2
+        await _drain(url, 600)
+        processed = burst / (time.monotonic() - began)
+        door = capacity["rate"]
+        # Half of what the node sustains end to end: the inbox door takes more than the worker
+        # applies (the door only verifies and stores), and a soak above the worker's pace would
+        # only measure a growing backlog (bounded by the per-sender backlog quota).
+        half = min(door, processed) / 2
+        figure(
+            "steady_capacity",
+            f"{door:.0f}/s accepted, {processed:.0f}/s processed",
+            f"closed loop, {burst} requests over 50 connections, the node's own workers on",
+        )
         count = int(half * seconds)
         common.say(f"signing {count} requests for {minutes:g} min at {half:.0f}/s ...")
         started = time.monotonic()
         requests = signed_inbox_requests(senders, count, DOMAIN, recipient)
         write_requests(tmp / "steady.bin", requests)
         del requests
-        common.say(f"signed in {time.monotonic() - started:.0f} s; waiting for the backlog")
-        await _drain(url, 120)
+        common.say(f"signed in {time.monotonic() - started:.0f} s")
 
         samples: list[tuple[float, int]] = []
         began = time.monotonic()
@@ -396,8 +405,13 @@ async def one_peer_down() -> None:
                     assert seen["distinct"] == expected, seen
                     return took
 
-                healthy = await round_(up_inboxes, "all 100 healthy")
-                with_down = await round_(up_inboxes + down_inboxes, "1 of 100 hangs")
+                # Interleaved, the better of two each: the machine is shared.
+                healthy = with_down = float("inf")
+                for attempt in range(2):
+                    healthy = min(healthy, await round_(up_inboxes, f"all healthy {attempt}"))
+                    with_down = min(
+                        with_down, await round_(up_inboxes + down_inboxes, f"1 hangs {attempt}")
+                    )
                 figure(
                     "down_others_seconds",
                     f"{with_down:.2f} vs {healthy:.2f}",
@@ -451,7 +465,7 @@ async def one_peer_down() -> None:
                     took = time.monotonic() - began
                 finally:
                     await back.cleanup()
-                queue = len(down_inboxes) * (1 + published_during)
+                queue = len(down_inboxes) * (2 + published_during)
                 figure(
                     "down_delivered_when_back",
                     f"{len(set(received))}/{queue}",
@@ -637,7 +651,7 @@ async def finding_8() -> None:
         took = time.monotonic() - began
         rss_burst = peak
         await _drain(url, 120)
-        await asyncio.sleep(5)
+        await asyncio.sleep(35)  # the housekeeper hands memory back every 30 s
         rss_after = server.rss_kib()
         db_bytes = sum(p.stat().st_size for p in tmp.glob("f8.db*"))
         figure(
@@ -649,7 +663,7 @@ async def finding_8() -> None:
         figure(
             "finding8_rss_mib",
             f"{rss_before / 1024:.0f} -> {rss_burst / 1024:.0f} -> {rss_after / 1024:.0f}",
-            "before / peak in the burst / 5 s after processing; before the fix 125 -> 726, stayed",
+            "before / peak in the burst / 35 s after processing; before the fix 125 -> 726, stayed",
         )
 
 

@@ -7,7 +7,8 @@ Every ``purge_interval`` the housekeeper, beside the inbox and delivery workers:
   bodies of held comments, whose approval forwards the original bytes;
 * deletes processed inbox items after ``inbox_dedup_days``, past any sender's retry window;
 * deletes finished deliveries (done, failed, dead, cancelled) after ``delivery_retention_days``;
-* hands freed memory back to the system (``heap.trim``).
+* and, every ``TRIM_SECONDS``, hands freed memory back to the system (``heap.trim``): after a
+  burst of big bodies RSS comes back down within that time.
 
 Deletes go in batches of ``BATCH`` rows, one short transaction each, so the inbox writer and the
 workers never wait long for the database.
@@ -32,6 +33,7 @@ log = logging.getLogger("cityfed.housekeeping")
 
 BATCH = 1000
 ERROR_PAUSE_SECONDS = 60.0
+TRIM_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +50,20 @@ class Housekeeper:
 
     async def run(self) -> None:
         interval = self.node.settings.purge_interval
+        next_purge = 0.0
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                await self.purge()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("purge failed; trying again later")
-                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+            if loop.time() >= next_purge:
+                try:
+                    await self.purge()
+                    next_purge = loop.time() + interval
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("purge failed; trying again later")
+                    next_purge = loop.time() + ERROR_PAUSE_SECONDS
             heap.trim()
-            await asyncio.sleep(interval)
+            await asyncio.sleep(min(TRIM_SECONDS, max(next_purge - loop.time(), 0.0)))
 
     async def purge(self) -> Purged:
         settings = self.node.settings
