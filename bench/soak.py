@@ -6,12 +6,12 @@ figures (``SOAK name=value`` lines, repeated at the end) for the README's Reliab
 * **steady** (a): a ``cityfed serve`` process with its workers gets the inbox load of
   ``bench/inbox.py``; first its capacity is measured (a closed-loop burst), then it receives
   half of that (of what it accepts or what its worker applies, whichever is less), open loop,
-  for ``--minutes`` (default 10). RSS is sampled every 2 s: it must
-  stay flat (within ±10 % after the first tenth), and every 202 must be a stored row (0 lost).
+  for ``--minutes`` (default 10). RSS is sampled every 2 s: it must stay flat (within ±10 %
+  after the first tenth), and every 202 must be a stored row (0 lost).
 * **kill** (b): a fan-out to 10,000 followers' personal inboxes on 1,000 hosts
-  (``bench.sinks``); the ``cityfed worker`` is killed with SIGKILL mid-batch, a new
-  one finishes. The kill comes once a tenth is recorded
-  and rows are leased. Every inbox must get the Create (0 lost); duplicates are counted at the sinks.
+  (``bench.sinks``); the ``cityfed worker`` is killed with SIGKILL mid-batch (once a tenth is
+  recorded and rows are leased), a new one finishes. Every inbox must get the Create (0 lost);
+  duplicates are counted at the sinks.
 * **down** (c): 100 peers, one of which hangs (accepts, never answers). The worker runs in this
   process on a clock the soak moves: the 99 others are served as fast as with all 100 healthy,
   the hanging one is marked unavailable after two days of failures and its rows are held,
