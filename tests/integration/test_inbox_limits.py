@@ -126,3 +126,30 @@ async def test_unprocessed_items_are_never_purged(nodes) -> None:
     purged = await Housekeeper(b.node, clock=lambda: utcnow() + timedelta(days=90)).purge()
     assert purged.inbox_bodies == purged.inbox_items == 0
     assert await inbox_count(b) == 1
+
+
+async def test_a_held_comment_keeps_its_body_through_the_purge_and_is_forwarded(nodes) -> None:
+    a, b, c = await nodes("berlin"), await nodes("hamburg"), await nodes("barcelona")
+    for follower in (a, c):
+        await follower.api("POST", "/follows", json={"account": b.account}, status=201)
+    await settle(a, b, c)
+    project = (await b.api("POST", "/projects", json={"title": "Heat map"}, status=201))["id"]
+    await settle(a, b, c)
+    await b.api("PUT", "/admin/moderation", json={"moderate_comments": True}, status=200)
+    held = await a.api(
+        "POST", "/comments", status=201, json={"in_reply_to": project, "content": "Review me"}
+    )
+    await settle(a, b, c)
+
+    now = utcnow()
+    purged = await Housekeeper(b.node, clock=lambda: now + timedelta(days=3)).purge()
+    assert purged.inbox_bodies >= 1  # the Follows and the rest went; the held comment stays
+    async with b.node.db.session() as session:
+        kept = list(
+            await session.scalars(select(InboxItem.body).where(func.length(InboxItem.body) > 0))
+        )
+    assert len(kept) == 1 and held["id"].encode() in kept[0]
+    await b.api("POST", "/admin/comments/approve", json={"id": held["id"]}, status=200)
+    await settle(a, b, c)
+    comments = (await c.api("GET", f"/comments?object={project}", status=200))["items"]
+    assert [entry["id"] for entry in comments] == [held["id"]]
