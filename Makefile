@@ -7,7 +7,7 @@ PORT ?= 8080
 # Test processes: every test node is its own server and database, so tests run side by side.
 JOBS ?= 2
 
-.PHONY: run test lint bench demo clean peers
+.PHONY: run test lint bench soak demo clean peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+# Reliability figures (bench/soak.py): SOAK_MINUTES=2 make soak for a shorter steady part.
+SOAK_MINUTES ?= 10
+soak: $(VENV)/.installed-test
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_PARTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(PEERS)

@@ -139,9 +139,11 @@ async def run_phase(
     concurrency: int,
     deadline: float,
     warmup: int = 0,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     """Send ``count`` requests (``pick(i)``) over ``concurrency`` connections until done or
-    ``deadline`` (monotonic); the first ``warmup`` are sent but not measured."""
+    ``deadline`` (monotonic); the first ``warmup`` are sent but not measured. With ``rate``
+    (requests/s) request ``i`` is not sent before ``i / rate`` s from the start (open loop)."""
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     ok_indexes: list[int] = []
@@ -154,6 +156,10 @@ async def run_phase(
                 if time.monotonic() > deadline:
                     statuses["unsent"] += 1
                     continue
+                if rate:
+                    wait = first + index / rate - time.perf_counter()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 data = pick(index)
                 started = time.perf_counter()
                 try:
@@ -224,7 +230,13 @@ async def main(spec: dict[str, Any]) -> None:
             # Start-up and reading the requests are done: the measured part begins now.
             print(json.dumps({"ready": phase.get("name", "")}), flush=True)
         result = await run_phase(
-            port, pick, count, int(phase.get("concurrency", 1)), deadline, warmup
+            port,
+            pick,
+            count,
+            int(phase.get("concurrency", 1)),
+            deadline,
+            warmup,
+            float(phase["rate"]) if phase.get("rate") else None,
         )
         result["name"] = phase.get("name", "")
         print(json.dumps(result), flush=True)

@@ -9,6 +9,7 @@ host[:port] authority, so per-host limits apply as they would to distinct server
   how many distinct (port, path) pairs, the first and last arrival (``time.monotonic``, which is
   system-wide, so comparable with other processes), and how many of every K-th request's
   draft-cavage signatures verified with PEM;
+  with ``"distinct": true`` it answers once N distinct (port, path) pairs arrived instead;
 * ``{"cmd": "quit"}``.
 
 Each request is answered ``202`` as soon as its body is in. The HTTP handling is a minimal
@@ -38,8 +39,9 @@ class _State:
     def __init__(self) -> None:
         self.reset(0, None, 0)
 
-    def reset(self, expected: int, key: Any, sample: int) -> None:
+    def reset(self, expected: int, key: Any, sample: int, distinct: bool = False) -> None:
         self.expected = expected
+        self.until_distinct = distinct  # done when that many distinct (port, path) arrived
         self.key = key
         self.sample = sample
         self.received = 0
@@ -62,7 +64,8 @@ class _State:
         self.seen[(port, path)] += 1
         if self.key is not None and self.sample and self.received % self.sample == 1:
             self._verify(parts[0].decode("latin-1"), path, header_block, body)
-        if self.expected and self.received >= self.expected:
+        arrived = len(self.seen) if self.until_distinct else self.received
+        if self.expected and arrived >= self.expected:
             self.done.set()
 
     def _verify(self, method: str, path: str, header_block: bytes, body: bytes) -> None:
@@ -133,7 +136,12 @@ async def _commands(state: _State) -> None:
         if command["cmd"] == "quit":
             return
         key = cavage.load_public_key_pem(command["key_pem"]) if command.get("key_pem") else None
-        state.reset(int(command["count"]), key, int(command.get("sample", 0)))
+        state.reset(
+            int(command["count"]),
+            key,
+            int(command.get("sample", 0)),
+            bool(command.get("distinct", False)),
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.done.wait(), float(command["timeout"]))
         print(json.dumps(state.report()), flush=True)

@@ -26,6 +26,7 @@ from cityfed.api import reports as api_reports
 from cityfed.api import timeline as api_timeline
 from cityfed.config import Settings
 from cityfed.federation import actors, authfetch, discovery, inbox, objects, runtime
+from cityfed.federation.inbox_limits import SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter
 from cityfed.federation.urls import Urls
 from cityfed.federation.verify import Verifier
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app[TEMPLATES] = create_environment()
     app[inbox.VERIFIER] = app[authfetch.VERIFIER] = Verifier(node)
     app[inbox.INBOX_WRITER] = InboxWriter(node.db, on_commit=node.inbox_wakeup)
+    app[inbox.SENDER_LIMITS] = SenderLimits(settings, node.db)
     app.cleanup_ctx.append(_lifecycle)
     if workers:
         app.cleanup_ctx.append(_workers)

@@ -75,6 +75,7 @@ async def test_peers_view_shows_policy_software_follows_and_deliveries(nodes) ->
         "following": 1,
         "failing": 0,
         "circuit": "closed",
+        "unavailable_since": None,
     }
     assert entry["software"].startswith("cityfed ")  # from A's NodeInfo
     assert entry["last_success_at"] and entry["updated_at"]

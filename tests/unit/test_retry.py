@@ -43,7 +43,7 @@ def test_2xx_is_done(status: int) -> None:
 def test_gone_is_permanent(status: int) -> None:
     outcome = classify(status, None, "60", 1, NOW, rng())
     assert outcome.kind == "permanent"
-    assert "gone" in outcome.reason
+    assert ("gone" if status == 410 else "not found") in outcome.reason
     assert outcome.next_attempt_at is None
     assert outcome.host == "up"
 

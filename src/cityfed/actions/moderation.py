@@ -69,7 +69,7 @@ async def decide(
             item = await session.scalar(
                 select(InboxItem).where(InboxItem.activity_ap_id == row.activity_ap_id)
             )
-            if item is not None:
+            if item is not None and item.body:  # an emptied body: purged, nothing to forward
                 activity = orjson.loads(item.body)
                 if is_public(activity):
                     inboxes = await follow_queries.follower_inboxes(session, owner.id)

@@ -55,6 +55,28 @@ class Settings:
     inbox_concurrency: int = 8
     # On SIGTERM the workers finish what they hold for this long, then hand the rest back.
     shutdown_grace: float = 10.0
+    # A domain failing (5xx, timeouts, refused) this long with no success in between is marked
+    # unavailable: its deliveries are held, uncharged, until it answers again (§3 Outbound).
+    # Shorter than the ~2.7 days of the attempt budget, so a held row never runs out of it.
+    delivery_unavailable_days: float = 2.0
+    delivery_probe_interval: float = 3600.0  # seconds between probes of an unavailable domain
+    # A personal inbox answering 410 over at least this long, never 2xx in between, ends its
+    # actor's follows; one 404 or 410 never does.
+    delivery_gone_days: float = 7.0
+    # Per sender domain at the inbox door (0: no limit); beyond them, 429 with Retry-After.
+    inbox_sender_rate: float = 100.0  # requests per second, sustained
+    inbox_sender_burst: int = 2000  # requests at once
+    inbox_sender_bytes_rate: int = 2 * 1024 * 1024  # bytes per second, sustained
+    inbox_sender_burst_bytes: int = 32 * 1024 * 1024
+    # Bytes one sender domain may have stored and not yet processed.
+    inbox_sender_backlog_bytes: int = 64 * 1024 * 1024
+    # Retention (federation/housekeeping.py): processed inbox bodies are emptied after
+    # inbox_body_days, their rows (the activity id, for deduplication) deleted after
+    # inbox_dedup_days; finished deliveries are deleted after delivery_retention_days.
+    inbox_body_days: float = 2.0
+    inbox_dedup_days: float = 30.0
+    delivery_retention_days: float = 14.0
+    purge_interval: float = 600.0  # seconds between purges
     log_level: str = "INFO"
     # One line per HTTP request. Off by default: in production the reverse proxy keeps the access
     # log, and our own log already says what happened to each activity; a line per request cost
@@ -102,6 +124,16 @@ def _as_float(value: Any) -> float:
     result = float(value)
     if result <= 0:
         raise ValueError(f"expected a positive number, got {value!r}")
+    return result
+
+
+def _as_limit(value: Any) -> float:
+    """A non-negative number; 0 switches the limit off."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    result = float(value)
+    if result < 0:
+        raise ValueError(f"expected a non-negative number, got {value!r}")
     return result
 
 
@@ -166,6 +198,18 @@ _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "delivery_max_attempts": ("worker", "delivery_max_attempts", _as_int),
     "inbox_concurrency": ("worker", "inbox_concurrency", _as_int),
     "shutdown_grace": ("worker", "shutdown_grace", _as_float),
+    "delivery_unavailable_days": ("worker", "unavailable_days", _as_float),
+    "delivery_probe_interval": ("worker", "probe_interval", _as_float),
+    "delivery_gone_days": ("worker", "gone_days", _as_float),
+    "inbox_sender_rate": ("limits", "inbox_sender_rate", _as_limit),
+    "inbox_sender_burst": ("limits", "inbox_sender_burst", _as_int),
+    "inbox_sender_bytes_rate": ("limits", "inbox_sender_bytes_rate", _as_int),
+    "inbox_sender_burst_bytes": ("limits", "inbox_sender_burst_bytes", _as_int),
+    "inbox_sender_backlog_bytes": ("limits", "inbox_sender_backlog_bytes", _as_int),
+    "inbox_body_days": ("retention", "inbox_body_days", _as_float),
+    "inbox_dedup_days": ("retention", "inbox_dedup_days", _as_float),
+    "delivery_retention_days": ("retention", "delivery_days", _as_float),
+    "purge_interval": ("retention", "purge_interval", _as_float),
     "log_level": ("logging", "level", _choice("debug", "info", "warning", "error")),
     "access_log": ("logging", "access_log", _as_bool),
 }

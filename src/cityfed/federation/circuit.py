@@ -5,6 +5,13 @@ doubling per further failure up to 1 h. Its state lives in the ``peers`` row, so
 process shares it; the worker counts what it sees of each domain in a ``HostWindow`` and, with
 each batch of recorded outcomes, writes what was seen since the last write (``take_report``) with
 ``update_circuits``.
+
+Over days the same row tracks availability, as Mastodon's ``DeliveryFailureTracker`` does (it
+counts the days with failures and marks the domain an ``UnavailableDomain`` after 7; one success
+clears it): ``failing_since`` is the first failure since the domain last answered, and once the
+failures span ``delivery_unavailable_days`` the domain is marked unavailable. Unlike Mastodon,
+which drops deliveries to an unavailable domain, its rows are held: they are not leased (so no
+attempt is charged) until the domain answers again (``federation/availability.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ class HostReport:
     downs: int  # failures after the last success of the report (all of them without one)
     last_success_at: datetime | None
     last_failure_at: datetime | None
+    first_down_at: datetime | None = None  # the first failure after the last success
 
 
 @dataclass
@@ -66,6 +74,7 @@ class HostWindow:
     downs: int = 0
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
+    first_down_at: datetime | None = None
 
     @property
     def tripped(self) -> bool:
@@ -79,7 +88,10 @@ class HostWindow:
         if state == "up":
             self.saw_up, self.downs, self.downs_since_up, self.failures = True, 0, 0, 0
             self.last_success_at = at
+            self.first_down_at = None
         elif state == "down":
+            if not self.downs:
+                self.first_down_at = at
             self.downs += 1
             self.downs_since_up += 1
             self.failures += 1
@@ -93,9 +105,11 @@ class HostWindow:
         """
         if not self.dirty:
             return None
-        report = HostReport(self.saw_up, self.downs, self.last_success_at, self.last_failure_at)
+        report = HostReport(
+            self.saw_up, self.downs, self.last_success_at, self.last_failure_at, self.first_down_at
+        )
         self.saw_up, self.downs = False, 0
-        self.last_success_at = self.last_failure_at = None
+        self.last_success_at = self.last_failure_at = self.first_down_at = None
         return report
 
 
@@ -107,12 +121,17 @@ _UPDATE_PEER = (
         circuit_open_until=bindparam("_open_until", type_=UTCDateTime()),
         last_success_at=bindparam("_success", type_=UTCDateTime()),
         last_failure_at=bindparam("_failure", type_=UTCDateTime()),
+        failing_since=bindparam("_failing", type_=UTCDateTime()),
+        unavailable_since=bindparam("_unavailable", type_=UTCDateTime()),
     )
 )
 
 
 async def update_circuits(
-    session: AsyncSession, seen: dict[str, HostReport], now: datetime
+    session: AsyncSession,
+    seen: dict[str, HostReport],
+    now: datetime,
+    unavailable_after: timedelta = timedelta(days=2),
 ) -> None:
     """Write what was seen of each domain into its peers row (the breaker's state)."""
     if not seen:
@@ -127,16 +146,27 @@ async def update_circuits(
             Peer.circuit_open_until,
             Peer.last_success_at,
             Peer.last_failure_at,
+            Peer.failing_since,
+            Peer.unavailable_since,
         )
         .where(Peer.domain.in_(seen.keys()))
         .order_by(Peer.domain)
         .with_for_update()
     )
     params = []
-    for domain, failures, open_until, last_success, last_failure in current:
+    for row in current:
+        domain, failures, open_until, last_success, last_failure = row[:5]
         params.append(
             _circuit(
                 domain, seen[domain], failures or 0, open_until, last_success, last_failure, now
+            )
+            | _availability(
+                domain,
+                seen[domain],
+                row.failing_since,
+                row.unavailable_since,
+                now,
+                unavailable_after,
             )
         )
     if params:
@@ -175,6 +205,40 @@ def _circuit(
         "_success": host.last_success_at or last_success,
         "_failure": host.last_failure_at or last_failure,
     }
+
+
+def _availability(
+    domain: str,
+    host: HostReport,
+    failing_since: datetime | None,
+    unavailable_since: datetime | None,
+    now: datetime,
+    unavailable_after: timedelta,
+) -> dict[str, Any]:
+    """Failing since when, and unavailable since when, after this report."""
+    if host.saw_up:
+        # It answered: whatever failed before is forgiven, failures after the answer count anew.
+        if unavailable_since is not None:
+            log.warning("domain %s is available again: it answered a delivery", domain)
+        failing_since = host.first_down_at if host.downs else None
+        unavailable_since = None
+    elif host.downs:
+        failing_since = failing_since or host.first_down_at or now
+    last_failure = host.last_failure_at or now
+    if (
+        unavailable_since is None
+        and failing_since is not None
+        and host.downs
+        and last_failure - failing_since >= unavailable_after
+    ):
+        unavailable_since = now
+        log.warning(
+            "domain %s marked unavailable: failing since %s; its deliveries are held until it "
+            "answers again",
+            domain,
+            failing_since.isoformat(timespec="seconds"),
+        )
+    return {"_failing": failing_since, "_unavailable": unavailable_since}
 
 
 async def _ensure_peers(session: AsyncSession, domains: Iterable[str]) -> None:

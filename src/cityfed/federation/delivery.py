@@ -25,7 +25,11 @@ grace period runs out and it is cancelled, it records what finished and hands th
 
 Circuit breaker (federation/circuit.py): a domain whose circuit is open is not leased, so its rows
 are not charged attempts, and when the circuit trips while its rows are being sent the rest go
-back unsent.
+back unsent. A domain failing for days is marked unavailable and its rows are held the same way
+until it answers again (federation/availability.py: the worker probes it now and then).
+
+Time comes from ``clock`` (``utcnow`` unless a test or the soak moves it), so days of an outage
+can be played in seconds.
 """
 
 from __future__ import annotations
@@ -36,9 +40,11 @@ import logging
 import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cityfed.federation.availability import Prober
 from cityfed.federation.circuit import HostWindow, circuit_open_seconds
 from cityfed.federation.delivery_lease import Job, Lease, Leaser, Payload
 from cityfed.federation.delivery_record import Recorder
@@ -74,14 +80,17 @@ class DeliveryWorker:
         *,
         rng: random.Random | None = None,
         idle_poll: float = IDLE_POLL_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.node = node
+        self.clock = clock
         self.idle_poll = idle_poll
         self.settings = node.settings
         self.per_host = max(self.settings.delivery_per_host, 1)
         self.concurrency = max(self.settings.delivery_concurrency, 1)
         self.leaser = Leaser(node, share=HOST_SHARE_WAVES * self.per_host)
-        self.sender = Sender(node, rng or random.Random())
+        self.sender = Sender(node, rng or random.Random(), clock)
+        self.prober = Prober(node, clock)
         self.stopping = False
 
     @property
@@ -109,6 +118,7 @@ class DeliveryWorker:
             # Clear before leasing: a kick that arrives while the pipeline runs stays set.
             wakeup.clear()
             try:
+                await self.prober.maybe_probe()
                 stretch = await _Pipeline(self, self.batch_size, refill=True).run()
             except Exception:
                 log.exception("delivery pipeline failed; leased rows retry when their lease ends")
@@ -146,7 +156,7 @@ class _Pipeline:
         self.lease_for = worker.lease_duration(2 * limit if refill else limit)
         self.flush_at = worker.concurrency * FLUSH_WAVES
         self.slots = asyncio.Semaphore(worker.concurrency)
-        self.recorder = Recorder(worker.node)
+        self.recorder = Recorder(worker.node, worker.clock)
         self.hosts: dict[str, HostWindow] = {}
         self.held: Counter[str] = Counter()  # rows leased and not finished, per domain
         self.held_total = 0
@@ -165,7 +175,7 @@ class _Pipeline:
                     self.leasing = False
                 if self.leasing and self.held_total <= self.limit:
                     lease = await self.worker.leaser.lease(
-                        utcnow(), self.limit, self.lease_for, self.held
+                        self.worker.clock(), self.limit, self.lease_for, self.held
                     )
                     # Nothing leasable (say, only rows handed back, due a little later): stop
                     # leasing; ``run`` decides whether to come back at once.
@@ -237,6 +247,7 @@ class _Pipeline:
         """Create one task per leased row (the semaphores pace them)."""
         for activity_id, payload in lease.payloads.items():
             self.recorder.names[activity_id] = payload.ap_id
+        self.recorder.gone.update(lease.gone)
         for job in lease.jobs:
             if not self.held[job.domain]:
                 # A fresh view of a domain none of whose rows are in flight: its failures as

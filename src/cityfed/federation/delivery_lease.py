@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.digest import digest_header
 from cityfed.federation.policy import covering, policy_of
+from cityfed.models import availability as availability_queries
 from cityfed.models.queue import lease_columns
 from cityfed.models.tables import Activity, Delivery, Peer
 from cityfed.node import Node
@@ -80,6 +81,7 @@ class Lease:
     payloads: dict[int, Payload]  # by activity id; missing: the activity is gone
     failures: dict[str, int]  # each leased domain's consecutive failures, from its peers row
     more: bool  # the lease was full or rows were handed back: work is waiting
+    gone: dict[str, datetime] = field(default_factory=dict)  # leased inboxes with a 410 on record
 
 
 class _PayloadCache:
@@ -123,7 +125,11 @@ class Leaser:
     ) -> Lease:
         """Lease up to ``limit`` rows; ``held`` counts the rows per domain already being sent."""
         async with self.node.db.transaction() as session:
-            circuit_open = select(Peer.domain).where(Peer.circuit_open_until > now)
+            # Open circuits wait minutes; unavailable domains wait until they answer again
+            # (federation/availability.py). Neither is leased, so neither is charged attempts.
+            circuit_open = select(Peer.domain).where(
+                or_(Peer.circuit_open_until > now, Peer.unavailable_since.is_not(None))
+            )
             rows = await lease_columns(
                 session,
                 Delivery,
@@ -142,11 +148,13 @@ class Leaser:
             await _cancel_blocked(session, blocked, now)
             await _hand_back(session, excess, now)
             payloads = await self._load_payloads(session, {row.activity_id for row in kept})
+            gone = await availability_queries.gone_since(session, {row.inbox for row in kept})
         return Lease(
             [Job.of(row) for row in kept],
             payloads,
             {domain: failures for domain, (_, failures) in peers.items()},
             more=len(rows) >= limit or bool(excess),
+            gone=gone,
         )
 
     def _share(self, rows: Sequence[Any], held: Mapping[str, int]) -> tuple[list[Any], list[Any]]:

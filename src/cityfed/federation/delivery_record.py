@@ -2,8 +2,9 @@
 
 Finished deliveries collect here while others are still being sent; ``flush`` writes them in one
 transaction: successes as one ``UPDATE ... WHERE id IN (...)`` per (lease, status), every other
-outcome row by row (executemany), the follows of personal inboxes that are gone (404/410)
-dropped, and what each domain did since the last flush written to its circuit breaker. An
+outcome row by row (executemany), 410s of personal inboxes counted (their follows end only when
+410s span ``delivery_gone_days``), and what each domain did since the last flush written to its
+circuit breaker and availability. An
 outcome is written only by the holder of the row's lease (``locked_until`` must still be the
 value it leased): if the lease expired and another worker took the row, that worker's outcome
 is the current one.
@@ -14,14 +15,17 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.federation.circuit import HostReport, HostWindow, update_circuits
 from cityfed.federation.delivery_send import Result
-from cityfed.models.tables import Actor, Delivery, Follow
+from cityfed.models import availability as availability_queries
+from cityfed.models import follows as follow_queries
+from cityfed.models.tables import Delivery
 from cityfed.models.types import UTCDateTime, utcnow
 from cityfed.node import Node
 
@@ -67,8 +71,14 @@ _KINDS = ("retry", "failed", "dead", "held back")
 class Recorder:
     """Finished deliveries waiting to be written, and the domains they touched."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, clock: Callable[[], datetime] = utcnow) -> None:
         self.node = node
+        self.clock = clock
+        settings = node.settings
+        self.unavailable_after = timedelta(days=settings.delivery_unavailable_days)
+        self.gone_after = timedelta(days=settings.delivery_gone_days)
+        # Inboxes leased with a 410 on record (from the lease): a success there forgets it.
+        self.gone: dict[str, datetime] = {}
         self.names: dict[int, str] = {}  # activity id -> ap_id, for the summary lines
         self.delivered: Counter[int] = Counter()  # per activity, since the worker started
         self._results: list[Result] = []
@@ -101,13 +111,45 @@ class Recorder:
                 reports[domain] = report
         if not results and not reports:
             return
-        now = utcnow()
+        now = self.clock()
+        answered = {r.job.inbox for r in results if r.state == "done" and r.job.inbox in self.gone}
         async with self.node.db.transaction() as session:
             lost = await _write(session, results, now)
+            await availability_queries.forget_gone(session, answered)
             for inbox in sorted({result.job.inbox for result in results if result.gone}):
-                await _drop_gone_follows(session, inbox)
-            await update_circuits(session, reports, now)
+                await self._gone(session, inbox, now)
+            await update_circuits(session, reports, now, self.unavailable_after)
+        for inbox in answered:
+            self.gone.pop(inbox, None)
         self._summarise(results, lost)
+
+    async def _gone(self, session: AsyncSession, inbox: str, now: datetime) -> None:
+        """A 410: its follows end only when 410s have come for ``gone_after`` (§3 Outbound).
+
+        One answer proves little (a reverse proxy in front of a restarting server can give it);
+        410s over days, never a success in between, mean the actor is gone.
+        """
+        first = await availability_queries.record_gone(session, inbox, now)
+        self.gone[inbox] = first
+        if now - first < self.gone_after:
+            log.info(
+                "inbox %s answered 410 (first on %s): its follows stay until 410s span %s",
+                inbox,
+                first.isoformat(timespec="seconds"),
+                self.gone_after,
+            )
+            return
+        removed = await follow_queries.drop_follows_of_inbox(session, inbox)
+        if removed is None:
+            return  # a shared inbox: nothing certain about any actor
+        await availability_queries.forget_gone(session, [inbox])
+        self.gone.pop(inbox, None)
+        log.warning(
+            "inbox %s has answered 410 since %s: removed %d follow(s) of its actor",
+            inbox,
+            first.isoformat(timespec="seconds"),
+            removed,
+        )
 
     def _summarise(self, results: list[Result], lost: int) -> None:
         """One INFO line per activity: how many of its deliveries this flush recorded."""
@@ -151,24 +193,3 @@ async def _write(session: AsyncSession, results: list[Result], now: datetime) ->
     if others:
         await session.execute(_UPDATE_ONE, others)
     return lost
-
-
-async def _drop_gone_follows(session: AsyncSession, inbox: str) -> None:
-    """A personal inbox answering 404/410 means its actor is gone: forget its follows.
-
-    A shared inbox that is gone says nothing certain about any one actor, so it is left alone.
-    """
-    shared = await session.scalar(select(exists().where(Actor.shared_inbox == inbox)))
-    if shared:
-        return
-    actor_ids = list(
-        await session.scalars(select(Actor.id).where(Actor.inbox == inbox, Actor.local.is_(False)))
-    )
-    if not actor_ids:
-        return
-    result = await session.execute(
-        delete(Follow)
-        .where(or_(Follow.follower_id.in_(actor_ids), Follow.followee_id.in_(actor_ids)))
-        .execution_options(synchronize_session=False)
-    )
-    log.warning("inbox %s is gone: removed %d follow(s) of its actor", inbox, result.rowcount or 0)

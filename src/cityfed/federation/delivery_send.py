@@ -15,6 +15,7 @@ import email.utils
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,7 +47,7 @@ class Result:
     finished_at: datetime | None
     status: int | None
     error: str | None
-    gone: bool = False  # 404/410: the inbox no longer exists
+    gone: bool = False  # 410: the inbox says it is gone (its follows end only if it stays so)
     held_back: bool = False  # not sent: the circuit tripped
 
     def params(self) -> dict[str, Any]:
@@ -94,8 +95,11 @@ def sign_headers(
 class Sender:
     """Sends single deliveries; shared by all of a worker's concurrent sends."""
 
-    def __init__(self, node: Node, rng: random.Random) -> None:
+    def __init__(
+        self, node: Node, rng: random.Random, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.node = node
+        self.clock = clock
         self.settings = node.settings
         self._rng = rng
         self._clock = _Clock()
@@ -118,7 +122,7 @@ class Sender:
                 return self._held_back(job)
             async with slots:
                 status, retry_after, error, snippet = await self._post(job, payload, key)
-            now = utcnow()
+            now = self.clock()
             outcome = classify(
                 status,
                 error,
@@ -229,5 +233,5 @@ class Sender:
             now,
             status,
             reason,
-            gone=status in (404, 410),
+            gone=status == 410,
         )

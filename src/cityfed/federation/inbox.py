@@ -16,7 +16,9 @@ from aiohttp import web
 from cityfed.activitypub.actor import authority, is_http_url, origin_of
 from cityfed.activitypub.links import UnsafeLinkError, check_links
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.federation import availability
 from cityfed.federation.forwarded import may_arrive_forwarded
+from cityfed.federation.inbox_limits import Limited, SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter, PendingItem
 from cityfed.federation.responses import error
 from cityfed.federation.verify import BlockedSigner, Unverified, Verifier
@@ -28,6 +30,7 @@ ACCEPTED_TYPES = frozenset({"application/activity+json", "application/ld+json", 
 
 INBOX_WRITER: web.AppKey[InboxWriter] = web.AppKey("inbox_writer", InboxWriter)
 VERIFIER: web.AppKey[Verifier] = web.AppKey("verifier", Verifier)
+SENDER_LIMITS: web.AppKey[SenderLimits] = web.AppKey("sender_limits", SenderLimits)
 
 
 class Refused(Exception):
@@ -74,6 +77,11 @@ async def receive(request: web.Request, recipient: str | None) -> web.Response:
     except Refused as exc:
         log.info("rejected %s %s: %s", request.method, request.path, exc.reason)
         return error(exc.status, exc.reason)
+    except Limited as exc:
+        log.info("rejected %s %s: %s (429)", request.method, request.path, exc.reason)
+        response = error(429, exc.reason)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 async def _receive(
@@ -101,6 +109,8 @@ async def _receive(
     if node.policy.is_blocked(authority(actor_id)):
         log.info("dropped %s from blocked domain %s", activity_id, authority(actor_id))
         return web.Response(status=202)
+    limits = app[SENDER_LIMITS]
+    limits.check(authority(actor_id))  # no RSA work for a sender refused a moment ago
     try:
         signer = await app[VERIFIER].verify(request, body)
     except BlockedSigner as exc:
@@ -119,6 +129,10 @@ async def _receive(
         if not may_arrive_forwarded(activity):
             raise Refused(401, f"signed by {signer.owner}, not by the actor {actor_id}")
         verified_by = "forwarded"
+    signer_domain = authority(signer.owner)
+    await limits.take(signer_domain, len(body))
+    if node.policy.unavailable and signer_domain in node.policy.unavailable:
+        await availability.heard_from(node, signer_domain)
     item = PendingItem(
         activity_ap_id=activity_id,
         actor_ap_id=actor_id,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from cityfed.activitypub.actor import normal_host
 from cityfed.models.db import Database
@@ -30,6 +30,9 @@ class PolicyView:
     default_mode: str = "open"
     mode: str = "open"
     policies: dict[str, str] = field(default_factory=dict)
+    # Domains whose deliveries are held (federation/availability.py): the inbox ends the hold
+    # when one of them sends us something.
+    unavailable: set[str] = field(default_factory=set)
     loaded_at: float = 0.0
 
     def policy(self, domain: str) -> str | None:
@@ -57,11 +60,19 @@ class PolicyView:
             return self
         async with db.session() as session:
             rows = await session.execute(
-                select(Peer.domain, Peer.policy).where(Peer.policy.is_not(None))
+                select(Peer.domain, Peer.policy, Peer.unavailable_since).where(
+                    or_(Peer.policy.is_not(None), Peer.unavailable_since.is_not(None))
+                )
             )
-            policies = {covering(domain)[0]: policy for domain, policy in rows}
+            policies, unavailable = {}, set()
+            for domain, policy, unavailable_since in rows:
+                if policy is not None:
+                    policies[covering(domain)[0]] = policy
+                if unavailable_since is not None:
+                    unavailable.add(covering(domain)[0])
             setting = await session.get(NodeSetting, "federation_mode")
         self.policies = policies
+        self.unavailable = unavailable
         self.mode = str(setting.value.get("mode")) if setting else self.default_mode
         self.loaded_at = time.monotonic()
         return self

@@ -4,7 +4,8 @@
 attempt count and the clock, so every rule of the retry policy is unit-tested without a network:
 
 * 2xx: done.
-* 404/410: permanent (the inbox is gone); other 3xx/4xx too, except 401, 408 and 429, because
+* 404/410: permanent for this delivery (follows end only on 410s over days, delivery_record);
+  other 3xx/4xx too, except 401, 408 and 429, because
   resending the same signed body will get the same answer. We never follow redirects on POST.
 * 401 is retried as Mastodon does: a peer answers it when it could not fetch our key at that
   moment (we were restarting, its fetch timed out), which a later attempt cures.
@@ -154,8 +155,11 @@ def classify(
         return _retry(f"HTTP {status}", attempts, now, wait, rng, max_attempts, "down")
     if status in (401, 408, 429):
         return _retry(f"HTTP {status}", attempts, now, wait, rng, max_attempts, "up")
-    if status in (404, 410):
-        return Outcome("permanent", f"HTTP {status}: inbox gone", host="up")
+    if status == 410:
+        return Outcome("permanent", "HTTP 410: inbox gone", host="up")
+    if status == 404:
+        # This delivery fails; the follows stay (a proxy's brief 404 is not a verdict).
+        return Outcome("permanent", "HTTP 404: inbox not found", host="up")
     if 300 <= status < 400:
         return Outcome("permanent", f"HTTP {status}: redirects are not followed", host="up")
     return Outcome("permanent", f"HTTP {status}", host="up")

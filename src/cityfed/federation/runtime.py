@@ -16,6 +16,7 @@ import aiohttp
 from cityfed import __version__
 from cityfed.activitypub.jsonld import install_document_loader
 from cityfed.federation.delivery import DeliveryWorker
+from cityfed.federation.housekeeping import Housekeeper
 from cityfed.federation.inbox_worker import InboxWorker
 from cityfed.federation.netguard import resolver
 from cityfed.node import Node
@@ -68,9 +69,13 @@ async def workers(node: Node) -> AsyncIterator[list[asyncio.Task[None]]]:
         asyncio.create_task(running[0].run(), name="inbox-worker"),
         asyncio.create_task(running[1].run(), name="delivery-worker"),
     ]
+    # Housekeeping holds no lease: it is cancelled, not asked to finish.
+    housekeeping = asyncio.create_task(Housekeeper(node).run(), name="housekeeping")
     try:
         yield tasks
     finally:
+        housekeeping.cancel()
+        await asyncio.gather(housekeeping, return_exceptions=True)
         await stop_workers(running, tasks, node.settings.shutdown_grace)
 
 

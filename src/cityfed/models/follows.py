@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.tables import Actor, Follow
@@ -82,3 +82,24 @@ async def follower_inboxes(session: AsyncSession, actor_id: int) -> list[str]:
         .where(Follow.followee_id == actor_id, Follow.state == "accepted", Actor.local.is_(False))
     )
     return sorted({row[0] for row in rows if row[0]})
+
+
+async def drop_follows_of_inbox(session: AsyncSession, inbox: str) -> int | None:
+    """Remove every follow, both ways, of the remote actor whose personal inbox is ``inbox``.
+
+    None when ``inbox`` is a shared inbox: its being gone says nothing certain about any actor.
+    """
+    shared = await session.scalar(select(exists().where(Actor.shared_inbox == inbox)))
+    if shared:
+        return None
+    actor_ids = list(
+        await session.scalars(select(Actor.id).where(Actor.inbox == inbox, Actor.local.is_(False)))
+    )
+    if not actor_ids:
+        return 0
+    result = await session.execute(
+        delete(Follow)
+        .where(or_(Follow.follower_id.in_(actor_ids), Follow.followee_id.in_(actor_ids)))
+        .execution_options(synchronize_session=False)
+    )
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]

@@ -127,6 +127,8 @@ class PeerSummary:
     failing: int = 0  # deliveries in retry or dead
     consecutive_failures: int = 0
     circuit_open_until: datetime | None = None
+    # Failing for days: deliveries held until it answers again (federation/availability.py).
+    unavailable_since: datetime | None = None
 
     def circuit(self, now: datetime) -> str:
         """``closed``, or ``open until <time>`` while the delivery worker leaves the domain be."""
@@ -150,6 +152,7 @@ class PeerSummary:
             "failing": self.failing,
             "consecutive_failures": self.consecutive_failures,
             "circuit": self.circuit(now),
+            "unavailable_since": _iso(self.unavailable_since),
         }
 
 
@@ -212,6 +215,7 @@ async def overview(session: AsyncSession, domain: str | None = None) -> list[Pee
                 "last_failure_at": peer.last_failure_at,
                 "consecutive_failures": peer.consecutive_failures or 0,
                 "circuit_open_until": peer.circuit_open_until,
+                "unavailable_since": peer.unavailable_since,
             }
         result.append(
             PeerSummary(

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityfed.models.tables import Delivery, InboxItem
+from cityfed.activitypub.actor import authority
+from cityfed.models.tables import Delivery, InboxItem, Object
 
 Item = TypeVar("Item", InboxItem, Delivery)
 
@@ -224,3 +225,99 @@ async def release(
         .execution_options(synchronize_session=False)
     )
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+
+async def inbox_backlog_by_domain(session: AsyncSession) -> dict[str, int]:
+    """Bytes of inbox items stored and not yet processed, per sender domain (the actor's)."""
+    rows = await session.execute(
+        select(InboxItem.actor_ap_id, func.sum(func.length(InboxItem.body)))
+        .where(InboxItem.state.in_(DUE_STATES))
+        .group_by(InboxItem.actor_ap_id)
+    )
+    totals: dict[str, int] = {}
+    for actor, size in rows:
+        domain = authority(actor)
+        totals[domain] = totals.get(domain, 0) + int(size or 0)
+    return totals
+
+
+# --- retention (federation/housekeeping.py) ----------------------------------------------------
+
+FINISHED_INBOX_STATES = ("done", "failed")
+FINISHED_DELIVERY_STATES = ("done", "failed", "dead", "cancelled")
+
+
+def _not_held_comment() -> ColumnElement[bool]:
+    # A held comment's approval forwards the original bytes (actions/moderation.py): keep them.
+    held = select(Object.activity_ap_id).where(
+        Object.state == "held", Object.activity_ap_id.is_not(None)
+    )
+    return InboxItem.activity_ap_id.not_in(held)
+
+
+async def empty_inbox_bodies(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Empty up to ``limit`` processed items' bodies finished before ``before``: the row (the
+    activity id, which deduplication needs) stays."""
+    ids = list(
+        await session.scalars(
+            select(InboxItem.id)
+            .where(
+                InboxItem.state.in_(FINISHED_INBOX_STATES),
+                InboxItem.finished_at < before,
+                func.length(InboxItem.body) > 0,
+                _not_held_comment(),
+            )
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(InboxItem)
+            .where(InboxItem.id.in_(ids))
+            .values(body=b"")
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+async def delete_inbox_items(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` processed items finished before ``before`` (past deduplication)."""
+    ids = list(
+        await session.scalars(
+            select(InboxItem.id)
+            .where(
+                InboxItem.state.in_(FINISHED_INBOX_STATES),
+                InboxItem.finished_at < before,
+                _not_held_comment(),
+            )
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(
+            delete(InboxItem)
+            .where(InboxItem.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+async def delete_deliveries(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` finished deliveries finished before ``before``."""
+    ids = list(
+        await session.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.state.in_(FINISHED_DELIVERY_STATES),
+                Delivery.finished_at < before,
+            )
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(
+            delete(Delivery)
+            .where(Delivery.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)

@@ -181,7 +181,11 @@ class InboxItem(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_inbox_items_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_inbox_items_due", "state", "next_attempt_at"),
+        # The purge (federation/housekeeping.py) finds processed items by when they finished.
+        Index("ix_inbox_items_finished_at", "finished_at"),
+    )
 
 
 class Delivery(Base):
@@ -208,6 +212,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("activity_id", "inbox"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_finished_at", "finished_at"),
     )
 
 
@@ -226,6 +231,26 @@ class Peer(Base):
     circuit_open_until: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_failure_at: Mapped[datetime | None]
+    # The first failure since the domain last answered (None: it answered last time).
+    failing_since: Mapped[datetime | None]
+    # Set after days of failures: deliveries to the domain are held (not leased, not charged)
+    # until it answers again, to a probe or by sending us something (as Mastodon does).
+    unavailable_since: Mapped[datetime | None]
+
+
+class GoneInbox(Base):
+    """A personal inbox that answered 410: when, first and last, with no success since.
+
+    A follow is removed only when 410s span ``delivery_gone_days`` (§3 Outbound): one answer,
+    which a misconfigured proxy can give, never removes anything.
+    """
+
+    __tablename__ = "gone_inboxes"
+
+    inbox: Mapped[str] = mapped_column(URL, primary_key=True)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class ApiToken(Base):
