@@ -18,16 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 from cityfed.config import Settings
+
+log = logging.getLogger("cityfed.media")
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 64 * 1024
@@ -289,6 +292,17 @@ class S3Storage(Storage):
         if self._stack is not None:
             await self._stack.aclose()
         self._stack = self._client = None
+
+
+async def forget(storage: Storage, keys: Iterable[str]) -> None:
+    """Delete files that no row references any more; call it only after the transaction that
+    released them has committed. A failure is logged, not raised: the rows are already gone, and a
+    stray file costs space, not correctness."""
+    for key in keys:
+        try:
+            await storage.delete(key)
+        except Exception as exc:  # any backend error
+            log.warning("could not delete media file %s: %s", key, exc)
 
 
 def open_storage(settings: Settings) -> Storage:

@@ -21,7 +21,7 @@ from cityfed.config import Settings
 from cityfed.media.documents import check_document
 from cityfed.media.errors import InvalidFile, QuotaExceeded
 from cityfed.media.processing import ImageLimits, ImageProcessor, ProcessedImage, VariantName
-from cityfed.media.storage import Storage, open_storage
+from cityfed.media.storage import Storage, forget, open_storage
 from cityfed.models import media as queries
 from cityfed.models.db import Database
 from cityfed.models.tables import Media
@@ -170,11 +170,7 @@ class MediaLibrary:
         """Delete files no row references any more. Call only after the transaction that
         released them has committed. A failure is logged, not raised: the row is already gone,
         and a stray file costs space, not correctness."""
-        for key in keys:
-            try:
-                await self.storage.delete(key)
-            except Exception as exc:  # any backend error: log it and go on
-                log.warning("could not delete media file %s: %s", key, exc)
+        await forget(self.storage, keys)
 
     async def delete(self, media_ids: Iterable[int]) -> None:
         """Delete media (e.g. removed by staff) and the files nothing else uses."""

@@ -346,6 +346,16 @@ async def remove_remote(session: AsyncSession, remote_ids: Iterable[int]) -> lis
     return await unreferenced_keys(session, keys)
 
 
+async def remove_failed_remote(session: AsyncSession, *, before: datetime) -> int:
+    """Forget failure records older than ``before`` (they hold no file)."""
+    result = await session.execute(
+        delete(RemoteMedia).where(
+            RemoteMedia.state == RemoteState.FAILED.value, RemoteMedia.fetched_at < before
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def remote_of_domain(session: AsyncSession, domain: str) -> list[int]:
     """Cache entries of a domain and its subdomains (a block covers both, §7)."""
     domain = domain.lower()
