@@ -103,7 +103,7 @@ class FileStorage(Storage):
 
     def _write(self, key: str, data: bytes) -> None:
         target = self.path(key)
-        if target.exists():
+        if target.is_file():
             return  # content-addressed: the same bytes are already there
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
