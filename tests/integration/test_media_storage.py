@@ -4,8 +4,7 @@ object store (moto's server mode on a loopback port: a real S3 protocol server, 
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,44 +21,9 @@ from cityfed.media.storage import (
     content_key,
     open_storage,
 )
-from tests.media_support import moto_s3
+from tests.media_support import make_bucket, s3_endpoint, s3_storage
 
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    try:
-        import aiobotocore  # noqa: F401
-        import moto.server  # noqa: F401
-    except ImportError as exc:
-        print(f"S3 backend tests skipped: {exc} (pip install -e '.[test]')")
-        pytest.skip(f"moto or aiobotocore cannot be imported: {exc}")
-    with moto_s3() as endpoint:
-        yield endpoint
-
-
-async def make_bucket(endpoint: str) -> str:
-    from aiobotocore.session import get_session
-
-    bucket = f"cityfed-{uuid.uuid4().hex[:12]}"
-    async with get_session().create_client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    ) as client:
-        await client.create_bucket(Bucket=bucket)
-    return bucket
-
-
-def s3_storage(endpoint: str, bucket: str, **kwargs: object) -> S3Storage:
-    return S3Storage(
-        bucket=bucket,
-        endpoint_url=endpoint,
-        access_key="test",
-        secret_key="test",
-        **kwargs,  # type: ignore[arg-type]
-    )
+__all__ = ["s3_endpoint"]  # a fixture, used by name
 
 
 @pytest.fixture(params=["files", "s3"])

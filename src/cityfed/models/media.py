@@ -179,7 +179,7 @@ async def object_media(session: AsyncSession, object_id: int) -> list[tuple[Medi
         .where(MediaLink.object_id == object_id)
         .order_by((MediaLink.role != MediaRole.COVER.value), MediaLink.position, Media.id)
     )
-    return [(media, link) for media, link in rows.tuples()]
+    return [(media, link) for media, link in rows]
 
 
 async def reorder(session: AsyncSession, object_id: int, media_ids: Sequence[int]) -> None:
