@@ -47,9 +47,11 @@ def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
     return buffer.getvalue()
 
 
-def jpeg_with_gps(width: int = 1200, height: int = 800, orientation: int = 1) -> bytes:
+def jpeg_with_gps(
+    width: int = 1200, height: int = 800, orientation: int = 1, seed: int = 1
+) -> bytes:
     """A JPEG whose EXIF carries a GPS position, a camera name and an orientation."""
-    image = picture(width, height)
+    image = picture(width, height, seed=seed)
     exif = Image.Exif()
     exif[0x010F] = "SecretCam"  # Make
     exif[0x0112] = orientation

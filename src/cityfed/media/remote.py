@@ -95,6 +95,7 @@ class RemoteMediaCache:
         side: int = 1280,
         max_pixels: int = 7680 * 4320,
         retry_after: timedelta = timedelta(hours=1),
+        touch_every: timedelta = TOUCH_EVERY,
     ) -> None:
         self.db = db
         self.storage = storage
@@ -105,6 +106,7 @@ class RemoteMediaCache:
         self.max_bytes = max_bytes
         self.cache_bytes = cache_bytes
         self.retry_after = retry_after
+        self.touch_every = touch_every
         # One rendition, WebP: the cache only serves our own pages, and every browser we
         # support shows WebP.
         self.limits = ImageLimits(
@@ -129,7 +131,7 @@ class RemoteMediaCache:
             entry = await queries.remote_by_url(session, url)
         if entry is not None and entry.state == queries.RemoteState.CACHED.value:
             assert entry.storage_key is not None and entry.media_type is not None
-            if utcnow() - entry.last_used_at > TOUCH_EVERY:
+            if utcnow() - entry.last_used_at >= self.touch_every:
                 async with self.db.transaction() as session:
                     await queries.touch_remote(session, entry.id)
             return CachedImage(
@@ -188,6 +190,9 @@ class RemoteMediaCache:
             await self._fail(url, exc.reason)
             return None
         variant = processed.variants[0]
+        if len(variant.data) > self.cache_bytes:
+            await self._fail(url, "larger than the whole cache")
+            return None
         key = await self.storage.put(variant.data, variant.media_type)
         try:
             async with self.db.transaction() as session:
