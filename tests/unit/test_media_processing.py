@@ -8,7 +8,7 @@ import io
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
@@ -271,3 +271,43 @@ async def test_the_processor_runs_in_threads_and_keeps_errors_typed() -> None:
         await processor.process(fake_png())
     with pytest.raises(InvalidFocalPoint):
         await processor.process(images[0], focal_point=(2.0, 0.0))
+
+
+def test_a_thin_strip_of_a_jpeg_is_processed() -> None:
+    # The reduced-scale JPEG decode once asked libjpeg for a height of 0 here (ZeroDivisionError).
+    result = process_image(encode(picture(4000, 1), "JPEG"), LIMITS)
+    assert (result.width, result.height) == (1920, 1)
+
+
+SEEDS = [
+    encode(picture(64, 48), "PNG"),
+    encode(picture(64, 48), "GIF"),
+    encode(picture(64, 48), "WEBP"),
+    jpeg_with_gps(64, 48, orientation=6),
+    *([encode(picture(64, 48), "AVIF")] if avif_supported() else []),
+]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the corrupt EXIF it skips
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(SEEDS),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=6),
+    st.one_of(st.none(), st.integers(0, 10_000)),
+)
+def test_damaged_images_are_refused_cleanly(
+    seed: bytes, changes: list[tuple[int, int]], cut: int | None
+) -> None:
+    """Whatever a decoder meets, the caller gets a MediaRejected (a 4xx), never another error
+    (a fuzz run found RuntimeError from the AVIF decoder, ZeroDivisionError from a JPEG draft)."""
+    data = bytearray(seed)
+    for position, value in changes:
+        data[position % len(data)] = value
+    if cut is not None:
+        data = data[: cut % len(data)]
+    try:
+        result = process_image(bytes(data), ImageLimits(sizes=(32,)))
+    except MediaRejected as exc:
+        assert 400 <= exc.status < 500 and exc.reason
+    else:
+        assert result.variants

@@ -24,7 +24,13 @@ import blurhash
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError, features
 
 from cityfed.config import Settings
-from cityfed.media.errors import InvalidFile, InvalidFocalPoint, TooLarge, UnsupportedType
+from cityfed.media.errors import (
+    InvalidFile,
+    InvalidFocalPoint,
+    MediaRejected,
+    TooLarge,
+    UnsupportedType,
+)
 
 log = logging.getLogger("cityfed.media")
 
@@ -171,8 +177,8 @@ def _open(data: bytes, limits: ImageLimits) -> Image.Image:
             "not an image we accept (JPEG, PNG, WebP, GIF"
             + (", AVIF)" if avif_supported() else ")")
         ) from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidFile(f"the image cannot be read: {exc}") from None
+    except Exception as exc:  # any parser failure on hostile bytes is the file's fault
+        raise InvalidFile(f"the image cannot be read: {type(exc).__name__}: {exc}") from None
     width, height = image.size
     if width < 1 or height < 1:
         raise InvalidFile("the image has no pixels")
@@ -189,7 +195,7 @@ def _decode(image: Image.Image) -> Image.Image:
         image.load()
     except Image.DecompressionBombError:
         raise TooLarge("the image has too many pixels") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except Exception as exc:  # decoders raise many types on hostile bytes (RuntimeError: AVIF)
         raise InvalidFile(f"the image cannot be decoded: {exc}") from None
     return image
 
@@ -285,17 +291,22 @@ def process_image(
     focal = check_focal_point(focal_point)
     image = _open(data, limits)
     fmt = SourceFormat(image.format)
-    animated = bool(getattr(image, "is_animated", False))
-    if animated:
-        image.seek(0)
     source_size = image.size
-    if fmt == SourceFormat.JPEG:
-        # libjpeg can decode at 1/2, 1/4 or 1/8 scale: still the whole stream (so still a full
-        # check of the file), at a fraction of the time and memory. Ask for the size the largest
-        # rendition needs; the decoder never goes below it.
-        scale = min(1.0, max(limits.sizes) / max(image.size))
-        image.draft("RGB", (round(image.size[0] * scale), round(image.size[1] * scale)))
-    upright = _normalise(_decode(image))
+    try:
+        animated = bool(getattr(image, "is_animated", False))
+        if animated:
+            image.seek(0)
+        if fmt == SourceFormat.JPEG:
+            # libjpeg can decode at 1/2, 1/4 or 1/8 scale: still the whole stream (so still a
+            # full check of the file), at a fraction of the time and memory. Ask for the size the
+            # largest rendition needs; the decoder never goes below it.
+            scale = min(1.0, max(limits.sizes) / max(image.size))
+            image.draft("RGB", tuple(max(1, round(side * scale)) for side in image.size))
+        upright = _normalise(_decode(image))
+    except MediaRejected:
+        raise
+    except Exception as exc:  # decoders meet hostile bytes here: any failure is the file's
+        raise InvalidFile(f"the image cannot be decoded: {type(exc).__name__}: {exc}") from None
     variants: list[Variant] = []
     why = _original_if_safe(image, fmt) if limits.keep_original else None
     if limits.keep_original and why is None:
@@ -314,7 +325,11 @@ def process_image(
         for fmt_out in limits.formats:
             if fmt_out == OutputFormat.AVIF and not avif_supported():
                 continue
-            media_type, encoded = _encode(scaled, fmt_out, limits)
+            try:
+                media_type, encoded = _encode(scaled, fmt_out, limits)
+            except (OSError, ValueError) as exc:  # e.g. WebP's 16383 px limit on a thin strip
+                log.warning("could not encode a %s rendition %s: %s", fmt_out, scaled.size, exc)
+                raise InvalidFile(f"the image cannot be re-encoded as {fmt_out}: {exc}") from None
             variants.append(Variant(name, media_type, encoded, *scaled.size))
     return ProcessedImage(
         source_format=fmt,
