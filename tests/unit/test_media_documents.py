@@ -8,7 +8,7 @@ import zipfile
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cityfed.media.documents import (
@@ -19,7 +19,7 @@ from cityfed.media.documents import (
     safe_filename,
     serving_headers,
 )
-from cityfed.media.errors import InvalidFile, TooLarge, UnsupportedType
+from cityfed.media.errors import InvalidFile, MediaRejected, TooLarge, UnsupportedType
 
 MiB = 1024 * 1024
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -177,3 +177,35 @@ def test_any_name_gives_a_header_that_cannot_break_out(name: str, doc_type: Docu
     fallback = header.split('filename="', 1)[1].split('"', 1)[0]
     assert '"' not in fallback and "\\" not in fallback
     assert unquote(header.split("filename*=UTF-8''", 1)[1], errors="strict") == safe
+
+
+SEEDS = [
+    odf(DocumentType.ODT.value),
+    ooxml("/word/document.xml", DOCX_MAIN),
+    PDF,
+    b"Bezirk;B\xc3\xa4ume\nMitte;1200\n",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(SEEDS),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
+    st.one_of(st.none(), st.integers(0, 10_000)),
+)
+def test_damaged_documents_are_refused_cleanly(
+    seed: bytes, changes: list[tuple[int, int]], cut: int | None
+) -> None:
+    """A fuzz run found a dozen exception types in zipfile (BadZipFile, zlib.error,
+    NotImplementedError, negative seeks, ...): all must become a 4xx."""
+    data = bytearray(seed)
+    for position, value in changes:
+        data[position % len(data)] = value
+    if cut is not None:
+        data = data[: cut % len(data)]
+    try:
+        detected = detect_document(bytes(data), "x.csv")
+    except MediaRejected as exc:
+        assert 400 <= exc.status < 500 and exc.reason
+    else:
+        assert detected in DocumentType

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote
 
-from cityfed.media.errors import InvalidFile, TooLarge, UnsupportedType
+from cityfed.media.errors import InvalidFile, MediaRejected, TooLarge, UnsupportedType
 
 
 class DocumentType(StrEnum):
@@ -143,7 +143,8 @@ def _detect_zip(data: bytes) -> DocumentType:
                 raise InvalidFile("an Office file with an oversized [Content_Types].xml")
             # Read as bytes with a regex, not an XML parser: nothing to expand, nothing to fetch.
             types = set(_CONTENT_TYPE.findall(archive.read(info)))
-            found = {_OOXML_MAIN[t.decode()] for t in types if t.decode() in _OOXML_MAIN}
+            declared = {t.decode("ascii", "replace") for t in types}
+            found = {_OOXML_MAIN[t] for t in declared if t in _OOXML_MAIN}
             if len(found) == 1 and not any(n.lower().endswith("vbaproject.bin") for n in names):
                 return found.pop()
             raise UnsupportedType(
@@ -191,7 +192,12 @@ def detect_document(
             raise InvalidFile("a PDF without its end marker (truncated?)")
         return DocumentType.PDF
     if data.startswith(b"PK\x03\x04"):
-        return _detect_zip(data)
+        try:
+            return _detect_zip(data)
+        except MediaRejected:
+            raise
+        except Exception as exc:  # zipfile raises many types on damaged archives
+            raise InvalidFile(f"a broken zip container ({type(exc).__name__})") from None
     if data.startswith(_OLE):
         raise UnsupportedType(
             "legacy Office files (.doc, .xls, .ppt) are not accepted: save as "
