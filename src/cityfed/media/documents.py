@@ -143,8 +143,8 @@ def _detect_zip(data: bytes) -> DocumentType:
                 raise InvalidFile("an Office file with an oversized [Content_Types].xml")
             # Read as bytes with a regex, not an XML parser: nothing to expand, nothing to fetch.
             types = set(_CONTENT_TYPE.findall(archive.read(info)))
-            declared = {t.decode("ascii", "replace") for t in types}
-            found = {_OOXML_MAIN[t] for t in declared if t in _OOXML_MAIN}
+            content_types = {t.decode("ascii", "replace") for t in types}
+            found = {_OOXML_MAIN[t] for t in content_types if t in _OOXML_MAIN}
             if len(found) == 1 and not any(n.lower().endswith("vbaproject.bin") for n in names):
                 return found.pop()
             raise UnsupportedType(

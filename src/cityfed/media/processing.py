@@ -93,8 +93,8 @@ class ImageLimits:
     jpeg_quality: int = 85
 
     def __post_init__(self) -> None:
-        if not self.sizes or min(self.sizes) < 1:
-            raise ValueError("at least one image size, each a positive number of pixels")
+        if not 1 <= len(self.sizes) <= len(SIZE_NAMES) or min(self.sizes) < 1:
+            raise ValueError("one to three image sizes, each a positive number of pixels")
         if not self.formats:
             raise ValueError("at least one output format")
 
@@ -290,7 +290,7 @@ def process_image(
     """
     focal = check_focal_point(focal_point)
     image = _open(data, limits)
-    fmt = SourceFormat(image.format)
+    fmt = SourceFormat(image.format or "")
     source_size = image.size
     try:
         animated = bool(getattr(image, "is_animated", False))
@@ -301,7 +301,8 @@ def process_image(
             # full check of the file), at a fraction of the time and memory. Ask for the size the
             # largest rendition needs; the decoder never goes below it.
             scale = min(1.0, max(limits.sizes) / max(image.size))
-            image.draft("RGB", tuple(max(1, round(side * scale)) for side in image.size))
+            width, height = image.size
+            image.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
         upright = _normalise(_decode(image))
     except MediaRejected:
         raise
@@ -346,7 +347,7 @@ def process_image(
 def probe_image(data: bytes, limits: ImageLimits) -> tuple[SourceFormat, int, int]:
     """Identify an image and check its limits without decoding it (cheap; for early refusals)."""
     image = _open(data, limits)
-    return SourceFormat(image.format), image.size[0], image.size[1]
+    return SourceFormat(image.format or ""), image.size[0], image.size[1]
 
 
 class ImageProcessor:
