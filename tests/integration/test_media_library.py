@@ -20,8 +20,8 @@ from cityfed.media.errors import (
     TooLarge,
     UnsupportedType,
 )
-from cityfed.media.processing import ImageLimits, ImageProcessor
-from cityfed.media.storage import FileStorage, Storage
+from cityfed.media.processing import ImageLimits, ImageProcessor, process_image
+from cityfed.media.storage import FileStorage, Storage, content_key
 from cityfed.media.uploads import MediaLibrary
 from cityfed.models import media as queries
 from cityfed.models.actors import local_actor
@@ -272,3 +272,20 @@ async def test_object_media_order_and_unattached_uploads(setup: Setup) -> None:
     async with lib.db.session() as session:
         assert await queries.get_media(session, ids[0]) is None
         assert [m.id for m, _ in await queries.object_media(session, project)] == [ids[2], ids[1]]
+
+
+async def test_a_storage_failure_leaves_no_files_and_no_rows(setup: Setup, tmp_path: Path) -> None:
+    if not isinstance(setup.files, FileStorage):
+        pytest.skip("the failure is made with the file backend's directories")
+    data = encode(picture(700, 500, seed=11), "PNG")
+    # Encoding is deterministic: the renditions' keys are known, so one of their fan-out
+    # directories can be blocked by a file, and that one put fails while the others succeed.
+    renditions = process_image(data, setup.library.processor.limits).variants
+    keys = [content_key(v.data) for v in renditions]
+    blocker = setup.files.root / keys[-1][:2]
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_bytes(b"in the way")
+    with pytest.raises(OSError):
+        await setup.library.upload_image(setup.owner_id, data, alt_text="x")
+    assert await count_rows(setup) == (0, 0)
+    assert [p for p in setup.files.root.rglob("*") if p.is_file()] == [blocker]

@@ -86,7 +86,15 @@ class MediaLibrary:
     ) -> Media:
         """Put ``files`` (variant, media type, bytes, width, height) into storage, then record
         them in one transaction that checks the quota; undo the puts if that fails."""
-        keys = await asyncio.gather(*(self.storage.put(data, mt) for _v, mt, data, _w, _h in files))
+        results = await asyncio.gather(
+            *(self.storage.put(data, mt) for _v, mt, data, _w, _h in files),
+            return_exceptions=True,
+        )
+        keys = [r for r in results if isinstance(r, str)]
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:  # the store is down or full: take back what did get in, then say so
+            await self._forget_unreferenced(keys)
+            raise failed[0]
         new_files = [
             queries.NewFile(variant, media_type, key, len(data), width, height)
             for (variant, media_type, data, width, height), key in zip(files, keys, strict=True)
@@ -99,9 +107,7 @@ class MediaLibrary:
                     raise self._quota_error()
                 media = await queries.add_media(session, owner_id=owner_id, files=new_files, **row)
         except BaseException:
-            async with self.db.session() as session:
-                orphans = await queries.unreferenced_keys(session, keys)
-            await self.forget(orphans)
+            await self._forget_unreferenced(keys)
             raise
         log.info(
             "media %s stored for actor %s: %s, %d files, %d bytes",
@@ -112,6 +118,11 @@ class MediaLibrary:
             media.size,
         )
         return media
+
+    async def _forget_unreferenced(self, keys: Sequence[str]) -> None:
+        async with self.db.session() as session:
+            orphans = await queries.unreferenced_keys(session, keys)
+        await self.forget(orphans)
 
     async def upload_image(
         self,
