@@ -82,6 +82,25 @@ class Settings:
     # log, and our own log already says what happened to each activity; a line per request cost
     # the inbox about a fifth of its CPU (bench/README.md).
     access_log: bool = False
+    # [media] (issue 16): upload limits, image sizes, storage backend, quota, remote image cache.
+    media_storage: str = "files"
+    media_max_image_bytes: int = 16 * 1024 * 1024
+    media_max_image_pixels: int = 7680 * 4320  # Mastodon's MAX_MATRIX_LIMIT (8K UHD)
+    media_max_document_bytes: int = 32 * 1024 * 1024
+    media_image_sizes: tuple[int, ...] = (1920, 800, 400)
+    media_image_formats: tuple[str, ...] = ("webp", "jpeg")
+    media_keep_original: bool = False
+    media_processing_concurrency: int = 2
+    media_quota_bytes: int = 1024 * 1024 * 1024  # per local city; 0 = unlimited
+    media_remote_cache_bytes: int = 512 * 1024 * 1024
+    media_remote_max_bytes: int = 8 * 1024 * 1024
+    media_s3_endpoint: str | None = None
+    media_s3_bucket: str | None = None
+    media_s3_region: str = "us-east-1"
+    media_s3_access_key: str | None = None
+    media_s3_secret_key: str | None = None
+    media_s3_prefix: str = "media/"
+    media_s3_public_url: str | None = None  # a CDN or public bucket URL; else we serve the files
     config_file: Path | None = None
 
     @property
@@ -153,6 +172,28 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return parse
 
 
+def _int_list(value: Any) -> tuple[int, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError(f"expected a list of positive integers, got {value!r}")
+    result = tuple(_as_int(item) for item in items)
+    if 0 in result:
+        raise ValueError(f"expected a list of positive integers, got {value!r}")
+    return result
+
+
+def _choices(*allowed: str) -> Callable[[Any], tuple[str, ...]]:
+    one = _choice(*allowed)
+
+    def parse(value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not items:
+            raise ValueError(f"expected a list of {', '.join(allowed)}, got {value!r}")
+        return tuple(one(item) for item in items)
+
+    return parse
+
+
 def parse_domain(value: Any) -> str:
     """``host[:port]`` as the node's domain, lower-cased; ValueError says what is expected."""
     text = _as_str(value).lower()
@@ -212,6 +253,24 @@ _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "purge_interval": ("retention", "purge_interval", _as_float),
     "log_level": ("logging", "level", _choice("debug", "info", "warning", "error")),
     "access_log": ("logging", "access_log", _as_bool),
+    "media_storage": ("media", "storage", _choice("files", "s3")),
+    "media_max_image_bytes": ("media", "max_image_bytes", _as_int),
+    "media_max_image_pixels": ("media", "max_image_pixels", _as_int),
+    "media_max_document_bytes": ("media", "max_document_bytes", _as_int),
+    "media_image_sizes": ("media", "image_sizes", _int_list),
+    "media_image_formats": ("media", "image_formats", _choices("webp", "jpeg", "avif")),
+    "media_keep_original": ("media", "keep_original", _as_bool),
+    "media_processing_concurrency": ("media", "processing_concurrency", _as_int),
+    "media_quota_bytes": ("media", "quota_bytes", _as_int),
+    "media_remote_cache_bytes": ("media", "remote_cache_bytes", _as_int),
+    "media_remote_max_bytes": ("media", "remote_max_bytes", _as_int),
+    "media_s3_endpoint": ("media", "s3_endpoint", _as_str),
+    "media_s3_bucket": ("media", "s3_bucket", _as_str),
+    "media_s3_region": ("media", "s3_region", _as_str),
+    "media_s3_access_key": ("media", "s3_access_key", _as_str),
+    "media_s3_secret_key": ("media", "s3_secret_key", _as_str),
+    "media_s3_prefix": ("media", "s3_prefix", _as_str),
+    "media_s3_public_url": ("media", "s3_public_url", _as_str),
 }
 
 _ENV_NAMES = {
@@ -280,6 +339,10 @@ def load_settings(
         values["data_dir"] = (base / values["data_dir"]).resolve()
     values.setdefault("database_url", default_database_url(values["data_dir"]))
     values["log_level"] = values.get("log_level", "info").upper()
+    if values.get("media_storage") == "s3" and "media_s3_bucket" not in values:
+        raise ConfigError(f"{source}: [media] storage = \"s3\" needs [media] s3_bucket")
+    if values.get("media_processing_concurrency") == 0:
+        raise ConfigError(f"{source}: [media] processing_concurrency must be at least 1")
     return Settings(config_file=config_file, **values)
 
 
@@ -288,6 +351,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -354,3 +356,78 @@ class Reaction(Base):
     __table_args__ = (
         UniqueConstraint("object_id", "kind", "actor_id", name="uq_reactions_object_kind_actor"),
     )
+
+class Media(Base):
+    """An uploaded image or document of a local city (issue 16). Its bytes are in ``media_files``
+    (one row per rendition), and it is shown on the objects ``media_links`` ties it to."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # models.media.MediaKind
+    media_type: Mapped[str] = mapped_column(String(255))  # of the rendition federation gets
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes of all its files: what the quota counts
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the upload as received
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    blurhash: Mapped[str | None] = mapped_column(String(64))
+    focal_x: Mapped[float | None] = mapped_column(Float)
+    focal_y: Mapped[float | None] = mapped_column(Float)
+    alt_text: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(String(255))  # documents: the offered name
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MediaFile(Base):
+    """One stored rendition of a media item, under its content address in the storage backend.
+    Several rows may share a key (the same bytes uploaded twice): a file goes when none is left."""
+
+    __tablename__ = "media_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    variant: Mapped[str] = mapped_column(String(16))  # original | large | medium | small | file
+    media_type: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("media_id", "variant", "media_type"),)
+
+
+class MediaLink(Base):
+    """Media shown on an object (a project's cover and gallery, a comment's documents), in order."""
+
+    __tablename__ = "media_links"
+
+    media_id: Mapped[int] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
+    )
+    object_id: Mapped[int] = mapped_column(
+        ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))  # models.media.MediaRole
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RemoteMedia(Base):
+    """A partner's image, fetched once and kept in a size-bounded cache so our pages never
+    hotlink it; ``last_used_at`` orders evictions (least recently used first)."""
+
+    __tablename__ = "remote_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(URL, unique=True)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # models.media.RemoteState
+    storage_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    media_type: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    blurhash: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -4,7 +4,7 @@ Our stored projects and challenges also move their title from ``name``/``nameMap
 ``cf:title``/``titleMap``: they are served from the stored document, and GoToSocial shows a
 Note's ``name`` as a content warning.
 
-Revision ID: 0006_reactions
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-03 16:20:00
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 import cityfed.models.types
 
-revision = "0006_reactions"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

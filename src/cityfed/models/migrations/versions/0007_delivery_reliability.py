@@ -1,7 +1,7 @@
 """delivery reliability: unavailable domains, gone inboxes, purge indexes
 
-Revision ID: 0006_delivery_reliability
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import cityfed.models.types
 
-revision = "0006_delivery_reliability"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
