@@ -95,8 +95,8 @@ def test_no_spelling_of_another_scheme_passes(scheme, upper, lead, rest) -> None
 @given(st.text(max_size=40))
 def test_whatever_passes_is_http(text: str) -> None:
     out = safe_url(text)
-    # A fragment or a path of this site, or http(s): never another scheme.
-    assert out.startswith("#") or (out.startswith("/") and not out.startswith("//")) or (
+    # A fragment, query or path of this page or site, or http(s): never another scheme.
+    assert out.startswith(("#", "?")) or (out.startswith("/") and not out.startswith("//")) or (
         out.lower().startswith(("http://", "https://"))
     )
 
