@@ -10,6 +10,7 @@ we made and whether it is still waiting for one. Nothing of cityfed's is used to
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,19 +21,29 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
 from cityfed.activitypub import cavage
-from tests.rig import TestNode, free_port, test_keys
+from tests.rig import TestNode, test_keys
 
 AS = "https://www.w3.org/ns/activitystreams"
 SECURITY = "https://w3id.org/security/v1"
 AP_JSON = "application/activity+json"
 
 
+def _bound_socket(port: int = 0) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 class Origin:
     """A remote server at ``base``; ``ports`` more sites serve the same app as other hosts."""
 
     def __init__(self, extra_ports: int = 0) -> None:
-        self.port = free_port()
-        self.ports = [self.port] + [free_port() for _ in range(extra_ports)]
+        # Bound now and held until ``start`` serves on them: a port merely found free could be
+        # taken by a parallel test process in between ("address already in use").
+        self._sockets = [_bound_socket() for _ in range(1 + extra_ports)]
+        self.ports = [sock.getsockname()[1] for sock in self._sockets]
+        self.port = self.ports[0]
         self.base = f"http://127.0.0.1:{self.port}"
         self.domain = f"127.0.0.1:{self.port}"
         self.actor_id = f"{self.base}/actors/evil"
@@ -147,14 +158,18 @@ class Origin:
         app.router.add_route("GET", "/{tail:.*}", self._answer)
         self.runner = web.AppRunner(app, handler_cancellation=True)
         await self.runner.setup()
-        for port in self.ports:
-            await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        for index, sock in enumerate(self._sockets):
+            if sock.fileno() == -1:  # started again after a stop: the same port once more
+                sock = self._sockets[index] = _bound_socket(self.ports[index])
+            await web.SockSite(self.runner, sock).start()
 
     async def stop(self) -> None:
         self.release.set()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        for sock in self._sockets:
+            sock.close()
 
     # -- sending ---------------------------------------------------------------------------
 
