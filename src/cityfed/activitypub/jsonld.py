@@ -190,11 +190,6 @@ def _bundle_key(url: str) -> str | None:
     return None
 
 
-def bundled_context_urls() -> frozenset[str]:
-    """The canonical https URLs the loader serves (LitePub's on any host)."""
-    return frozenset("https://" + key for key in _BUNDLED_FILES)
-
-
 def is_bundled(url: Any) -> bool:
     """Whether ``url`` names a context the loader serves (any scheme/fragment spelling)."""
     return _bundle_key(url) is not None

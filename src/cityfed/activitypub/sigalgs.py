@@ -49,7 +49,7 @@ def _verify_ed25519(key: Any, signature: bytes, data: bytes) -> None:
     key.verify(signature, data)
 
 
-# isinstance() against cryptography's ABCs costs ~0.6 us a call; the concrete key classes
+# isinstance() against cryptography's ABCs is slow (ABC subclass checks); the concrete key classes
 # are few, so remember what each one is ("rsa", "ed25519", "ec" or None).
 _KEY_KINDS: dict[type, str | None] = {}
 

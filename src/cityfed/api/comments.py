@@ -20,10 +20,10 @@ from cityfed.api.common import (
     reply,
     require,
 )
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models.peers import actor_not_blocked, domain_not_blocked
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 
 STATES = ("held", "published", "removed")
 

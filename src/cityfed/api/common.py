@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
 from cityfed.models import tokens
 from cityfed.models.tables import Actor, ApiToken
-from cityfed.node import NODE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN: web.RequestKey[ApiToken] = web.RequestKey("token", ApiToken)

@@ -79,8 +79,8 @@ class Settings:
     purge_interval: float = 600.0  # seconds between purges
     log_level: str = "INFO"
     # One line per HTTP request. Off by default: in production the reverse proxy keeps the access
-    # log, and our own log already says what happened to each activity; a line per request cost
-    # the inbox about a fifth of its CPU (bench/README.md).
+    # log, and our own log already says what happened to each activity; a line per request costs
+    # the inbox a large share of its CPU (figures in bench/README.md).
     access_log: bool = False
     # [media] (issue 16): upload limits, image sizes, storage backend, quota, remote image cache.
     media_storage: str = "files"

@@ -19,8 +19,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.digest import digest_header
-from cityfed.federation.policy import covering, policy_of
 from cityfed.models import availability as availability_queries
+from cityfed.models.policy import covering, policy_of
 from cityfed.models.queue import lease_columns
 from cityfed.models.tables import Activity, Delivery, Peer
 from cityfed.node import Node

@@ -71,7 +71,7 @@ MEDIA_TYPES = {
     SourceFormat.AVIF: "image/avif",
 }
 # The hash keeps 4x4 low-frequency components: 24 px per side sample them well, and the pure-Python
-# encoder's time grows with the pixel count (about 15 ms here at 24x16).
+# encoder's time grows with the pixel count.
 BLURHASH_SIDE = 24
 
 

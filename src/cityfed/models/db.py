@@ -44,7 +44,7 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int, reset: bool = True) 
         cursor = dbapi_connection.cursor()
         # Only a new, empty file takes it (an existing database keeps its page size). Stored
         # documents are a few KB: at 4 KB a page holds one inbox row and its WAL frame is half
-        # empty; at 8 KB SQLite spent ~11% less CPU per stored activity (bench/README.md).
+        # empty; at 8 KB SQLite spent less CPU per stored activity (bench/README.md).
         cursor.execute("PRAGMA page_size=8192")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

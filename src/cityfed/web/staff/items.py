@@ -11,9 +11,9 @@ from markupsafe import Markup
 
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import KINDS, view
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 from cityfed.web.filters import LANGUAGE_NAMES
 from cityfed.web.markdown import render_markdown
 from cityfed.web.staff import forms, labels, queries
