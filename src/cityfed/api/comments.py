@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 from sqlalchemy import Select, func, or_, select
@@ -94,7 +94,11 @@ async def thread(request: web.Request) -> web.Response:
 
 
 async def _page(
-    session: AsyncSession, query: Select[Any], order: Any, page: int, per_page: int
+    session: AsyncSession,
+    query: Select[Unpack[tuple[Any, ...]]],
+    order: Any,
+    page: int,
+    per_page: int,
 ) -> tuple[int, list[Any]]:
     """The total of ``query`` and one page of it, in ``order`` (then by id)."""
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0

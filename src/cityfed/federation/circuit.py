@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.federation.retry import HostState
+from cityfed.models.db import dialect_name
 from cityfed.models.tables import Peer
 from cityfed.models.types import UTCDateTime
 
@@ -244,7 +245,7 @@ def _availability(
 async def _ensure_peers(session: AsyncSession, domains: Iterable[str]) -> None:
     """Create missing peers rows (policy None): the breaker's state lives there."""
     values = [{"domain": domain, "consecutive_failures": 0} for domain in sorted(domains)]
-    dialect = session.bind.dialect.name
+    dialect = dialect_name(session)
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(Peer.__table__)
     elif dialect == "sqlite":

@@ -109,3 +109,11 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
     return Database(url=url, read_engine=engine, write_engine=engine)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the database ``session`` is bound to."""
+    bind = session.bind
+    if bind is None:  # every session comes from Database.session(), bound to its engine
+        raise RuntimeError("session is not bound to a database")
+    return bind.dialect.name
