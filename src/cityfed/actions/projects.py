@@ -59,7 +59,7 @@ MAX_EMBEDDED_BYTES = 48 * 1024
 async def _announce(
     session: AsyncSession, node: Node, actor: Actor, kind: str, obj: dict[str, Any] | str
 ) -> None:
-    if kind != "Delete" and len(orjson.dumps(obj)) > MAX_EMBEDDED_BYTES:
+    if kind != "Delete" and isinstance(obj, dict) and len(orjson.dumps(obj)) > MAX_EMBEDDED_BYTES:
         obj = obj["id"]
     activity = {
         "id": node.urls.new_activity_id(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import Select, func, or_, select
@@ -95,7 +95,7 @@ async def thread(request: web.Request) -> web.Response:
 
 async def _page(
     session: AsyncSession,
-    query: Select[Unpack[tuple[Any, ...]]],
+    query: Select[*tuple[Any, ...]],
     order: Any,
     page: int,
     per_page: int,

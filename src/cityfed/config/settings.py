@@ -367,6 +367,7 @@ def write_settings(settings: Settings, path: Path) -> None:
             continue  # the file lives in the data dir; keeping it implicit lets the dir move
         if field == "database_url" and value == default_database_url(settings.data_dir):
             continue  # likewise: the default follows the data dir
+        default: object
         if field == "log_level":
             value, default = value.lower(), str(defaults[field]).lower()
         else:

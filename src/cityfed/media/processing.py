@@ -235,7 +235,7 @@ def _normalise(image: Image.Image) -> Image.Image:
         converted = converted.convert("RGB")  # a fully opaque alpha channel: no transparency
     # Nothing of the source's metadata (EXIF, XMP, comments, profile) may reach an encoder.
     converted.info = {}
-    converted._exif = None  # type: ignore[attr-defined]  # Pillow's cached EXIF of the source
+    converted._exif = None  # Pillow's cached EXIF of the source
     return converted
 
 

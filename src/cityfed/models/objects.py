@@ -102,7 +102,7 @@ async def timeline(
 
     One narrow query per type, merged here: each walks ``ix_objects_listing`` (local, type,
     published) newest first and stops after ``offset + limit`` rows, where a single query with
-    ``type IN (...)`` has SQLite sort every matching row, documents and all (slow at scale, bench/README.md).
+    ``type IN (...)`` has SQLite sort every matching row, documents and all (bench/README.md).
     """
     keys: list[tuple[datetime, int]] = []
     for kind in dict.fromkeys(types):
