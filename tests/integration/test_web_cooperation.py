@@ -176,8 +176,9 @@ async def test_discussion_nests_replies_with_their_authors(nodes) -> None:
     assert f"@{a.handle}@{a.domain}" in top.text
     assert reply.author_href == f"{b.base}/@{b.handle}" and "City of Hamburg" in reply.text
     assert deeper.author_href == f"{c.base}/@{c.handle}" and "City of Barcelona" in deeper.text
-    # The language where the sender said it; none guessed where it did not.
-    assert wir.lang == "de" and top.lang is None
+    # The language where the sender said it: a cityfed comment always says it (its contentMap,
+    # "en" unless given, like our posts).
+    assert wir.lang == "de" and top.lang == "en"
     # The labels of a German comment stay marked as English for screen readers.
     assert re.search(r'lang="de">\s*<p class="meta" lang="en">', page.text)
     # Dates as <time> elements; the comment links to itself.

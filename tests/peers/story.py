@@ -66,7 +66,7 @@ async def tell(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
         facts["follow sent"] = sent
         return {
             "accepts": await arrivals(peer, "Accept", sent["id"]),
-            "followers": await city.api("GET", "/followers", status=200),
+            "followers": (await city.api("GET", "/followers", status=200))["items"],
         }
 
     async def following() -> Any:
@@ -134,7 +134,7 @@ async def tell(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
         await peer.send(me, undo, city.actor_id)
         await settle(city)
         return {
-            "followers": await city.api("GET", "/followers", status=200),
+            "followers": (await city.api("GET", "/followers", status=200))["items"],
             "collection": await city.get_json(f"/actors/{city.handle}/followers"),
         }
 

@@ -11,11 +11,6 @@ from typing import Any
 
 import pytest
 
-ITEM1 = "issue 13 item 1: fixed on i13-protocol"
-ITEM3 = "issue 13 item 3: fixed on i13-protocol"
-ITEM4 = "issue 13 item 4: fixed on i13-protocol"
-ITEM8 = "issue 13 item 8: fixed on i13-protocol"
-
 
 def fact(story: dict[str, Any], name: str) -> Any:
     value = story[name]
@@ -76,7 +71,6 @@ def test_delete_reaches_the_peer_verified(story) -> None:
     verified_by_peer(only(fact(story, "delete")), story)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM8)
 def test_peer_like_and_announce_are_counted(story) -> None:
     assert fact(story, "like and announce") == {"likes": 1, "shares": 1}
 
@@ -118,14 +112,12 @@ def test_bovine_records_the_city_it_follows(bovine_story) -> None:
     assert bovine_story["city"]["actor"] in str(fact(bovine_story, "following"))
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM3 + " (the Delete also item 4: formerType)")
 def test_fedify_verifies_our_ld_signature_with_the_proof_present(fedify_story) -> None:
     # sig/ld.ts hashes the whole document but `signature`: the proof is part of what we sign.
     records = [only(fact(fedify_story, kind)) for kind in ("create", "update", "delete")]
     assert [record["ld"] for record in records] == [True, True, True], records
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM1)
 def test_fedify_reads_our_project_as_a_note_without_a_title_warning(fedify_story) -> None:
     seen = fact(fedify_story, "fetched")
     assert seen["found"] and seen["type"] == "Note", seen
@@ -133,7 +125,6 @@ def test_fedify_reads_our_project_as_a_note_without_a_title_warning(fedify_story
     assert "name" not in seen["json"] and "summary" not in seen["json"], seen["json"]
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM4)
 def test_bovine_serves_our_project_to_its_clients(bovine_story) -> None:
     """bovine's proxyUrl answers its clients with our object compacted in bovine's context,
     which loads the official multikey context: our inline context must not redefine the
