@@ -19,6 +19,7 @@ import contextlib
 import re
 import subprocess
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 
@@ -28,7 +29,8 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 EMAIL = "staff@bench.example"
 
 
-async def login_flood(base: str, server: common.Child, attempts: int = 150) -> None:
+async def login_flood(base: str, server: common.Child, attempts: int = 150) -> str:
+    """The login flood's figures, one line."""
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         async with http.get(f"{base}/staff/login") as resp:
@@ -38,9 +40,7 @@ async def login_flood(base: str, server: common.Child, attempts: int = 150) -> N
 
         async def guess(i: int) -> int:
             data = {"email": EMAIL, "password": f"wrong guess {i}", "csrf": csrf}
-            async with http.post(
-                f"{base}/staff/login", data=data, allow_redirects=False
-            ) as resp:
+            async with http.post(f"{base}/staff/login", data=data, allow_redirects=False) as resp:
                 await resp.read()
                 return resp.status
 
@@ -49,7 +49,7 @@ async def login_flood(base: str, server: common.Child, attempts: int = 150) -> N
         took = time.monotonic() - started
     await asyncio.sleep(1)
     counts = dict(sorted(collections.Counter(statuses).items()))
-    common.say(
+    return (
         f"login flood: {attempts} concurrent wrong passwords on one account in {took:.1f} s: "
         f"statuses {counts}; server CPU {server.cpu() - cpu_before:.1f} s; RSS "
         f"{rss_before // 1024} -> {server.rss_kib() // 1024} MiB "
@@ -83,7 +83,8 @@ async def _drip(port: int, head: bytes, stop: asyncio.Event) -> bool:
         writer.close()
 
 
-async def slow_clients(base: str, domain: str, port: int, each: int = 500) -> None:
+async def slow_clients(base: str, domain: str, port: int, each: int = 500) -> str:
+    """The slow clients' figures, one line."""
     header_head = f"GET / HTTP/1.1\r\nHost: {domain}\r\nX-Slow: ".encode()
     body_head = (
         f"POST /inbox HTTP/1.1\r\nHost: {domain}\r\n"
@@ -100,16 +101,20 @@ async def slow_clients(base: str, domain: str, port: int, each: int = 500) -> No
     await asyncio.sleep(25)
     stop.set()
     still = await asyncio.gather(*tasks)
-    common.say(
+    return (
         f"slow clients: {each} dripping headers, {each} dripping bodies: after 30 s "
         f"{sum(still[:each])} and {sum(still[each:])} still open; a normal request meanwhile: "
         f"{normal}"
     )
 
 
-async def main() -> None:
-    with common.workdir("hostile") as where, common.children() as started:
-        async with common.database("sqlite", where, "hostile") as url:
+@contextlib.asynccontextmanager
+async def served_node(
+    name: str = "hostile",
+) -> AsyncIterator[tuple[common.NodeSetup, common.Child]]:
+    """A ``cityfed serve --no-worker`` process (SQLite) with one staff account, ``EMAIL``."""
+    with common.workdir(name) as where, common.children() as started:
+        async with common.database("sqlite", where, name) as url:
             setup = await common.create_node(where / "node", url)
         create = ["users", "create", "--config", str(setup.config), "--email", EMAIL]
         await asyncio.to_thread(
@@ -118,8 +123,13 @@ async def main() -> None:
         server = common.serve(setup, where, "server", core_set=None)
         started.append(server)
         await common.wait_port(setup.port, server)
-        await login_flood(setup.base, server)
-        await slow_clients(setup.base, setup.domain, setup.port)
+        yield setup, server
+
+
+async def main() -> None:
+    async with served_node() as (setup, server):
+        common.say(await login_flood(setup.base, server))
+        common.say(await slow_clients(setup.base, setup.domain, setup.port))
 
 
 if __name__ == "__main__":

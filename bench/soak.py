@@ -17,10 +17,10 @@ figures (``SOAK name=value`` lines, repeated at the end) for the README's Reliab
   the hanging one is marked unavailable after two days of failures and its rows are held,
   uncharged, while three more activities are published; when it answers again (a probe) its
   whole queue is delivered, once.
-* **findings** (d): issue 14's findings replayed, each refused or bounded. This branch replays
-  item 5 (one 404 of a personal inbox that had 1,600 follows) and item 8 (987 signed 1 MiB bodies
-  from one sender: accepted, 429s, database size, RSS before/burst/after). The other items have a
-  hook in ``FINDINGS``, filled by the branches that fix them.
+* **findings** (d): issue 14's twelve findings replayed, each refused or bounded: item 5 (one 404
+  of a personal inbox that had 1,600 follows) and item 8 (987 signed 1 MiB bodies from one sender:
+  accepted, 429s, database size, RSS before/burst/after) here, the others in
+  ``bench.soak_findings``. ``CITYFED_SOAK_FINDINGS="1 6"`` replays only some.
 
 ``CITYFED_BENCH_SCALE`` scales the counts (1 = the issue's sizes), as for ``make bench``. Only
 127.0.0.1 is used; every child process is stopped at the end.
@@ -45,7 +45,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench import common, seed
+from bench import common, seed, soak_findings
 from bench.documents import Sender, create_note, make_senders, signed_inbox_requests
 from bench.fanout import Sinks, publish
 from bench.httpload import write_requests
@@ -706,30 +706,33 @@ def _padded(sender: Sender, serial: int, recipient: str, size: int = 1024 * 1024
     return orjson.dumps(note)
 
 
-# Issue 14's findings: a replay, or None where another branch owns the fix (the hook to fill).
-FINDINGS: dict[int, tuple[str, Callable[[], Awaitable[None]] | None]] = {
-    1: ("one sender stalls everyone (i14-inbox)", None),
-    2: ("documents arriving in pieces (i14-inbox)", None),
-    3: ("parallel login guesses (i14-input)", None),
-    4: ("a passing 5xx loses activities (i14-inbox)", None),
+# Issue 14's findings: each replay prints its figures (5, 8) or returns them as one line.
+FINDINGS: dict[int, tuple[str, Callable[[], Awaitable[str | None]]]] = {
+    1: ("one sender stalls everyone", soak_findings.finding_1),
+    2: ("documents arriving in pieces", soak_findings.finding_2),
+    3: ("parallel login guesses", soak_findings.finding_3),
+    4: ("a passing 5xx loses activities", soak_findings.finding_4),
     5: ("one 404 deletes follows", finding_5),
-    6: ("javascript: URLs (i14-input)", None),
-    7: ("key fetches exhaust the pool (i14-inbox)", None),
+    6: ("javascript: URLs", soak_findings.finding_6),
+    7: ("key fetches exhaust the pool", soak_findings.finding_7),
     8: ("storage and memory without bound", finding_8),
-    9: ("domain normalisation (i14-input)", None),
-    10: ("IPv6 forms embedding IPv4 (i14-input)", None),
-    11: ("password change keeps sessions (i14-input)", None),
-    12: ("slow clients (i14-input)", None),
+    9: ("domain normalisation", soak_findings.finding_9),
+    10: ("IPv6 forms embedding IPv4", soak_findings.finding_10),
+    11: ("password change keeps sessions", soak_findings.finding_11),
+    12: ("slow clients", soak_findings.finding_12),
 }
 
 
 async def findings() -> None:
+    # CITYFED_SOAK_FINDINGS="1 6 9" replays only those.
+    only = os.environ.get("CITYFED_SOAK_FINDINGS", "").replace(",", " ").split()
     for number, (title, replay) in FINDINGS.items():
-        if replay is None:
-            figure(f"finding{number}", "not replayed here", title)
+        if only and str(number) not in only:
             continue
         common.say(f"finding {number}: {title}")
-        await replay()
+        line = await replay()
+        if line is not None:
+            figure(f"finding{number}", line)
 
 
 PARTS: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {

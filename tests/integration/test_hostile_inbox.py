@@ -309,14 +309,14 @@ async def test_a_flood_of_hanging_keys_does_not_starve_deliveries_or_first_follo
         for n in range(5)
     ]
     try:
-        assert await wait_for(lambda: flood.open >= 30)
+        assert await wait_for(lambda: flood.open >= 30, within=60.0)  # a loaded machine is slow
         await asyncio.sleep(0.5)  # let the rest of the flood reach the pool
         started = asyncio.get_running_loop().time()
         follow = b.api("POST", "/follows", json={"account": a.account}, status=201)
         await asyncio.wait_for(follow, timeout=15.0)
         await asyncio.wait_for(settle(a, b), timeout=15.0)  # the Follow delivered, Accepted
         took = asyncio.get_running_loop().time() - started
-        assert (await b.api("GET", "/follows"))[0]["state"] == "accepted"
+        assert (await b.api("GET", "/follows"))["items"][0]["state"] == "accepted"
         assert flood.open >= 1  # the flood still hangs
         print(f"FIGURE item7: first follow + deliveries took {took:.2f} s during the flood")
     finally:

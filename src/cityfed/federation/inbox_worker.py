@@ -108,8 +108,12 @@ class InboxWorker:
                     return  # not started: ``release`` hands it back
                 try:
                     await self.process(item)
-                finally:
+                except asyncio.CancelledError:
+                    raise  # unfinished and still held: ``release`` hands it back on a stop
+                except BaseException:
                     self._held.pop(item.id, None)
+                    raise
+                self._held.pop(item.id, None)
         finally:
             if not self.stopping:
                 for item in items:

@@ -11,6 +11,7 @@ from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.projects import load
+from cityfed.activitypub.vocab.city_object import title_of
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.models import objects as object_queries
 from cityfed.models.objects import CITY_TYPES
@@ -47,12 +48,8 @@ async def titles(session: AsyncSession, ap_ids: Iterable[str]) -> dict[str, str]
     )
     found: dict[str, str] = {}
     for ap_id, document in rows:
-        name = (
-            (document.get("cf:title") or document.get("name"))
-            if isinstance(document, dict)
-            else None
-        )
-        if isinstance(name, str) and name:
+        name = title_of(document)
+        if name:
             found[ap_id] = name
     return found
 

@@ -111,7 +111,16 @@ def _other_languages(value: dict[str, str], primary: str) -> dict[str, str]:
     return {tag: text for tag, text in value.items() if tag != primary}
 
 
+def title_of(doc: Any) -> str | None:
+    """The title of a project's or challenge's document: ``cf:title``, or ``name`` as nodes before
+    that term sent it (GoToSocial shows a Note's ``name`` as a content warning, so we never do)."""
+    if not isinstance(doc, Mapping):
+        return None
+    return text_of(doc.get("cf:title")) or text_of(doc.get("name")) or None
+
+
 @dataclass(kw_only=True)
+
 class CityObject:
     """Fields and behaviour shared by Project and Challenge."""
 
@@ -321,7 +330,7 @@ class CityObject:
             "id": obj_id,
             "attributed_to": attributed_to,
             # ``name``/``nameMap``: what nodes before the cf:title term sent.
-            "name": text_of(doc.get("cf:title")) or text_of(doc.get("name")) or "",
+            "name": title_of(doc) or "",
             "url": id_of(doc.get("url")),
             "teaser": text_of(doc.get("cf:teaser")) or "",
             "description": text_of(source.get("content")) or "",

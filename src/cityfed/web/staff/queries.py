@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import load
+from cityfed.activitypub.vocab.city_object import title_of
 from cityfed.models import objects as object_queries
 from cityfed.models.peers import domain_not_blocked
 from cityfed.models.tables import Actor, Follow, Key, Object
@@ -190,6 +191,7 @@ async def known_challenges(session: AsyncSession) -> list[KnownChallenge]:
     )
     found = []
     for ap_id, document, author in rows.all():
-        name = document.get("name") if isinstance(document, dict) else None
-        found.append(KnownChallenge(ap_id, name or ap_id, author.name or author.handle))
+        found.append(
+            KnownChallenge(ap_id, title_of(document) or ap_id, author.name or author.handle)
+        )
     return found
