@@ -44,8 +44,12 @@ test: $(VENV)/.installed-test peers
 demo: $(VENV)/.installed
 	$(BIN)/python -m cityfed.demo --data-dir demo-data
 
+# ruff; the layering of DESIGN.md §2 as import-linter contracts (pyproject.toml); mypy (strict on
+# activitypub/ and models/).
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

@@ -476,10 +476,10 @@ async def create_node(
     """Migrate a fresh database, create the instance and city actors and tokens, write config."""
     from cityfed.actions import setup
     from cityfed.config import Settings, write_settings
-    from cityfed.federation.urls import Urls
     from cityfed.models import migrate
     from cityfed.models.db import open_database
     from cityfed.models.tokens import create_token
+    from cityfed.urls import Urls
 
     port = free_port()
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)

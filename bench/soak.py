@@ -366,11 +366,11 @@ async def one_peer_down() -> None:
     from cityfed.federation.availability import Prober
     from cityfed.federation.delivery import DeliveryWorker
     from cityfed.federation.runtime import client_session
-    from cityfed.federation.urls import Urls
     from cityfed.models import actors as actor_queries
     from cityfed.models.db import open_database
     from cityfed.models.tables import Delivery, Peer
     from cityfed.node import Node
+    from cityfed.urls import Urls
 
     per_host = common.scaled(20, 2)
     with common.workdir("soak-down") as tmp, common.children() as kids:
@@ -548,12 +548,12 @@ async def finding_5() -> None:
     from cityfed.federation import outbox
     from cityfed.federation.delivery import DeliveryWorker
     from cityfed.federation.runtime import client_session
-    from cityfed.federation.urls import Urls
     from cityfed.models import actors as actor_queries
     from cityfed.models import follows as follow_queries
     from cityfed.models.db import open_database
     from cityfed.models.tables import Follow
     from cityfed.node import Node
+    from cityfed.urls import Urls
 
     followers = common.scaled(1600, 100)
     with common.workdir("soak-f5") as tmp:

@@ -1,7 +1,8 @@
-"""Shared fixtures: a factory for real nodes on loopback (see rig.py)."""
+"""Shared fixtures: a factory for real nodes on loopback (see rig.py), and ``no_network``."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -26,3 +27,18 @@ async def nodes(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 @pytest.fixture
 async def node(nodes: Callable[..., Any]) -> TestNode:
     return await nodes("berlin")
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to resolve a name or connect fails the test loudly (pure code stays offline).
+
+    Modules whose every test must stay offline say ``pytestmark = pytest.mark.usefixtures(...)``.
+    """
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)

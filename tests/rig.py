@@ -23,13 +23,14 @@ from sqlalchemy.engine import make_url
 
 from cityfed.actions import setup
 from cityfed.app import create_app
+from cityfed.appkeys import NODE
 from cityfed.config import Settings
-from cityfed.federation.urls import Urls
 from cityfed.keys.generate import KeyPairPem, generate_ed25519, generate_rsa
 from cityfed.models import migrate
 from cityfed.models.db import open_database
 from cityfed.models.tokens import create_token
-from cityfed.node import NODE, Node
+from cityfed.node import Node
+from cityfed.urls import Urls
 
 AP_ACCEPT = "application/activity+json"
 

@@ -24,14 +24,17 @@ from cityfed.api import openapi as api_openapi
 from cityfed.api import projects as api_projects
 from cityfed.api import reports as api_reports
 from cityfed.api import timeline as api_timeline
+from cityfed.appkeys import HTML_PAGES, NODE, HtmlPages
 from cityfed.config import Settings
 from cityfed.federation import actors, authfetch, discovery, inbox, objects, runtime
 from cityfed.federation.inbox_limits import SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter
-from cityfed.federation.urls import Urls
 from cityfed.federation.verify import Verifier
 from cityfed.models.db import open_database
-from cityfed.node import NODE, Node
+from cityfed.node import Node
+from cityfed.urls import Urls
+from cityfed.web import lists as web_lists
+from cityfed.web import objects as web_objects
 from cityfed.web import pages, staff
 from cityfed.web import routes as web_routes
 from cityfed.web.render import create_environment
@@ -56,6 +59,8 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     )
     app[NODE] = node
     app[TEMPLATES] = create_environment()
+    # Content negotiation at the app level: federation routes hand a browser to these pages.
+    app[HTML_PAGES] = HtmlPages(profile=web_lists.profile_page, object=web_objects.object_page)
     app[inbox.VERIFIER] = app[authfetch.VERIFIER] = Verifier(node)
     app[inbox.INBOX_WRITER] = InboxWriter(node.db, on_commit=node.inbox_wakeup)
     app[inbox.SENDER_LIMITS] = SenderLimits(settings, node.db)

@@ -36,15 +36,16 @@ from cityfed.actions import setup
 from cityfed.actions import users as user_actions
 from cityfed.actions.project_fields import parse
 from cityfed.app import create_app
+from cityfed.appkeys import NODE
 from cityfed.config import Settings, load_settings, write_settings
 from cityfed.config.settings import default_database_url
 from cityfed.demo_cities import CITIES, City
-from cityfed.federation.urls import Urls
 from cityfed.models import actors as actor_queries
 from cityfed.models import migrate
 from cityfed.models.db import open_database
 from cityfed.models.tables import Actor, Delivery, Follow, InboxItem
-from cityfed.node import NODE, Node
+from cityfed.node import Node
+from cityfed.urls import Urls
 
 log = logging.getLogger("cityfed.demo")
 

@@ -1,7 +1,7 @@
 """The event loop of the long-running processes (serve, worker): uvloop where it is installed.
 
-uvloop runs aiohttp's transports and callbacks in C; on the inbox benchmark it took about a
-tenth off the CPU each request costs (bench/README.md). Where it is missing (it does not build
+uvloop runs aiohttp's transports and callbacks in C; on the inbox benchmark it took a visible
+share off the CPU each request costs (bench/README.md). Where it is missing (it does not build
 on Windows) asyncio's own loop does the same job a little slower. Tests run on asyncio's loop, so
 the code never depends on which one it gets.
 """

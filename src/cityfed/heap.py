@@ -2,8 +2,8 @@
 
 Everything built at start (modules, the app, its routes and templates, SQLAlchemy's mappers)
 lives as long as the process, yet CPython's collector would walk it on every full collection:
-with the inbox under load those walks were its slowest moments (max latency 76-82 ms against
-34-38 ms with the heap frozen, bench/README.md). ``settle()`` moves what exists at start out of
+with the inbox under load those walks were its slowest moments (about twice the maximum latency
+of a frozen heap; figures in bench/README.md). ``settle()`` moves what exists at start out of
 the collector's sight and lets the youngest generation grow larger before it is collected, as a
 request allocates a few hundred objects (a parsed activity alone is dozens).
 """

@@ -4,7 +4,8 @@ aiohttp runs every middleware of the app on every request, and each layer is a c
 on the hot path. Instead of one layer per concern (API tokens, staff sign-in, authorized fetch)
 there are two: ``answer`` for what every response needs, and ``gatekeeper``, which hands the
 request to the one gate its path belongs to. An inbox POST passes neither gate; at thousands of
-activities a second, the layers it used to pass were a tenth of the inbox's CPU (bench/README.md).
+activities a second, the layers it used to pass were a visible share of the inbox's CPU
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cityfed.api.common import api_middleware
+from cityfed.appkeys import NODE
 from cityfed.federation.authfetch import authorized_fetch
-from cityfed.federation.negotiation import wants_html
-from cityfed.federation.responses import error
-from cityfed.node import NODE
+from cityfed.http.negotiation import wants_html
+from cityfed.http.responses import error
 from cityfed.web.render import render_error
 from cityfed.web.staff.auth import is_staff_path, staff_middleware
 from cityfed.web.templates_key import TEMPLATES

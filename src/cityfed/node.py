@@ -1,6 +1,7 @@
 """The running node's shared services, created by ``create_app`` and held on the application.
 
 Handlers, workers, actions and the CLI get what they need from one ``Node`` instead of globals.
+It knows no aiohttp (DESIGN §2): the application key it is held under lives in ``appkeys.py``.
 """
 
 from __future__ import annotations
@@ -8,18 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-
-import aiohttp
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from cityfed.config import Settings
-from cityfed.federation.policy import PolicyView
-from cityfed.federation.urls import Urls
 from cityfed.keys.remote import RemoteKeyCache
 from cityfed.keys.store import KeyStore, SigningKey
 from cityfed.models import actors as actor_queries
 from cityfed.models.counts import CountCache
 from cityfed.models.db import Database
+from cityfed.models.policy import PolicyView
+from cityfed.urls import Urls
+
+if TYPE_CHECKING:
+    # Only the type: the sessions are made and closed by the app (runtime.py), so the node (and
+    # the actions that take it) can be imported without aiohttp.
+    import aiohttp
 
 log = logging.getLogger("cityfed.node")
 
@@ -47,9 +51,9 @@ class Node:
     # Large listing totals (outbox, timeline), recounted at most every few seconds.
     counts: CountCache = field(default_factory=CountCache)
     # Handles of our local actors seen so far: a personal inbox POST checks its handle without a
-    # query (a query per request cost ~1,400 us, bench/README.md). Local actors are never
-    # renamed or deleted, so a handle once found stays valid; one added later, by this process
-    # or another (``cityfed init``), is found by the query a miss makes.
+    # query (a query per request was a large part of its cost, bench/README.md). Local actors
+    # are never renamed or deleted, so a handle once found stays valid; one added later, by this
+    # process or another (``cityfed init``), is found by the query a miss makes.
     local_handles: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -102,6 +106,3 @@ class Node:
     def key_client(self) -> aiohttp.ClientSession:
         """The client for key fetches; the shared one where no separate budget was set up."""
         return self.key_http or self.client()
-
-
-NODE: web.AppKey[Node] = web.AppKey("node", Node)

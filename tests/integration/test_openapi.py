@@ -27,9 +27,9 @@ from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
 from cityfed.api.common import MAX_PAGE
 from cityfed.api.openapi import PATH, OpenApiDocument
 from cityfed.app import create_app
+from cityfed.appkeys import NODE
 from cityfed.config import Settings
 from cityfed.models.peers import QUEUE_STATES, STATE_NAMES
-from cityfed.node import NODE
 from tests.rig import TestNode
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

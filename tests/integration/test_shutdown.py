@@ -32,13 +32,13 @@ from cityfed.actions import setup
 from cityfed.activitypub import cavage
 from cityfed.config import Settings, write_settings
 from cityfed.federation import outbox
-from cityfed.federation.urls import Urls
 from cityfed.keys.generate import load_private_pem
 from cityfed.models import actors as actor_queries
 from cityfed.models import migrate
 from cityfed.models.db import Database, open_database
 from cityfed.models.tables import Delivery, InboxItem
 from cityfed.node import Node
+from cityfed.urls import Urls
 from tests import rig
 from tests.rig import database_url, free_port
 

@@ -12,8 +12,6 @@ import base64
 import copy
 import hashlib
 import json
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -48,17 +46,7 @@ OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 CREATED = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test here runs with the network refused: contexts come from the bundle only."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    yield
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/conftest.py
 
 
 def public_key(pem: str) -> rsa.RSAPublicKey:

@@ -8,7 +8,6 @@ attachments, icons, an adoption's cf:localProject, a project's id.
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +45,7 @@ BAD = [
 GOOD = ["https://city.example/projects/1", "http://127.0.0.1:8081/a?b=c#d", "HTTPS://City.Example/"]
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("parsing must not touch the network")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/conftest.py
 
 
 @pytest.mark.parametrize("link", BAD)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cityfed.activitypub.actor import authority
-from cityfed.federation.policy import PolicyView, covering, policy_of
+from cityfed.models.policy import PolicyView, covering, policy_of
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -39,16 +38,7 @@ CITY = "https://berlin.example/actors/berlin"
 FOLLOWERS = CITY + "/followers"
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing in the vocabulary may ever reach the network."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/conftest.py
 
 
 def full_project() -> Project:

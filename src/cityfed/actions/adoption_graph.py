@@ -91,15 +91,15 @@ async def graph(session: AsyncSession, project_id: str) -> dict[str, Any]:
             found.extend((ap_id, based_on, row) for row in ups)
             if not ups:
                 found.append((ap_id, based_on, None))
-        for source, target, row in found:
-            key = (source, target, row.ap_id if row else None)
+        for source, target, adoption in found:
+            key = (source, target, adoption.ap_id if adoption else None)
             if key not in edges:
                 edges[key] = {
                     "from": source,
                     "to": target,
-                    "adoption": row.ap_id if row else None,
-                    "status": text_of(row.document.get("cf:status")) if row else None,
-                    "adopter": id_of(row.document.get("attributedTo")) if row else None,
+                    "adoption": adoption.ap_id if adoption else None,
+                    "status": text_of(adoption.document.get("cf:status")) if adoption else None,
+                    "adopter": id_of(adoption.document.get("attributedTo")) if adoption else None,
                 }
             other = source if target == ap_id else target
             if other not in nodes and depth < GRAPH_DEPTH:

@@ -29,12 +29,13 @@ from cityfed.actions.adoption_fields import (
 )
 from cityfed.actions.city_objects import Conflict, find_city_object, keep_copy
 from cityfed.actions.project_fields import FieldError, Submission, parse
-from cityfed.actions.projects import NotFound, load, publish_in, tombstone
+from cityfed.actions.projects import NotFound, load, publish_in
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Project
 from cityfed.activitypub.vocab.cooperation import Adoption, adoption_card
 from cityfed.federation import outbox
+from cityfed.federation.object_document import tombstone
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries

@@ -73,7 +73,7 @@ async def retry(
             )
             .execution_options(synchronize_session=False)
         )
-        count = result.rowcount or 0
+        count = result.rowcount or 0  # type: ignore[attr-defined]
         session.add(_audit(who, "deliveries.retry", ids, domain, count))
     if count:
         outbox.kick(node)
@@ -93,7 +93,7 @@ async def drop(
             .values(state="cancelled", finished_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        count = result.rowcount or 0
+        count = result.rowcount or 0  # type: ignore[attr-defined]
         session.add(_audit(who, "deliveries.drop", ids, domain, count))
     log.info("%s dropped %d dead deliveries (%s)", who, count, _what(ids, domain))
     return count

@@ -7,13 +7,12 @@ caller's transaction (the outbox rule of §3): either both happen or neither.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.webfinger import WebfingerError, parse_account
 from cityfed.federation import outbox
+from cityfed.federation.follow_answer import answer_follow, follow_activity
 from cityfed.federation.remote import ResolveError, resolve_reference
 from cityfed.models import follows as follow_queries
 from cityfed.models.tables import Actor, Follow
@@ -24,45 +23,6 @@ log = logging.getLogger("cityfed.actions.follows")
 
 class FollowError(ValueError):
     """The follow request cannot be made; the message says why (shown to the user)."""
-
-
-def follow_activity(follow: Follow, follower: Actor, followee: Actor) -> dict[str, Any]:
-    return {
-        "id": follow.activity_ap_id,
-        "type": "Follow",
-        "actor": follower.ap_id,
-        "object": followee.ap_id,
-    }
-
-
-async def answer_follow(
-    session: AsyncSession, node: Node, follow: Follow, *, accept: bool, reason: str | None = None
-) -> dict[str, Any]:
-    """Accept or Reject a remote actor's Follow of one of our actors, and tell them."""
-    follower = await session.get(Actor, follow.follower_id)
-    followee = await session.get(Actor, follow.followee_id)
-    assert follower is not None and followee is not None
-    follow.state = "accepted" if accept else "rejected"
-    answer = {
-        "id": node.urls.new_activity_id(),
-        "type": "Accept" if accept else "Reject",
-        "actor": followee.ap_id,
-        "object": follow_activity(follow, follower, followee),
-        "to": [follower.ap_id],
-    }
-    if reason and not accept:
-        answer["summary"] = reason
-    # Accept goes to the follower's own inbox: that is where Mastodon expects it.
-    await outbox.enqueue(session, node, followee, answer, [follower.inbox or ""], public=False)
-    if not accept:
-        await session.delete(follow)
-    log.info(
-        "%s follow of @%s by %s",
-        "accepted" if accept else "rejected",
-        followee.handle,
-        follower.ap_id,
-    )
-    return answer
 
 
 async def resolve_target(node: Node, target: str) -> Actor:

@@ -189,6 +189,7 @@ async def answer(
         await outbox.enqueue(session, node, owner, reply, [offerer.inbox or ""], public=False)
         if accept and solved:
             current = load(challenge)
+            assert isinstance(current, Challenge)  # offers are made on challenges only (above)
             resolved = [*current.resolved_by]
             if item.solution not in resolved:
                 resolved.append(item.solution)

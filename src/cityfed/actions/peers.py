@@ -160,7 +160,7 @@ async def _cut_off(session: AsyncSession, domain: str, now: datetime) -> tuple[i
         .values(state="cancelled", locked_until=None, finished_at=now, last_error="domain blocked")
         .execution_options(synchronize_session=False)
     )
-    return follows.rowcount or 0, deliveries.rowcount or 0
+    return follows.rowcount or 0, deliveries.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def federation_mode(node: Node) -> str:

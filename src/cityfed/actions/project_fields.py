@@ -18,7 +18,7 @@ from cityfed.activitypub.vocab.common import Place
 
 CityObject = Project | Challenge
 
-KINDS = {"project": Project, "challenge": Challenge}
+KINDS: dict[str, type[CityObject]] = {"project": Project, "challenge": Challenge}
 TYPE_NAMES = {"project": "Project", "challenge": "Challenge"}
 
 _HASHTAG = re.compile(r"^[\w]{1,100}$", re.UNICODE)
@@ -90,7 +90,7 @@ def _text(name: str, value: Any, *, required: bool = False, limit: int | None = 
         return None
     if not isinstance(value, str):
         raise FieldError(name, "expected a string")
-    value = value.strip()
+    value = str(value).strip()
     limit = limit or LIMITS.get(name, 2000)
     if len(value) > limit:
         raise FieldError(name, f"at most {limit} characters")

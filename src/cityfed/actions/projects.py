@@ -18,9 +18,8 @@ from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, Submis
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Challenge, Project
-from cityfed.activitypub.vocab.common import former_type
 from cityfed.federation import outbox
-from cityfed.federation.object_document import with_live_collections
+from cityfed.federation.object_document import tombstone, with_live_collections
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
@@ -60,7 +59,7 @@ MAX_EMBEDDED_BYTES = 48 * 1024
 async def _announce(
     session: AsyncSession, node: Node, actor: Actor, kind: str, obj: dict[str, Any] | str
 ) -> None:
-    if kind != "Delete" and len(orjson.dumps(obj)) > MAX_EMBEDDED_BYTES:
+    if kind != "Delete" and isinstance(obj, dict) and len(orjson.dumps(obj)) > MAX_EMBEDDED_BYTES:
         obj = obj["id"]
     activity = {
         "id": node.urls.new_activity_id(),
@@ -163,15 +162,6 @@ async def edit_in(
         row.featured = submission.featured
     await _announce(session, node, actor, "Update", await with_live_collections(session, row))
     return row
-
-
-def tombstone(row: Object) -> dict[str, Any]:
-    return {
-        "id": row.ap_id,
-        "type": "Tombstone",
-        "formerType": former_type(row.type),
-        "deleted": format_datetime(row.deleted_at or utcnow()),
-    }
 
 
 async def delete(node: Node, actor: Actor, ap_id: str, kind: str | None = None) -> None:

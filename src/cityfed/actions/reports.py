@@ -171,7 +171,7 @@ async def resolve(node: Node, report_id: int, *, who: str, note: str | None) -> 
             .values(resolved_at=now, resolved_by=who, resolution_note=note)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if result.rowcount != 1:  # type: ignore[attr-defined]
             raise AlreadyResolved("this report is already resolved")
         await session.refresh(row)
         audit = AuditEntry(

@@ -180,7 +180,9 @@ class RemoteActor:
         inbox = _str(doc.get("inbox"))
         if not inbox or not is_http_url(inbox):
             raise ActorParseError("actor has no inbox")
-        endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+        endpoints: dict[str, Any] = (
+            doc["endpoints"] if isinstance(doc.get("endpoints"), dict) else {}
+        )
         shared_inbox = _str(endpoints.get("sharedInbox")) or None
         if shared_inbox and not is_http_url(shared_inbox):
             shared_inbox = None

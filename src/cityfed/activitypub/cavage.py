@@ -194,7 +194,7 @@ def _verifier(algorithm: str, key: Any) -> _Verifier:
         if kind != "ed25519":
             wanted = "an Ed25519" if algorithm == "ed25519" else "an RSA or Ed25519"
             raise SignatureError(f"algorithm {algorithm} needs {wanted} key")
-        return key.verify
+        return lambda sig, data: key.verify(sig, data)
     raise SignatureError(f"unsupported signature algorithm {algorithm!r}")
 
 

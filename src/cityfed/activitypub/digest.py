@@ -202,11 +202,18 @@ def _parse_bare_item(s: str, pos: int) -> tuple[BareItem, int]:
     raise _sf_error(f"unexpected character {c!r}", pos)
 
 
+def _skip(pattern: re.Pattern[str], s: str, pos: int) -> int:
+    """``pos`` after the run of ``pattern`` there (it matches the empty string: never None)."""
+    m = pattern.match(s, pos)
+    assert m is not None
+    return m.end()
+
+
 def _parse_params(s: str, pos: int) -> tuple[Params, int]:
     params: Params = {}
     n = len(s)
     while pos < n and s[pos] == ";":
-        pos = _SP_RE.match(s, pos + 1).end()
+        pos = _skip(_SP_RE, s, pos + 1)
         m = _KEY_RE.match(s, pos)
         if m is None:
             raise _sf_error("bad parameter key", pos)
@@ -224,7 +231,7 @@ def _parse_inner_list(s: str, pos: int) -> tuple[list[SFItem], int]:
     n = len(s)
     pos += 1
     while True:
-        pos = _SP_RE.match(s, pos).end()
+        pos = _skip(_SP_RE, s, pos)
         if pos >= n:
             raise _sf_error("unterminated inner list", pos)
         if s[pos] == ")":
@@ -266,12 +273,12 @@ def parse_sf_dictionary(text: str) -> dict[str, SFMember]:
             value = True
         params, pos = _parse_params(s, pos)
         out[key] = SFMember(value, params, s[start:pos])
-        pos = _OWS_RE.match(s, pos).end()
+        pos = _skip(_OWS_RE, s, pos)
         if pos >= n:
             return out
         if s[pos] != ",":
             raise _sf_error("expected ',' between dictionary members", pos)
-        pos = _OWS_RE.match(s, pos + 1).end()
+        pos = _skip(_OWS_RE, s, pos + 1)
         if pos >= n:
             raise _sf_error("trailing comma", pos)
 

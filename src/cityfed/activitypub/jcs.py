@@ -148,7 +148,8 @@ class _NeedsReference(Exception):
     """The value holds something the orjson fast path cannot reproduce exactly."""
 
 
-_Fragment = getattr(orjson, "Fragment", None)  # older orjson: the reference serialiser does it all
+# Older orjson has no Fragment: the reference serialiser does it all.
+_Fragment: Any = getattr(orjson, "Fragment", None)
 
 
 def _prepare(value: Any) -> Any:

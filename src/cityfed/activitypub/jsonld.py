@@ -190,11 +190,6 @@ def _bundle_key(url: str) -> str | None:
     return None
 
 
-def bundled_context_urls() -> frozenset[str]:
-    """The canonical https URLs the loader serves (LitePub's on any host)."""
-    return frozenset("https://" + key for key in _BUNDLED_FILES)
-
-
 def is_bundled(url: Any) -> bool:
     """Whether ``url`` names a context the loader serves (any scheme/fragment spelling)."""
     return _bundle_key(url) is not None
@@ -212,13 +207,15 @@ def bundled_document(url: str) -> dict[str, Any]:
     if key is None:
         raise KeyError(url)
     # Parse per call: pyld may annotate what it is given, and callers must not share state.
-    return orjson.loads(_bundled_bytes(_BUNDLED_FILES[key]))
+    document: dict[str, Any] = orjson.loads(_bundled_bytes(_BUNDLED_FILES[key]))
+    return document
 
 
 def _pyld() -> ModuleType:
     from pyld import jsonld
 
-    return jsonld
+    module: ModuleType = jsonld
+    return module
 
 
 def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -273,12 +270,14 @@ def _options() -> dict[str, Any]:
 
 def expand(doc: Mapping[str, Any] | list[Any]) -> list[Any]:
     """Expanded JSON-LD of ``doc``, resolved with the bundled contexts only."""
-    return _pyld().expand(doc, _options())
+    expanded: list[Any] = _pyld().expand(doc, _options())
+    return expanded
 
 
 def compact_to_default(doc: Mapping[str, Any] | list[Any]) -> dict[str, Any]:
     """``doc`` compacted against ``DEFAULT_CONTEXT``: any valid JSON-LD shape, read as ours."""
-    return _pyld().compact(doc, {"@context": default_context()}, _options())
+    compacted: dict[str, Any] = _pyld().compact(doc, {"@context": default_context()}, _options())
+    return compacted
 
 
 # --- is_known_context ---------------------------------------------------------------------------

@@ -109,7 +109,8 @@ def creator_of(document: Mapping[str, Any]) -> str | None:
 def _pyld() -> ModuleType:
     from pyld import jsonld as pyld_jsonld
 
-    return pyld_jsonld
+    module: ModuleType = pyld_jsonld
+    return module
 
 
 @functools.cache
@@ -140,7 +141,10 @@ def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[
 def _dataset(document: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     pyld = _pyld()
     try:
-        return pyld.to_rdf(document, {"documentLoader": document_loader})
+        dataset: dict[str, list[dict[str, Any]]] = pyld.to_rdf(
+            document, {"documentLoader": document_loader}
+        )
+        return dataset
     except pyld.JsonLdError as exc:
         cause: BaseException = exc
         while cause.__cause__ is not None:  # pyld wraps; the innermost error says what failed
@@ -186,7 +190,7 @@ def _term(component: Mapping[str, Any]) -> str:
     if kind == "IRI":
         return _iri(component["value"])
     if kind == "blank node":
-        return component["value"]
+        return str(component["value"])
     text = '"' + _LITERAL_SPECIAL.sub(_uchar, component["value"]) + '"'
     datatype = component.get("datatype")
     if datatype == _RDF_LANGSTRING:
@@ -228,7 +232,7 @@ def _mastodon_urdna2015() -> type:
     """URDNA2015 hashing quads the way RDF.rb serialises them (built lazily: pyld is heavy)."""
     from pyld.canon import URDNA2015
 
-    class MastodonURDNA2015(URDNA2015):  # type: ignore[misc, valid-type]
+    class MastodonURDNA2015(URDNA2015):  # type: ignore[misc]
         def hash_first_degree_quads(self, id_: str) -> str:
             info = self.blank_node_info[id_]
             if "hash" not in info:
@@ -244,7 +248,7 @@ def _mastodon_urdna2015() -> type:
                     for quad in info["quads"]
                 )
                 info["hash"] = self.hash_nquads(nquads)
-            return info["hash"]
+            return str(info["hash"])
 
         def get_related_predicate(self, quad: Mapping[str, Any]) -> str:
             return _iri(quad["predicate"]["value"])
@@ -267,7 +271,7 @@ def _plain_canonical(document: Mapping[str, Any]) -> str:
 def _plain_canonical_of(dataset: Mapping[str, list[dict[str, Any]]]) -> str:
     from pyld.canon import URDNA2015
 
-    return URDNA2015().main(dataset, {"format": "application/n-quads"})
+    return str(URDNA2015().main(dataset, {"format": "application/n-quads"}))
 
 
 def canonicalize(document: Mapping[str, Any]) -> str:

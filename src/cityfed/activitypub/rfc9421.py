@@ -179,7 +179,7 @@ def _serialize_params(params: Mapping[str, Any]) -> str:
 def _signature_base(sig: MessageSignature, method: str, url: str, headers: dict[str, str]) -> bytes:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    lines = []
+    lines: list[str] = []
     seen = set()
     for i, name in enumerate(sig.components):
         cparams = sig.component_params[i] if sig.component_params else None

@@ -49,7 +49,7 @@ def _verify_ed25519(key: Any, signature: bytes, data: bytes) -> None:
     key.verify(signature, data)
 
 
-# isinstance() against cryptography's ABCs costs ~0.6 us a call; the concrete key classes
+# isinstance() against cryptography's ABCs is slow (ABC subclass checks); the concrete key classes
 # are few, so remember what each one is ("rsa", "ed25519", "ec" or None).
 _KEY_KINDS: dict[type, str | None] = {}
 
@@ -110,10 +110,10 @@ def sign(alg: str, private_key: Any, data: bytes) -> bytes:
     if entry is None or key_kind(private_key) != entry[0]:
         raise ValueError(f"cannot sign {alg} with a {type(private_key).__name__}")
     if alg == "rsa-v1_5-sha256":
-        return private_key.sign(data, PKCS1, SHA256)
+        return bytes(private_key.sign(data, PKCS1, SHA256))
     if alg == "rsa-pss-sha512":
-        return private_key.sign(data, _PSS_SHA512, _SHA512)
+        return bytes(private_key.sign(data, _PSS_SHA512, _SHA512))
     if alg == "ecdsa-p256-sha256":
         r, s = decode_dss_signature(private_key.sign(data, _ECDSA_SHA256))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    return private_key.sign(data)  # ed25519
+    return bytes(private_key.sign(data))  # ed25519

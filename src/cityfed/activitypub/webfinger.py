@@ -64,7 +64,8 @@ def self_link(document: dict[str, Any]) -> str | None:
             continue
         media = link.get("type", "")
         if (media == AP_TYPE or "activitystreams" in media) and isinstance(link.get("href"), str):
-            return link["href"]
+            href: str = link["href"]
+            return href
     return None
 
 

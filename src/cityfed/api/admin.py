@@ -16,12 +16,13 @@ from aiohttp import web
 from cityfed.actions import deliveries as delivery_actions
 from cityfed.actions import peers as peer_actions
 from cityfed.api.common import ApiError, json_body, page_of, paged, paging, reply, require
+from cityfed.appkeys import NODE
 from cityfed.federation.nodeinfo_probe import refresh_software
 from cityfed.models import peers as peer_queries
 from cityfed.models.peers import QUEUE_STATES, STATE_NAMES
 from cityfed.models.tables import Activity, AuditEntry, Delivery
 from cityfed.models.types import utcnow
-from cityfed.node import NODE, Node
+from cityfed.node import Node
 
 # A PUT asks the peer's NodeInfo at most this long: the admin waits for the answer.
 PROBE_SECONDS = 5.0

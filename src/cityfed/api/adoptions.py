@@ -19,8 +19,8 @@ from cityfed.api.common import (
     reply,
     require,
 )
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
-from cityfed.node import NODE
 
 
 def refusal(exc: FieldError) -> ApiError:

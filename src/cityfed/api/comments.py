@@ -20,10 +20,10 @@ from cityfed.api.common import (
     reply,
     require,
 )
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models.peers import actor_not_blocked, domain_not_blocked
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 
 STATES = ("held", "published", "removed")
 
@@ -94,7 +94,11 @@ async def thread(request: web.Request) -> web.Response:
 
 
 async def _page(
-    session: AsyncSession, query: Select[Any], order: Any, page: int, per_page: int
+    session: AsyncSession,
+    query: Select[*tuple[Any, ...]],
+    order: Any,
+    page: int,
+    per_page: int,
 ) -> tuple[int, list[Any]]:
     """The total of ``query`` and one page of it, in ``order`` (then by id)."""
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0

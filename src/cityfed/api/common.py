@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
 from cityfed.models import tokens
 from cityfed.models.tables import Actor, ApiToken
-from cityfed.node import NODE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN: web.RequestKey[ApiToken] = web.RequestKey("token", ApiToken)
@@ -89,7 +89,9 @@ def field(body: dict[str, Any], name: str, kind: type = str, *, required: bool =
         if required:
             raise ApiError(422, f"{name}: this field is required")
         return None
-    if not isinstance(value, kind) or (kind is str and not value.strip()):
+    if not isinstance(value, kind) or (
+        kind is str and isinstance(value, str) and not value.strip()
+    ):
         raise ApiError(422, f"{name}: expected a non-empty {kind.__name__}")
     return value.strip() if isinstance(value, str) else value
 

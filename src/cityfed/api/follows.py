@@ -18,8 +18,8 @@ from cityfed.api.common import (
     reply,
     require,
 )
+from cityfed.appkeys import NODE
 from cityfed.models.tables import Actor, Follow
-from cityfed.node import NODE
 
 
 def _entry(actor: Actor, follow: Follow) -> dict[str, Any]:

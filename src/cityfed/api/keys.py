@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from cityfed.actions import keys as key_actions
 from cityfed.api.common import ApiError, acting_actor, json_body, page_of, reply, require
+from cityfed.appkeys import NODE
 from cityfed.models.tables import Actor, Key
-from cityfed.node import NODE
 
 
 async def list_keys(request: web.Request) -> web.Response:

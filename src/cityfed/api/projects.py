@@ -7,11 +7,12 @@ from aiohttp import web
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import FieldError, parse, view
 from cityfed.api.common import ApiError, acting_actor, json_body, paged, paging, reply, require
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE, Node
+from cityfed.node import Node
 
 
 def _kind(request: web.Request) -> str:

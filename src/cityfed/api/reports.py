@@ -12,9 +12,9 @@ from aiohttp import web
 
 from cityfed.actions import reports as report_actions
 from cityfed.api.common import ApiError, field, json_body, paged, paging, reply, require
+from cityfed.appkeys import NODE
 from cityfed.models import reports as report_queries
 from cityfed.models.tables import Report
-from cityfed.node import NODE
 
 DIRECTIONS = {"received": "received", "sent": "sent", "all": None}
 

@@ -10,11 +10,11 @@ from aiohttp import web
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import view
 from cityfed.api.common import ApiError, acting_actor, paged, paging, require
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Actor
-from cityfed.node import NODE
 
 log = logging.getLogger("cityfed.api.timeline")
 

@@ -67,8 +67,8 @@ def with_node(settings: Settings, work: Callable[[Any], Awaitable[T]], *, http: 
     import contextlib
 
     from cityfed.federation.runtime import client_session
-    from cityfed.federation.urls import Urls
     from cityfed.node import Node
+    from cityfed.urls import Urls
 
     async def run(db: Database) -> T:
         node = Node(settings=settings, db=db, urls=Urls(settings.base_url))

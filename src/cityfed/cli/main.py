@@ -53,10 +53,10 @@ def init(
 ) -> None:
     """Create a node: config file, database, keys, the instance actor and the city actor."""
     from cityfed.actions import setup
-    from cityfed.federation.urls import Urls
     from cityfed.models import actors as actor_queries
     from cityfed.models import migrate
     from cityfed.models.tokens import create_token
+    from cityfed.urls import Urls
 
     config_file = data_dir / "cityfed.toml"
     if config_file.exists() and not force:
@@ -211,8 +211,8 @@ def worker(config_path: Path) -> None:
     import signal
 
     from cityfed.federation.runtime import run_worker_process
-    from cityfed.federation.urls import Urls
     from cityfed.node import Node
+    from cityfed.urls import Urls
 
     settings = settings_from(config_path)
     configure_logging(settings.log_level)
@@ -276,9 +276,9 @@ def keys_rotate(config_path: Path, handle: str | None, grace_days: float) -> Non
     from datetime import timedelta
 
     from cityfed.actions.keys import RotationError, rotate
-    from cityfed.federation.urls import Urls
     from cityfed.models import actors as actor_queries
     from cityfed.node import Node
+    from cityfed.urls import Urls
 
     settings = settings_from(config_path)
 

@@ -79,8 +79,8 @@ class Settings:
     purge_interval: float = 600.0  # seconds between purges
     log_level: str = "INFO"
     # One line per HTTP request. Off by default: in production the reverse proxy keeps the access
-    # log, and our own log already says what happened to each activity; a line per request cost
-    # the inbox about a fifth of its CPU (bench/README.md).
+    # log, and our own log already says what happened to each activity; a line per request costs
+    # the inbox a large share of its CPU (figures in bench/README.md).
     access_log: bool = False
     # [media] (issue 16): upload limits, image sizes, storage backend, quota, remote image cache.
     media_storage: str = "files"
@@ -367,6 +367,7 @@ def write_settings(settings: Settings, path: Path) -> None:
             continue  # the file lives in the data dir; keeping it implicit lets the dir move
         if field == "database_url" and value == default_database_url(settings.data_dir):
             continue  # likewise: the default follows the data dir
+        default: object
         if field == "log_level":
             value, default = value.lower(), str(defaults[field]).lower()
         else:

@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub import collections as coll
 from cityfed.activitypub import proof
+from cityfed.appkeys import HTML_PAGES, NODE
 from cityfed.federation.actor_document import actor_document
-from cityfed.federation.negotiation import wants_html
-from cityfed.federation.responses import activity_json, error
+from cityfed.http.negotiation import wants_html
+from cityfed.http.responses import activity_json, error
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Activity, Actor, Object
-from cityfed.node import NODE, Node
-from cityfed.web import lists as web_lists
+from cityfed.node import Node
 
 
 async def _local_actor_or_404(session: AsyncSession, handle: str) -> Actor:
@@ -54,7 +54,7 @@ async def profile(request: web.Request) -> web.StreamResponse:
 async def _profile_page(
     request: web.Request, session: AsyncSession, node: Node, found: Actor
 ) -> web.Response:
-    return await web_lists.profile_page(request, session, node, found)
+    return await request.app[HTML_PAGES].profile(request, session, node, found)
 
 
 async def instance_actor(request: web.Request) -> web.Response:
@@ -121,7 +121,7 @@ async def outbox(request: web.Request) -> web.Response:
     async with node.db.session() as session:
         found = await _local_actor_or_404(session, request.match_info["handle"])
         # Correlated, so a page looks up only its own rows' objects: ``IN (SELECT ...)`` made
-        # SQLite collect every live object id of the actor first (45 ms at 20k objects).
+        # SQLite collect every live object id of the actor first (slow for a large actor).
         live = exists().where(
             Object.ap_id == Activity.object_ap_id,
             Object.actor_id == found.id,

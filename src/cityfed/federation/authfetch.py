@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from cityfed.activitypub.actor import authority
-from cityfed.federation.negotiation import wants_html
-from cityfed.federation.responses import error
+from cityfed.appkeys import NODE
 from cityfed.federation.verify import BlockedSigner, Unverified, Verifier
-from cityfed.node import NODE
+from cityfed.http.negotiation import wants_html
+from cityfed.http.responses import error
 
 OPEN_PREFIXES = ("/.well-known/", "/nodeinfo/", "/static/", "/api/", "/tags/")
 # Feeds and open-data exports are for feed readers and data portals, which sign nothing.

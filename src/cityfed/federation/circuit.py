@@ -21,13 +21,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.federation.retry import HostState
+from cityfed.models.db import dialect_name
 from cityfed.models.tables import Peer
 from cityfed.models.types import UTCDateTime
 
@@ -113,9 +114,12 @@ class HostWindow:
         return report
 
 
+# A declarative class's table is a Table; SQLAlchemy types ``__table__`` as any FromClause.
+_PEERS = cast(Table, Peer.__table__)
+
 _UPDATE_PEER = (
-    update(Peer.__table__)
-    .where(Peer.__table__.c.domain == bindparam("_domain"))
+    update(_PEERS)
+    .where(_PEERS.c.domain == bindparam("_domain"))
     .values(
         consecutive_failures=bindparam("_failures"),
         circuit_open_until=bindparam("_open_until", type_=UTCDateTime()),
@@ -244,11 +248,11 @@ def _availability(
 async def _ensure_peers(session: AsyncSession, domains: Iterable[str]) -> None:
     """Create missing peers rows (policy None): the breaker's state lives there."""
     values = [{"domain": domain, "consecutive_failures": 0} for domain in sorted(domains)]
-    dialect = session.bind.dialect.name
+    dialect = dialect_name(session)
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(Peer.__table__)
+        stmt: Any = postgresql.insert(_PEERS)
     elif dialect == "sqlite":
-        stmt = sqlite.insert(Peer.__table__)
+        stmt = sqlite.insert(_PEERS)
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["domain"]), values)

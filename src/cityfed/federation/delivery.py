@@ -245,8 +245,8 @@ class _Pipeline:
 
     async def _start(self, lease: Lease) -> None:
         """Create one task per leased row (the semaphores pace them)."""
-        for activity_id, payload in lease.payloads.items():
-            self.recorder.names[activity_id] = payload.ap_id
+        for activity_id, loaded in lease.payloads.items():
+            self.recorder.names[activity_id] = loaded.ap_id
         self.recorder.gone.update(lease.gone)
         for job in lease.jobs:
             if not self.held[job.domain]:

@@ -19,8 +19,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.digest import digest_header
-from cityfed.federation.policy import covering, policy_of
 from cityfed.models import availability as availability_queries
+from cityfed.models.policy import covering, policy_of
 from cityfed.models.queue import lease_columns
 from cityfed.models.tables import Activity, Delivery, Peer
 from cityfed.node import Node
@@ -163,7 +163,8 @@ class Leaser:
         This caps how many request "waves" one slow host can add, which the lease covers.
         """
         seen: Counter[str] = Counter(held)
-        kept, excess = [], []
+        kept: list[Any] = []
+        excess: list[Any] = []
         for row in rows:
             seen[row.domain] += 1
             (kept if seen[row.domain] <= self.share else excess).append(row)
@@ -186,10 +187,10 @@ class Leaser:
                 payloads[activity_id] = cached
         missing = keys.keys() - payloads.keys()
         if missing:
-            result = await session.execute(
+            bodies = await session.execute(
                 select(Activity.id, Activity.body).where(Activity.id.in_(missing))
             )
-            for activity_id, raw in result:
+            for activity_id, raw in bodies:
                 ap_id, key_id = keys[activity_id]
                 body = bytes(raw)
                 payload = Payload(ap_id, body, digest_header(body), key_id)

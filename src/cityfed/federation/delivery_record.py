@@ -17,8 +17,9 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.federation.circuit import HostReport, HostWindow, update_circuits
@@ -31,7 +32,8 @@ from cityfed.node import Node
 
 log = logging.getLogger("cityfed.delivery")
 
-_TABLE = Delivery.__table__
+# A declarative class's table is a Table; SQLAlchemy types ``__table__`` as any FromClause.
+_TABLE = cast(Table, Delivery.__table__)
 
 _UPDATE_ONE = (
     update(_TABLE)

@@ -84,7 +84,7 @@ def sign_headers(
     return cavage.sign_request(
         "POST",
         inbox,
-        key.private_key,  # type: ignore[arg-type]
+        key.private_key,
         key.key_id,
         headers=CONTENT_TYPE,
         digest=payload.digest,

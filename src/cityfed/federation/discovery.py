@@ -16,10 +16,10 @@ from cityfed.activitypub.webfinger import (
     jrd,
     parse_account,
 )
-from cityfed.federation.responses import error, plain_json
+from cityfed.appkeys import NODE
+from cityfed.http.responses import error, plain_json
 from cityfed.models import actors as actor_queries
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 

@@ -22,7 +22,7 @@ from cityfed.activitypub import cavage
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.links import UnsafeLinkError, check_links
 from cityfed.federation.netguard import BlockedAddressError, check_url
-from cityfed.federation.responses import AP_ACCEPT
+from cityfed.http.responses import AP_ACCEPT
 from cityfed.node import Node
 
 log = logging.getLogger("cityfed.fetch")

@@ -16,13 +16,13 @@ from aiohttp import web
 from cityfed.activitypub.actor import authority, is_http_url, origin_of
 from cityfed.activitypub.links import UnsafeLinkError, check_links
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.appkeys import NODE
 from cityfed.federation import availability
 from cityfed.federation.forwarded import may_arrive_forwarded
 from cityfed.federation.inbox_limits import Limited, SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter, PendingItem
-from cityfed.federation.responses import error
 from cityfed.federation.verify import BlockedSigner, Unverified, Verifier
-from cityfed.node import NODE
+from cityfed.http.responses import error
 
 log = logging.getLogger("cityfed.inbox")
 

@@ -12,10 +12,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub import collections as coll
+from cityfed.activitypub.timefmt import format_datetime
+from cityfed.activitypub.vocab.common import former_type
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Object
+from cityfed.models.types import utcnow
 
 # Objects with a replies collection of their own (/{kind}/{uid}/replies).
 WITH_REPLIES = frozenset(object_queries.CITY_TYPES)
@@ -39,3 +42,13 @@ async def with_live_collections(
     doc["likes"] = coll.counted(f"{row.ap_id}/likes", counts[ReactionKind.LIKE])
     doc["shares"] = coll.counted(f"{row.ap_id}/shares", counts[ReactionKind.ANNOUNCE])
     return doc
+
+
+def tombstone(row: Object) -> dict[str, Any]:
+    """What a deleted object of ours is served and announced as (served with a 410)."""
+    return {
+        "id": row.ap_id,
+        "type": "Tombstone",
+        "formerType": former_type(row.type),
+        "deleted": format_datetime(row.deleted_at or utcnow()),
+    }

@@ -9,19 +9,17 @@ import orjson
 from aiohttp import web
 from sqlalchemy import select
 
-from cityfed.actions import projects as project_actions
 from cityfed.activitypub import collections as coll
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT, context_document
 from cityfed.activitypub.vocab.common import id_of
-from cityfed.federation.negotiation import wants_html
-from cityfed.federation.object_document import with_live_collections
-from cityfed.federation.responses import activity_json, error, plain_json
+from cityfed.appkeys import HTML_PAGES, NODE
+from cityfed.federation.object_document import tombstone, with_live_collections
+from cityfed.http.negotiation import wants_html
+from cityfed.http.responses import activity_json, error, plain_json
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Activity, Object
-from cityfed.node import NODE
-from cityfed.web.objects import object_page
 
 
 def with_context(doc: dict[str, Any]) -> dict[str, Any]:
@@ -46,9 +44,9 @@ async def _served(request: web.Request, row: Object) -> dict[str, Any]:
 async def city_object(request: web.Request) -> web.StreamResponse:
     row = await _local_object(request)
     if wants_html(request):
-        return await object_page(request, row)
+        return await request.app[HTML_PAGES].object(request, row)
     if row.deleted_at is not None:
-        return activity_json(with_context(project_actions.tombstone(row)), status=410)
+        return activity_json(with_context(tombstone(row)), status=410)
     return activity_json(await _served(request, row), cache_seconds=60)
 
 
@@ -63,7 +61,7 @@ async def comment(request: web.Request) -> web.StreamResponse:
     if wants_html(request) and row.context:
         raise web.HTTPSeeOther(row.context)
     if row.deleted_at is not None:
-        return activity_json(with_context(project_actions.tombstone(row)), status=410)
+        return activity_json(with_context(tombstone(row)), status=410)
     return activity_json(await _served(request, row))
 
 
@@ -186,7 +184,7 @@ async def cooperation_object(request: web.Request) -> web.StreamResponse:
     if type_name == "SolutionOffer" and (row.state != "accepted" or row.deleted_at is not None):
         return error(404, "no such object")
     if row.deleted_at is not None:
-        return activity_json(with_context(project_actions.tombstone(row)), status=410)
+        return activity_json(with_context(tombstone(row)), status=410)
     if wants_html(request):
         # People are sent to the page of the adopting (or offered) project.
         page = id_of(row.document.get("cf:localProject") or row.document.get("cf:solution"))

@@ -64,7 +64,7 @@ async def client_session(node: Node) -> AsyncIterator[aiohttp.ClientSession]:
 @contextlib.asynccontextmanager
 async def workers(node: Node) -> AsyncIterator[list[asyncio.Task[None]]]:
     """Run both workers; on the way out stop them cleanly (see ``stop_workers``)."""
-    running = [InboxWorker(node), DeliveryWorker(node)]
+    running: list[InboxWorker | DeliveryWorker] = [InboxWorker(node), DeliveryWorker(node)]
     tasks = [
         asyncio.create_task(running[0].run(), name="inbox-worker"),
         asyncio.create_task(running[1].run(), name="delivery-worker"),

@@ -67,9 +67,9 @@ def _parse(request: web.Request) -> _Parsed:
     headers = request.headers
     try:
         if "Signature-Input" in headers:
-            for sig in rfc9421.parse_signatures(headers):
-                if sig.key_id:
-                    return _Parsed("rfc9421", sig.key_id, message=sig)
+            for message_sig in rfc9421.parse_signatures(headers):
+                if message_sig.key_id:
+                    return _Parsed("rfc9421", message_sig.key_id, message=message_sig)
             raise Unverified("RFC 9421 signature without keyid")
         if "Signature" in headers:
             sig = cavage.parse_signature_header(headers["Signature"])

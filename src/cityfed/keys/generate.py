@@ -40,7 +40,7 @@ def generate_ed25519() -> KeyPairPem:
 
 
 def load_private_pem(pem: str) -> PrivateKeyTypes:
-    # Loading an RSA key with its consistency checks costs ~36 ms; callers load once per process.
+    # Loading an RSA key runs its (slow) consistency checks; callers load once per process.
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
 

@@ -1,6 +1,6 @@
 """A process-wide cache of parsed remote public keys, keyed by key id.
 
-Verifying a signature with a cached key is ~30 µs; parsing a PEM or asking the database costs far
+Verifying a signature with a cached key is cheap; parsing a PEM or asking the database costs far
 more, so the inbox asks here first. Entries are replaced when a key is refetched (rotation).
 """
 

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from cityfed.keys.generate import load_private_pem
+
+# The kinds of key we generate and sign with (DESIGN §2: RSA-2048 and Ed25519).
+OurPrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+
+
+def _load(private_pem: str) -> OurPrivateKey:
+    key = load_private_pem(private_pem)
+    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        raise ValueError(f"a stored private key is a {type(key).__name__}, not RSA or Ed25519")
+    return key
 
 
 @dataclass(frozen=True, slots=True)
 class SigningKey:
     key_id: str
     kind: str
-    private_key: PrivateKeyTypes
+    private_key: OurPrivateKey
 
 
 @dataclass
@@ -34,7 +44,7 @@ class KeyStore:
         current = self._keys.get((actor_id, kind))
         if current is not None and current.key_id == key_id:
             return current
-        key = SigningKey(key_id, kind, load_private_pem(private_pem))
+        key = SigningKey(key_id, kind, _load(private_pem))
         self._keys[(actor_id, kind)] = key
         return key
 
@@ -42,7 +52,7 @@ class KeyStore:
         return self._by_id.get(key_id)
 
     def put_by_id(self, key_id: str, kind: str, private_pem: str) -> SigningKey:
-        key = SigningKey(key_id, kind, load_private_pem(private_pem))
+        key = SigningKey(key_id, kind, _load(private_pem))
         self._by_id[key_id] = key
         return key
 

@@ -71,7 +71,7 @@ MEDIA_TYPES = {
     SourceFormat.AVIF: "image/avif",
 }
 # The hash keeps 4x4 low-frequency components: 24 px per side sample them well, and the pure-Python
-# encoder's time grows with the pixel count (about 15 ms here at 24x16).
+# encoder's time grows with the pixel count.
 BLURHASH_SIDE = 24
 
 
@@ -235,7 +235,7 @@ def _normalise(image: Image.Image) -> Image.Image:
         converted = converted.convert("RGB")  # a fully opaque alpha channel: no transparency
     # Nothing of the source's metadata (EXIF, XMP, comments, profile) may reach an encoder.
     converted.info = {}
-    converted._exif = None  # type: ignore[attr-defined]  # Pillow's cached EXIF of the source
+    converted._exif = None  # Pillow's cached EXIF of the source
     return converted
 
 

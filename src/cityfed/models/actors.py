@@ -46,14 +46,6 @@ async def actor_by_ap_id(session: AsyncSession, ap_id: str) -> Actor | None:
     return await session.scalar(select(Actor).where(Actor.ap_id == ap_id))
 
 
-async def actor_by_account(session: AsyncSession, handle: str, domain: str) -> Actor | None:
-    return await session.scalar(
-        select(Actor)
-        .where(Actor.handle == handle, Actor.domain == domain)
-        .order_by(Actor.id.desc())
-    )
-
-
 async def valid_keys(session: AsyncSession, actor_id: int, kind: str, now: datetime) -> list[Key]:
     """Keys still valid for verification, newest first (a rotated key stays until it expires)."""
     rows = await session.scalars(

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.models.db import dialect_name
 from cityfed.models.queue import DUE_STATES
 from cityfed.models.tables import Delivery, GoneInbox, Peer
 
@@ -97,7 +98,7 @@ async def gone_since(session: AsyncSession, inboxes: Collection[str]) -> dict[st
 
 async def record_gone(session: AsyncSession, inbox: str, now: datetime) -> datetime:
     """Count a 410 of ``inbox``; returns its first 410 since it last accepted a delivery."""
-    dialect = session.bind.dialect.name
+    dialect = dialect_name(session)
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(GoneInbox.__table__).values(inbox=inbox, first_at=now, last_at=now, count=1)
     stmt = stmt.on_conflict_do_update(

@@ -44,7 +44,7 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int, reset: bool = True) 
         cursor = dbapi_connection.cursor()
         # Only a new, empty file takes it (an existing database keeps its page size). Stored
         # documents are a few KB: at 4 KB a page holds one inbox row and its WAL frame is half
-        # empty; at 8 KB SQLite spent ~11% less CPU per stored activity (bench/README.md).
+        # empty; at 8 KB SQLite spent less CPU per stored activity (bench/README.md).
         cursor.execute("PRAGMA page_size=8192")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -109,3 +109,11 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
     return Database(url=url, read_engine=engine, write_engine=engine)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the database ``session`` is bound to."""
+    bind = session.bind
+    if bind is None:  # every session comes from Database.session(), bound to its engine
+        raise RuntimeError("session is not bound to a database")
+    return bind.dialect.name

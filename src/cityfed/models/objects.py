@@ -21,7 +21,7 @@ async def by_ap_id(session: AsyncSession, ap_id: str) -> Object | None:
 
 def _local_listing(
     actor_id: int, types: Sequence[str], featured: bool | None = None
-) -> Select[tuple[Object]]:
+) -> Select[Object]:
     query = select(Object).where(
         Object.actor_id == actor_id,
         Object.local.is_(True),
@@ -66,7 +66,7 @@ async def featured(session: AsyncSession, actor_id: int) -> list[Object]:
     return list(await session.scalars(query.order_by(Object.published.desc()).limit(20)))
 
 
-def _timeline(local_actor_id: int, types: Sequence[str]) -> Select[tuple[Object, Actor]]:
+def _timeline(local_actor_id: int, types: Sequence[str]) -> Select[Object, Actor]:
     """Objects by actors this local actor follows (accepted), or boosted by one of them, that are
     still live and not from a blocked domain (a block removes the follows, but copies received
     before it stay stored)."""
@@ -102,7 +102,7 @@ async def timeline(
 
     One narrow query per type, merged here: each walks ``ix_objects_listing`` (local, type,
     published) newest first and stops after ``offset + limit`` rows, where a single query with
-    ``type IN (...)`` has SQLite sort every matching row, documents and all (0.4 s at 80k).
+    ``type IN (...)`` has SQLite sort every matching row, documents and all (bench/README.md).
     """
     keys: list[tuple[datetime, int]] = []
     for kind in dict.fromkeys(types):
@@ -117,10 +117,10 @@ async def timeline(
     ids = [object_id for _, object_id in keys[offset : offset + limit]]
     if not ids:
         return []
-    rows = await session.execute(
+    joined = await session.execute(
         select(Object, Actor).join(Actor, Actor.id == Object.actor_id).where(Object.id.in_(ids))
     )
-    found = {obj.id: (obj, actor) for obj, actor in rows}
+    found = {obj.id: (obj, actor) for obj, actor in joined}
     return [found[object_id] for object_id in ids if object_id in found]
 
 
@@ -136,7 +136,7 @@ async def count_timeline(
 
 def _targeting(
     type_name: str, target: str, state: str | None, hide_blocked: bool
-) -> Select[tuple[Object]]:
+) -> Select[Object]:
     query = select(Object).where(
         Object.type == type_name, Object.target == target, Object.deleted_at.is_(None)
     )

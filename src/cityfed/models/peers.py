@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from cityfed.models.db import dialect_name
 from cityfed.models.tables import Activity, Actor, AuditEntry, Delivery, Follow, Peer
+
+# A declarative class's table is a Table; SQLAlchemy types ``__table__`` as any FromClause.
+_PEERS = cast(Table, Peer.__table__)
 
 FAILING_STATES = ("retry", "dead")
 # Delivery states as the admin API and CLI name them: "retrying" reads better than "retry".
@@ -85,11 +89,11 @@ async def lock(session: AsyncSession, domain: str) -> Peer:
     Created with an insert that ignores conflicts: the delivery worker creates rows for its
     circuit breaker at any moment, and neither side may fail because the other was first.
     """
-    dialect = session.bind.dialect.name
+    dialect = dialect_name(session)
     if dialect == "postgresql":
-        insert: Any = postgresql.insert(Peer.__table__)
+        insert: Any = postgresql.insert(_PEERS)
     elif dialect == "sqlite":
-        insert = sqlite.insert(Peer.__table__)
+        insert = sqlite.insert(_PEERS)
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     await session.execute(
@@ -160,7 +164,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def _counts(session: AsyncSession, query: Select[Any]) -> dict[str, int]:
+async def _counts(session: AsyncSession, query: Select[str, int]) -> dict[str, int]:
     return {domain: count for domain, count in (await session.execute(query)).all()}
 
 
@@ -258,7 +262,7 @@ async def deliveries(
     limit: int = 20,
 ) -> tuple[list[tuple[Delivery, Activity]], int]:
     """Deliveries in ``states`` (oldest due first) with their activity, and how many in all."""
-    where = [Delivery.state.in_(states)]
+    where: list[ColumnElement[bool]] = [Delivery.state.in_(states)]
     if domain is not None:
         where.append(Delivery.domain == domain)
     rows = await session.execute(

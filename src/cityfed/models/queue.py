@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Row, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import authority
+from cityfed.models.db import dialect_name
 from cityfed.models.tables import Delivery, InboxItem, Object
 
 Item = TypeVar("Item", InboxItem, Delivery)
@@ -44,7 +45,7 @@ async def _lease_ids(
         .order_by(table.next_attempt_at, table.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(await session.scalars(due))
     if ids:
@@ -120,7 +121,7 @@ async def lease_fair(
     # The due conditions again on the outer query: on PostgreSQL a row another worker leased
     # meanwhile is re-checked after the lock wait (and skipped), which a window query cannot do.
     chosen = select(table.id).where(table.id.in_(picked), *due)
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     ids = list(await session.scalars(chosen))
     if not ids:
@@ -157,7 +158,7 @@ async def renew(
         .values(locked_until=until)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def lease_columns(

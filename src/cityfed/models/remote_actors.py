@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import RemoteActor
+from cityfed.models.db import dialect_name
 from cityfed.models.tables import Actor, Key
 from cityfed.models.types import utcnow
 
 
-async def upsert(session: AsyncSession, remote: RemoteActor, document: dict) -> Actor:
+async def upsert(session: AsyncSession, remote: RemoteActor, document: dict[str, Any]) -> Actor:
     """Insert or refresh a remote actor and replace its key set with the one it publishes now."""
     # Two requests from a peer we have not seen before may both get here at once: insert with
     # ON CONFLICT DO NOTHING, then read the row, instead of check-then-insert.
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     await session.execute(
         insert(Actor)
         .values(ap_id=remote.id, local=False, type=remote.type, handle=remote.handle,

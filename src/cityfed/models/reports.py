@@ -19,7 +19,7 @@ async def by_activity(session: AsyncSession, activity_ap_id: str) -> Report | No
     return await session.scalar(select(Report).where(Report.activity_ap_id == activity_ap_id))
 
 
-def _listing(direction: str | None, state: str) -> Select[tuple[Report]]:
+def _listing(direction: str | None, state: str) -> Select[Report]:
     query = select(Report)
     if direction is not None:
         query = query.where(Report.direction == direction)

@@ -55,7 +55,7 @@ async def end_sessions_of(
     if keep is not None:
         query = query.where(StaffSession.id != keep)
     result = await session.execute(query.execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def api_tokens(session: AsyncSession) -> list[ApiToken]:

@@ -16,11 +16,11 @@ from aiohttp import web
 from cityfed.actions.projects import kind_of, load
 from cityfed.activitypub.jsonld import CF_NAMESPACE
 from cityfed.activitypub.timefmt import format_datetime
-from cityfed.federation.responses import error
+from cityfed.appkeys import NODE
+from cityfed.http.responses import error
 from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 from cityfed.web.cities import CityLinks, profile_url
 from cityfed.web.filters import KIND_LABELS
 from cityfed.web.markdown import render_markdown

@@ -6,11 +6,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.vocab.common import is_valid_hashtag
+from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor
-from cityfed.node import NODE, Node
+from cityfed.node import Node
 from cityfed.web import paging, queries
 from cityfed.web.cards import cards
 from cityfed.web.cities import CityLinks, profile_url

@@ -12,11 +12,11 @@ from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import kind_of, load
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.appkeys import NODE
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.objects import CITY_TYPES
 from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 from cityfed.web import queries, threads
 from cityfed.web.adoptions import adoption_view, adoption_views
 from cityfed.web.cities import profile_url

@@ -19,11 +19,11 @@ from cityfed.actions.projects import load
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
 from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Project
-from cityfed.federation.responses import error
+from cityfed.appkeys import NODE
+from cityfed.http.responses import error
 from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 from cityfed.web.cities import CityLinks
 from cityfed.web.opendata_http import open_document
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
-from cityfed.node import NODE
 from cityfed.web.render import render
 from cityfed.web.templates_key import TEMPLATES
 

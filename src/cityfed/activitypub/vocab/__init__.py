@@ -38,7 +38,7 @@ __all__ = [
     "parse_object",
 ]
 
-_CLASSES: tuple[type[CityObject], ...] = (Project, Challenge)
+_CLASSES: tuple[type[Project] | type[Challenge], ...] = (Project, Challenge)
 
 
 def _may_be_ours(doc: Mapping[str, Any]) -> bool:
@@ -50,7 +50,9 @@ def _may_be_ours(doc: Mapping[str, Any]) -> bool:
     return False
 
 
-def parse_object(doc: Mapping[str, Any] | list[Any], *, context: Any = None) -> CityObject | None:
+def parse_object(
+    doc: Mapping[str, Any] | list[Any], *, context: Any = None
+) -> Project | Challenge | None:
     """A Project or Challenge from ``doc``, or None when it is neither.
 
     ``type`` may be a string or a list, spelled ``cf:Project``, with the full IRI, or with any

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from cityfed.actions.follows import answer_follow
 from cityfed.activitypub.vocab.common import id_of
+from cityfed.federation.follow_answer import answer_follow
 from cityfed.federation.handlers.base import Context, Handler, Ignore
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cityfed.actions import users as user_actions
-from cityfed.node import NODE
+from cityfed.appkeys import NODE
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import form, text
 from cityfed.web.staff.render import page, redirect

@@ -1,26 +1,23 @@
 """Administration: peers and the federation mode, the delivery queue, received reports, the audit
 log, key rotation and comment moderation; the same actions as ``/api/v1/admin``.
-
-Peer policy and the delivery queue are imported when a page is shown, not with this module: a
-node built before they existed (or while they are being written) still serves every other staff
-page, and these show that the function is not available.
 """
 
 from __future__ import annotations
 
-import importlib
 from datetime import timedelta
-from types import ModuleType
 from typing import Any
 
 from aiohttp import web
 
+from cityfed.actions import deliveries as delivery_actions
 from cityfed.actions import keys as key_actions
 from cityfed.actions import moderation
+from cityfed.actions import peers as peer_actions
 from cityfed.actions import reports as report_actions
+from cityfed.appkeys import NODE
+from cityfed.models import peers as peer_queries
 from cityfed.models import reports as report_queries
 from cityfed.models.types import utcnow
-from cityfed.node import NODE
 from cityfed.web.staff import queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, text
@@ -28,13 +25,6 @@ from cityfed.web.staff.render import page, redirect
 from cityfed.web.staff.state import translator, who
 
 PAGE_SIZE = 50
-
-
-def _optional(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 def _page_number(request: web.Request) -> int:
@@ -48,10 +38,6 @@ def _page_number(request: web.Request) -> int:
 async def _peers_page(
     request: web.Request, *, status: int = 200, errors: dict[str, str] | None = None
 ) -> web.Response:
-    peer_actions = _optional("cityfed.actions.peers")
-    peer_queries = _optional("cityfed.models.peers")
-    if peer_actions is None or peer_queries is None or not hasattr(peer_queries, "overview"):
-        return page(request, "admin_peers.html", available=False)
     node = request.app[NODE]
     mode = await peer_actions.federation_mode(node)
     async with node.db.session() as session:
@@ -77,9 +63,6 @@ async def peers(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def set_peer_policy(request: web.Request) -> web.StreamResponse:
-    peer_actions = _optional("cityfed.actions.peers")
-    if peer_actions is None:
-        return await _peers_page(request)
     data = await form(request)
     policy = text(data, "policy") or None
     try:
@@ -93,9 +76,6 @@ async def set_peer_policy(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def set_mode(request: web.Request) -> web.StreamResponse:
-    peer_actions = _optional("cityfed.actions.peers")
-    if peer_actions is None:
-        return await _peers_page(request)
     data = await form(request)
     try:
         await peer_actions.set_federation_mode(request.app[NODE], text(data, "mode"), who(request))
@@ -110,10 +90,6 @@ async def set_mode(request: web.Request) -> web.StreamResponse:
 async def _deliveries_page(
     request: web.Request, *, status: int = 200, error: str | None = None
 ) -> web.Response:
-    peer_queries = _optional("cityfed.models.peers")
-    delivery_actions = _optional("cityfed.actions.deliveries")
-    if peer_queries is None or delivery_actions is None or not hasattr(peer_queries, "deliveries"):
-        return page(request, "admin_deliveries.html", available=False)
     states: dict[str, str] = peer_queries.QUEUE_STATES
     state = request.query.get("state", "")
     state = state if state in states else ""
@@ -149,9 +125,6 @@ async def deliveries(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def dead_deliveries(request: web.Request) -> web.StreamResponse:
-    delivery_actions = _optional("cityfed.actions.deliveries")
-    if delivery_actions is None:
-        return await _deliveries_page(request)
     data = await request.post()
     ids = [int(v) for v in data.getall("ids", []) if isinstance(v, str) and v.isdigit()]
     domain = data.get("domain") if isinstance(data.get("domain"), str) else None
@@ -223,9 +196,6 @@ async def resolve_report(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def audit(request: web.Request) -> web.StreamResponse:
-    peer_queries = _optional("cityfed.models.peers")
-    if peer_queries is None or not hasattr(peer_queries, "audit_page"):
-        return page(request, "admin_audit.html", available=False)
     number = _page_number(request)
     async with request.app[NODE].db.session() as session:
         entries, total = await peer_queries.audit_page(

@@ -22,7 +22,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from cityfed.actions import users as user_actions
-from cityfed.node import NODE, Node
+from cityfed.appkeys import NODE
+from cityfed.node import Node
 from cityfed.web.staff import i18n
 from cityfed.web.staff.common import city
 from cityfed.web.staff.i18n import N_

@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
 from cityfed.models.tables import Actor
-from cityfed.node import NODE
 from cityfed.web.staff.state import CITY
 
 

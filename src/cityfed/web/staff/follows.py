@@ -8,7 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cityfed.actions import follows as follow_actions
-from cityfed.node import NODE
+from cityfed.appkeys import NODE
 from cityfed.web.staff import queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, text

@@ -11,9 +11,9 @@ from markupsafe import Markup
 
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import KINDS, view
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
-from cityfed.node import NODE
 from cityfed.web.filters import LANGUAGE_NAMES
 from cityfed.web.markdown import render_markdown
 from cityfed.web.staff import forms, labels, queries
@@ -99,7 +99,8 @@ def _preview(item: forms.ItemForm) -> Markup:
 @requires("editor")
 async def create(request: web.Request) -> web.StreamResponse:
     data = await request.post()
-    kind = _kind(data.get("kind") if isinstance(data.get("kind"), str) else None)
+    raw_kind = data.get("kind")
+    kind = _kind(raw_kind if isinstance(raw_kind, str) else None)
     item = forms.read(kind, data)
     if data.get("action") == "preview":
         return await _form_page(request, item, preview=_preview(item))
@@ -125,8 +126,8 @@ async def edit_form(request: web.Request) -> web.StreamResponse:
 @requires("editor")
 async def update(request: web.Request) -> web.StreamResponse:
     data = await request.post()
-    ap_id = data.get("id") if isinstance(data.get("id"), str) else ""
-    found = await _own(request, ap_id or "")
+    raw_id = data.get("id")
+    found = await _own(request, raw_id if isinstance(raw_id, str) else "")
     if found is None:
         return _not_ours(request)
     row, owner = found

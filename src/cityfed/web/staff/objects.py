@@ -19,11 +19,11 @@ from cityfed.actions import projects as project_actions
 from cityfed.actions.adoption_fields import ADOPTION
 from cityfed.actions.project_fields import FieldError
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
+from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.objects import CITY_TYPES
 from cityfed.models.reactions import ReactionKind
-from cityfed.node import NODE
 from cityfed.web import queries as web_queries
 from cityfed.web.object_view import object_view
 from cityfed.web.references import referenced_ids

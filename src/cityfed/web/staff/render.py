@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from cityfed.node import NODE
+from cityfed.appkeys import NODE
 from cityfed.web.staff import i18n
 from cityfed.web.staff.common import object_url
 from cityfed.web.staff.i18n import N_

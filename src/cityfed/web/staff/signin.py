@@ -8,7 +8,7 @@ from aiohttp import web
 
 from cityfed.actions import users as user_actions
 from cityfed.actions.password_hashing import HashingBusy
-from cityfed.node import NODE
+from cityfed.appkeys import NODE
 from cityfed.web.staff.auth import Cookies, requires, safe_next
 from cityfed.web.staff.common import form, text
 from cityfed.web.staff.ratelimit import HASHING, LIMITER

@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.vocab import Project
-from cityfed.node import NODE
+from cityfed.appkeys import NODE
 from cityfed.web import queries as web_queries
 from cityfed.web.references import Reference, reference
 from cityfed.web.staff import labels
