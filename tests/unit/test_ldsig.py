@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pyld import jsonld as pyld_jsonld
 
@@ -159,10 +159,17 @@ _ascii_text = st.text(st.characters(min_codepoint=0, max_codepoint=127), max_siz
 
 @settings(max_examples=100, deadline=None)
 @given(_any_text | _ascii_text, _any_text | _ascii_text)
+@example("@A", "")  # found by hypothesis: pyld refuses it, and so must the shortcut
 def test_options_shortcut_property(path: str, created: str) -> None:
+    def outcome(canonical: Any, options: dict[str, Any]) -> str:
+        try:
+            return str(canonical(options))
+        except ldsig.LdSignatureError:  # e.g. a creator "@A", which pyld cannot read
+            return "refused"
+
     for creator in ("https://h.example/" + path, path):
         options = {"creator": creator, "created": created, "@context": IDENTITY_CONTEXT_URL}
-        assert ldsig._options_canonical(options) == canonicalize(options)
+        assert outcome(ldsig._options_canonical, options) == outcome(canonicalize, options)
 
 
 def test_hashing_procedure_matches_mastodons_source() -> None:
