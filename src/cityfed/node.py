@@ -29,7 +29,8 @@ log = logging.getLogger("cityfed.node")
 
 
 class MissingKeyError(RuntimeError):
-    pass
+    """A local actor (or the instance actor) has no signing key of the kind asked for: the data
+    dir was not set up with ``cityfed init``, or a key was removed by hand."""
 
 
 @dataclass
