@@ -256,20 +256,21 @@ def _not_held_comment() -> ColumnElement[bool]:
     return InboxItem.activity_ap_id.not_in(held)
 
 
+async def _oldest_ids(
+    session: AsyncSession, table: type[Any], before: datetime, limit: int, *where: Any
+) -> list[int]:
+    """Up to ``limit`` ids of finished rows of ``table`` finished before ``before``: one batch of
+    the purge, small enough that a purge never holds the write lock for long."""
+    states = FINISHED_INBOX_STATES if table is InboxItem else FINISHED_DELIVERY_STATES
+    query = select(table.id).where(table.state.in_(states), table.finished_at < before, *where)
+    return list(await session.scalars(query.limit(limit)))
+
+
 async def empty_inbox_bodies(session: AsyncSession, before: datetime, limit: int) -> int:
     """Empty up to ``limit`` processed items' bodies finished before ``before``: the row (the
     activity id, which deduplication needs) stays."""
-    ids = list(
-        await session.scalars(
-            select(InboxItem.id)
-            .where(
-                InboxItem.state.in_(FINISHED_INBOX_STATES),
-                InboxItem.finished_at < before,
-                func.length(InboxItem.body) > 0,
-                _not_held_comment(),
-            )
-            .limit(limit)
-        )
+    ids = await _oldest_ids(
+        session, InboxItem, before, limit, func.length(InboxItem.body) > 0, _not_held_comment()
     )
     if ids:
         await session.execute(
@@ -281,44 +282,20 @@ async def empty_inbox_bodies(session: AsyncSession, before: datetime, limit: int
     return len(ids)
 
 
-async def delete_inbox_items(session: AsyncSession, before: datetime, limit: int) -> int:
-    """Delete up to ``limit`` processed items finished before ``before`` (past deduplication)."""
-    ids = list(
-        await session.scalars(
-            select(InboxItem.id)
-            .where(
-                InboxItem.state.in_(FINISHED_INBOX_STATES),
-                InboxItem.finished_at < before,
-                _not_held_comment(),
-            )
-            .limit(limit)
-        )
-    )
+async def _delete(session: AsyncSession, table: type[Any], ids: list[int]) -> int:
     if ids:
         await session.execute(
-            delete(InboxItem)
-            .where(InboxItem.id.in_(ids))
-            .execution_options(synchronize_session=False)
+            delete(table).where(table.id.in_(ids)).execution_options(synchronize_session=False)
         )
     return len(ids)
+
+
+async def delete_inbox_items(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` processed items finished before ``before`` (past deduplication)."""
+    ids = await _oldest_ids(session, InboxItem, before, limit, _not_held_comment())
+    return await _delete(session, InboxItem, ids)
 
 
 async def delete_deliveries(session: AsyncSession, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` finished deliveries finished before ``before``."""
-    ids = list(
-        await session.scalars(
-            select(Delivery.id)
-            .where(
-                Delivery.state.in_(FINISHED_DELIVERY_STATES),
-                Delivery.finished_at < before,
-            )
-            .limit(limit)
-        )
-    )
-    if ids:
-        await session.execute(
-            delete(Delivery)
-            .where(Delivery.id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
-    return len(ids)
+    return await _delete(session, Delivery, await _oldest_ids(session, Delivery, before, limit))
