@@ -83,7 +83,7 @@ async def publish(setup: common.NodeSetup) -> tuple[str, float]:
     async with (
         aiohttp.ClientSession() as http,
         http.post(
-            f"{setup.base}/api/v1/projects",
+            f"{setup.base}/api/cityfed/v1/projects",
             json=seed.PROJECT_FIELDS,
             headers={"Authorization": f"Bearer {setup.admin_token}"},
             timeout=aiohttp.ClientTimeout(total=120),

@@ -68,7 +68,7 @@ def _requests(big: BigNode) -> dict[str, list[str]]:
         "outbox": [get(f"/actors/{setup.handle}/outbox?page=1", {"Accept": AP})],
         "project_json": [get(path, {"Accept": AP}) for path in paths],
         "project_html": [get(path, {"Accept": "text/html"}) for path in paths],
-        "timeline": [get("/api/v1/timeline", auth)],
+        "timeline": [get("/api/cityfed/v1/timeline", auth)],
     }
 
 

@@ -231,7 +231,7 @@ class TestNode:
     ) -> Any:
         """Call the REST API with the admin token (or ``token``); check ``status`` if given."""
         async with self.request(
-            method, "/api/v1" + path, token=token or self.admin_token, **kwargs
+            method, "/api/cityfed/v1" + path, token=token or self.admin_token, **kwargs
         ) as resp:
             body = await resp.read()
             if status is not None:

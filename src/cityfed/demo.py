@@ -276,7 +276,7 @@ def banner(demo: Demo, out: Callable[[str], Any] = print) -> None:
         out(f"    sign in as   {login.email}  password {login.password}")
         out(f"    public page  {login.url.removesuffix('/staff/')}/")
         out(f"    API token    {login.token}  (also in {login.token_file})")
-        out(f"    REST API     {login.url.removesuffix('/staff/')}/api/v1/openapi.json")
+        out(f"    REST API     {login.url.removesuffix('/staff/')}/api/cityfed/v1/openapi.json")
     out(
         "\nPasswords and API tokens are new on every start. To start over, stop the demo and "
         "delete its data dir."

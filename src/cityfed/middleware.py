@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from cityfed.api.common import api_middleware
+from cityfed.api.common import api_middleware, is_api_path
 from cityfed.appkeys import NODE
 from cityfed.federation.authfetch import authorized_fetch
 from cityfed.http.negotiation import wants_html
@@ -43,8 +43,10 @@ PAGE_ERRORS = {
 
 
 def _for_a_person(request: web.Request) -> bool:
-    return request.method in ("GET", "HEAD") and not request.path.startswith("/api/") and (
-        wants_html(request)
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.path.startswith("/api/")
+        and (wants_html(request))
     )
 
 
@@ -84,7 +86,7 @@ async def gatekeeper(request: web.Request, handler: Handler) -> web.StreamRespon
     """The API needs a bearer token, staff pages a session, ActivityStreams GETs (with
     authorized fetch on) a signature; the rest (inboxes verify their own) goes straight in."""
     path = request.path
-    if path.startswith("/api/"):
+    if is_api_path(path):
         return await api_middleware(request, handler)
     if is_staff_path(path):
         return await staff_middleware(request, handler)

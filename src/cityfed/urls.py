@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 INSTANCE_ACTOR_PATH = "/actor"
+# Our own REST API. /api/v1 and /api/v2 belong to the Mastodon client API (§8).
+API_PREFIX = "/api/cityfed/v1"
 
 
 @dataclass(frozen=True, slots=True)

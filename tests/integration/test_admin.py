@@ -14,17 +14,17 @@ from cityfed.models.types import utcnow
 from tests.rig import TestNode, settle
 
 OURS = {
-    ("GET", "/api/v1/admin/peers"),
-    ("GET", "/api/v1/admin/peers/{domain}"),
-    ("PUT", "/api/v1/admin/peers/{domain}"),
-    ("DELETE", "/api/v1/admin/peers/{domain}"),
-    ("GET", "/api/v1/admin/federation"),
-    ("PUT", "/api/v1/admin/federation"),
-    ("GET", "/api/v1/admin/audit"),
-    ("GET", "/api/v1/admin/deliveries"),
-    ("GET", "/api/v1/admin/deliveries/summary"),
-    ("POST", "/api/v1/admin/deliveries/retry"),
-    ("POST", "/api/v1/admin/deliveries/drop"),
+    ("GET", "/api/cityfed/v1/admin/peers"),
+    ("GET", "/api/cityfed/v1/admin/peers/{domain}"),
+    ("PUT", "/api/cityfed/v1/admin/peers/{domain}"),
+    ("DELETE", "/api/cityfed/v1/admin/peers/{domain}"),
+    ("GET", "/api/cityfed/v1/admin/federation"),
+    ("PUT", "/api/cityfed/v1/admin/federation"),
+    ("GET", "/api/cityfed/v1/admin/audit"),
+    ("GET", "/api/cityfed/v1/admin/deliveries"),
+    ("GET", "/api/cityfed/v1/admin/deliveries/summary"),
+    ("POST", "/api/cityfed/v1/admin/deliveries/retry"),
+    ("POST", "/api/cityfed/v1/admin/deliveries/drop"),
 }
 SAMPLES = {"domain": "peer.example", "report_id": "1", "decision": "approve"}
 
@@ -35,7 +35,7 @@ def admin_routes(n: TestNode) -> set[tuple[str, str]]:
         (route.method, route.resource.canonical)
         for route in n.app.router.routes()
         if route.resource is not None
-        and route.resource.canonical.startswith("/api/v1/admin")
+        and route.resource.canonical.startswith("/api/cityfed/v1/admin")
         and route.method != "HEAD"
     }
 
@@ -48,7 +48,7 @@ async def test_every_admin_route_needs_an_admin_token(node: TestNode) -> None:
     routes = admin_routes(node)
     assert routes >= OURS
     for method, path in sorted(routes):
-        url = concrete(path).removeprefix("/api/v1")
+        url = concrete(path).removeprefix("/api/cityfed/v1")
         body = await node.api(method, url, token=node.editor_token, json={}, status=403)
         assert "admin" in body["error"], (method, path)
         async with node.request(method, concrete(path)) as resp:

@@ -21,8 +21,16 @@ def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "cityfed.cli", "serve", "--config",
-             str(tmp_path / "data" / "cityfed.toml"), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "cityfed.cli",
+                "serve",
+                "--config",
+                str(tmp_path / "data" / "cityfed.toml"),
+                "--port",
+                str(port),
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -43,8 +51,17 @@ def test_init_with_a_url_as_domain_names_the_option_and_leaves_nothing(tmp_path:
 def test_a_failed_init_removes_what_it_made(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
-        ["init", "--data-dir", str(tmp_path / "new"), "--domain", "x.example",
-         "--handle", "no spaces", "--name", "X"],
+        [
+            "init",
+            "--data-dir",
+            str(tmp_path / "new"),
+            "--domain",
+            "x.example",
+            "--handle",
+            "no spaces",
+            "--name",
+            "X",
+        ],
     )
     assert result.exit_code != 0 and "handle" in result.output
     assert not (tmp_path / "new").exists()  # no database, no config, no dir
@@ -53,8 +70,17 @@ def test_a_failed_init_removes_what_it_made(tmp_path: Path) -> None:
     (kept / "notes.txt").write_text("mine")
     result = CliRunner().invoke(
         main,
-        ["init", "--data-dir", str(kept), "--domain", "x.example",
-         "--handle", "x", "--name", "   "],
+        [
+            "init",
+            "--data-dir",
+            str(kept),
+            "--domain",
+            "x.example",
+            "--handle",
+            "x",
+            "--name",
+            "   ",
+        ],
     )
     assert result.exit_code != 0 and "name" in result.output
     assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
@@ -88,7 +114,7 @@ def test_token_list_and_revoke(tmp_path: Path) -> None:
             async with aiohttp.ClientSession() as http:
                 for _ in range(600):  # a busy machine may take a while to start python
                     try:
-                        url = f"http://127.0.0.1:{port}/api/v1/projects"
+                        url = f"http://127.0.0.1:{port}/api/cityfed/v1/projects"
                         async with http.get(url, headers=headers) as resp:
                             return resp.status
                     except aiohttp.ClientConnectionError:

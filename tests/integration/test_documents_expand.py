@@ -89,9 +89,7 @@ def _dump(directory: str, docs: dict[str, dict[str, Any]]) -> None:
 def test_the_checker_sees_what_processors_drop() -> None:
     base = {"@context": jsonld.default_context(), "id": "https://a.example/1"}
     assert problems({**base, "type": "Note", "content": "x"}) == []
-    assert problems({**base, "type": "Tombstone", "formerType": "Note"}) == [
-        "relative IRI 'Note'"
-    ]
+    assert problems({**base, "type": "Tombstone", "formerType": "Note"}) == ["relative IRI 'Note'"]
     assert problems({**base, "type": "Note", "bogus": 1}) == ["undefined term 'bogus'"]
     assert problems({**base, "type": "Bogus"}) == ["undefined type 'Bogus'"]
 

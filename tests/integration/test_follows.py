@@ -133,11 +133,13 @@ async def test_follow_of_unknown_account_is_422(nodes) -> None:
 
 async def test_api_needs_a_token_with_the_right_scope(nodes) -> None:
     a = await nodes("berlin")
-    async with a.get("/api/v1/follows") as resp:
+    async with a.get("/api/cityfed/v1/follows") as resp:
         assert resp.status == 401
         assert resp.headers["WWW-Authenticate"].startswith("Bearer")
         assert "error" in await resp.json()
-    async with a.get("/api/v1/follows", headers={"Authorization": "Bearer cf_wrong"}) as resp:
+    async with a.get(
+        "/api/cityfed/v1/follows", headers={"Authorization": "Bearer cf_wrong"}
+    ) as resp:
         assert resp.status == 401
     await a.api("GET", "/follows", token=a.editor_token, status=403)
     await a.api("POST", "/follows", data=b"{", status=415)

@@ -37,7 +37,8 @@ async def test_rotation_is_announced_with_the_old_key_and_new_signatures_verify(
     await settle(a, b)
     async with a.node.db.session() as session:
         item = await session.scalar(
-            select(InboxItem).where(InboxItem.activity_ap_id == announcement.ap_id))
+            select(InboxItem).where(InboxItem.activity_ap_id == announcement.ap_id)
+        )
         assert item.state == "done" and item.signer_key_id == rotation["old"]
         known = set(await session.scalars(select(Key.key_id).where(Key.private_pem.is_(None))))
     assert {rotation["old"], rotation["new"]} <= known
@@ -48,9 +49,14 @@ async def test_rotation_is_announced_with_the_old_key_and_new_signatures_verify(
     await settle(a, b)
     assert [i["id"] for i in (await a.api("GET", "/timeline"))["items"]] == [created["id"]]
     async with a.node.db.session() as session:
-        signers = set(await session.scalars(
-            select(InboxItem.signer_key_id).where(InboxItem.actor_ap_id == b.actor_id,
-                                                  InboxItem.activity_ap_id != announcement.ap_id)))
+        signers = set(
+            await session.scalars(
+                select(InboxItem.signer_key_id).where(
+                    InboxItem.actor_ap_id == b.actor_id,
+                    InboxItem.activity_ap_id != announcement.ap_id,
+                )
+            )
+        )
     assert rotation["new"] in signers
     assert ("GET", f"/actors/{b.handle}") not in b.access_log
 
@@ -59,23 +65,32 @@ async def test_old_key_is_rejected_after_the_grace_period(nodes) -> None:
     a, b, rotation = await rotated_pair(nodes)
     await settle(a, b)
     old_key = await b.node.signing_key_by_id(rotation["old"])
-    activity = {"id": f"{b.base}/activities/{uuid.uuid4()}", "type": "Follow",
-                "actor": b.actor_id, "object": a.actor_id}
+    activity = {
+        "id": f"{b.base}/activities/{uuid.uuid4()}",
+        "type": "Follow",
+        "actor": b.actor_id,
+        "object": a.actor_id,
+    }
     # Within the grace period the old key still works.
-    status, _ = await signed_post(b, a, "/inbox", activity, key=old_key.private_key,
-                                  key_id=rotation["old"])
+    status, _ = await signed_post(
+        b, a, "/inbox", activity, key=old_key.private_key, key_id=rotation["old"]
+    )
     assert status == 202
     # The grace period ends on both sides (B stops listing it; A's copy carries the expiry).
     for n in (a, b):
         async with n.node.db.transaction() as session:
-            await session.execute(update(Key).where(Key.key_id == rotation["old"])
-                                  .values(expires_at=utcnow() - timedelta(seconds=1)))
+            await session.execute(
+                update(Key)
+                .where(Key.key_id == rotation["old"])
+                .values(expires_at=utcnow() - timedelta(seconds=1))
+            )
         n.node.remote_keys.forget(rotation["old"])
     actor = await b.get_json(f"/actors/{b.handle}")
     assert actor["publicKey"]["id"] == rotation["new"]
     again = {**activity, "id": f"{b.base}/activities/{uuid.uuid4()}"}
-    status, answer = await signed_post(b, a, "/inbox", again, key=old_key.private_key,
-                                       key_id=rotation["old"])
+    status, answer = await signed_post(
+        b, a, "/inbox", again, key=old_key.private_key, key_id=rotation["old"]
+    )
     assert status == 401 and "key" in answer["error"]
 
 
@@ -87,12 +102,16 @@ async def test_keys_api_and_cli(nodes, tmp_path) -> None:
     await b.api("POST", "/admin/keys/rotate", json={}, token=b.editor_token, status=403)
     await b.api("POST", "/admin/keys/rotate", json={"grace_days": -1}, status=422)
     config = tmp_path / "hamburg.toml"
-    config.write_text(f'[node]\ndomain = "{b.domain}"\nscheme = "http"\n'
-                      f'[database]\nurl = "{b.settings.database_url}"\n')
+    config.write_text(
+        f'[node]\ndomain = "{b.domain}"\nscheme = "http"\n'
+        f'[database]\nurl = "{b.settings.database_url}"\n'
+    )
     # The CLI runs its own event loop: give it a thread, as a shell would give it a process.
     result = await asyncio.to_thread(
-        CliRunner().invoke, main,
-        ["keys", "rotate", "--config", str(config), "--handle", b.handle, "--grace-days", "1"])
+        CliRunner().invoke,
+        main,
+        ["keys", "rotate", "--config", str(config), "--handle", b.handle, "--grace-days", "1"],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{b.actor_id}#main-key -> {b.actor_id}#main-key-2"
     audit = await b.api("GET", "/admin/audit", status=200)

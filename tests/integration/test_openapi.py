@@ -1,4 +1,4 @@
-"""The OpenAPI document (§8): well formed, covering exactly the app's /api/v1 routes, naming the
+"""The OpenAPI document (§8): well formed, covering exactly the app's REST API routes, naming the
 scope each route really demands, matching the field rules and responses, and served live.
 
 The route check builds the real application and reads its router, so a route added, removed or
@@ -102,7 +102,7 @@ def test_the_document_is_structurally_valid_openapi_3_1(doc: dict[str, Any]) -> 
     declared_tags = {tag["name"] for tag in doc["tags"]}
     assert set(TAGS) <= declared_tags
     for path, item in doc["paths"].items():
-        assert path.startswith("/api/v1/")
+        assert path.startswith("/api/cityfed/v1/")
         assert any(method in item for method in METHODS), path
         template = set(re.findall(r"\{([^}]+)\}", path))
         for method, operation in ((m, o) for p, m, o in operations(doc) if p == path):
@@ -146,7 +146,7 @@ def test_every_operation_documents_its_scope_and_errors(doc: dict[str, Any]) -> 
         assert ("403" in operation["responses"]) == (scope == "admin"), where
         if "requestBody" in operation:
             assert {"400", "415", "422"} <= set(operation["responses"]), where
-        if path.startswith("/api/v1/admin/"):
+        if path.startswith("/api/cityfed/v1/admin/"):
             assert scope == "admin" and "admin" in operation["tags"], where
 
 
@@ -192,14 +192,14 @@ async def test_the_document_covers_exactly_the_routes_of_the_app(
         for route in app.router.routes():
             info = route.resource.get_info() if route.resource else {}
             formatter = info.get("formatter") or info.get("path") or ""
-            if not formatter.startswith("/api/v1/") or route.method == "HEAD":
+            if not formatter.startswith("/api/cityfed/v1/") or route.method == "HEAD":
                 continue
             pattern = info["pattern"].pattern if "pattern" in info else re.escape(formatter)
             routes |= {(route.method, path) for path in expand(formatter, pattern)}
     finally:
         await app[NODE].db.dispose()
     documented = {(method.upper(), path) for path, method, _ in operations(doc)}
-    assert routes, "no /api/v1 routes found"
+    assert routes, "no /api/cityfed/v1 routes found"
     assert documented - routes == set(), "documented, but no such route"
     assert routes - documented == set(), "routes missing from openapi.json"
 
@@ -274,7 +274,7 @@ def test_cooperation_and_admin_enums_match_the_code(doc: dict[str, Any]) -> None
     assert per_page["maximum"] == MAX_PAGE
     state_param = next(
         p
-        for p in doc["paths"]["/api/v1/admin/deliveries"]["get"]["parameters"]
+        for p in doc["paths"]["/api/cityfed/v1/admin/deliveries"]["get"]["parameters"]
         if p.get("name") == "state"
     )
     assert state_param["schema"]["enum"] == list(QUEUE_STATES)
@@ -364,8 +364,8 @@ def template_of(doc: dict[str, Any], path: str) -> str:
 async def call(
     doc: dict[str, Any], node: TestNode, method: str, path: str, status: int, **kwargs: Any
 ) -> Any:
-    """Call ``/api/v1`` + ``path`` and check the answer against the documented response."""
-    template = template_of(doc, "/api/v1" + path.split("?")[0])
+    """Call ``/api/cityfed/v1`` + ``path`` and check the answer against the documented response."""
+    template = template_of(doc, "/api/cityfed/v1" + path.split("?")[0])
     operation = doc["paths"][template][method.lower()]
     assert str(status) in operation["responses"], f"{method} {template} {status} undocumented"
     body = await node.api(method, path, status=status, **kwargs)
@@ -385,8 +385,19 @@ async def test_the_document_is_served_without_a_token(nodes: Any, doc: dict[str,
             assert resp.content_type == "application/json"
             assert await resp.json() == doc
     # The exemption is for this one path: the rest of the API still wants a token.
-    async with node.get("/api/v1/projects") as resp:
+    async with node.get("/api/cityfed/v1/projects") as resp:
         assert resp.status == 401 and "error" in await resp.json()
+
+
+async def test_the_old_prefix_is_left_to_the_mastodon_api(nodes: Any) -> None:
+    """/api/v1 and /api/v2 mean what they mean in Mastodon: none of our REST routes answers there,
+    with or without a token."""
+    node: TestNode = await nodes("berlin")
+    for path in ("/api/v1/projects", "/api/v1/admin/reports", "/api/v1/openapi.json"):
+        for token in (None, node.admin_token):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            async with node.get(path, headers=headers) as resp:
+                assert resp.status == 404, path
 
 
 def _concrete(path: str) -> str:

@@ -20,7 +20,7 @@ async def test_a_browser_gets_a_404_page_and_a_machine_json(node: TestNode) -> N
                 assert resp.status == 404 and resp.content_type == "application/json"
                 assert "error" in await resp.json()
     # The API stays JSON whatever the client asks for.
-    async with node.get("/api/v1/nothing", headers={"Accept": BROWSER}) as resp:
+    async with node.get("/api/cityfed/v1/nothing", headers={"Accept": BROWSER}) as resp:
         assert resp.content_type == "application/json"
 
 

@@ -43,8 +43,11 @@ pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the README
 
 
 def blocks(kind: str) -> list[str]:
-    found = [body for marked, body in BLOCK.findall(ROOT.joinpath("README.md").read_text()) if
-             marked == kind]
+    found = [
+        body
+        for marked, body in BLOCK.findall(ROOT.joinpath("README.md").read_text())
+        if marked == kind
+    ]
     assert found, f"README.md has no block marked readme-test: {kind}"
     return found
 
@@ -98,12 +101,11 @@ async def test_the_path_block_puts_cityfed_on_path() -> None:
 @pytest.mark.slow
 async def test_the_running_a_node_blocks_run_as_written(tmp_path: Path) -> None:
     ports = {8080: free_port(), 8081: free_port()}
-    script = "\n".join(serving_in_background(with_ports(b, ports), ports[8080])
-                       for b in blocks("shell"))
-    # The first node listens on the default port, 8080; here a free one (CITYFED_PORT).
-    env = clean_env(
-        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", CITYFED_PORT=str(ports[8080])
+    script = "\n".join(
+        serving_in_background(with_ports(b, ports), ports[8080]) for b in blocks("shell")
     )
+    # The first node listens on the default port, 8080; here a free one (CITYFED_PORT).
+    env = clean_env(PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", CITYFED_PORT=str(ports[8080]))
     code, output = await bash(script, tmp_path, env)
     log = (tmp_path / "serve.log").read_text() if (tmp_path / "serve.log").exists() else ""
     assert code == 0, output + log
@@ -121,9 +123,18 @@ async def test_the_rest_examples_run_against_the_demo(tmp_path: Path) -> None:
         printed: list[str] = []
         demo.banner(cities, printed.append)
         token = (tmp_path / "demo-data" / "berlin" / "api-token").read_text().strip()
-        assert any(line.split() == ["API", "token", token, "(also", "in",
-                                    f"{tmp_path / 'demo-data' / 'berlin' / 'api-token'})"]
-                   for line in printed), printed
+        assert any(
+            line.split()
+            == [
+                "API",
+                "token",
+                token,
+                "(also",
+                "in",
+                f"{tmp_path / 'demo-data' / 'berlin' / 'api-token'})",
+            ]
+            for line in printed
+        ), printed
         (block,) = blocks("demo")
         code, output = await bash(with_ports(block, ports), tmp_path, clean_env())
         berlin = cities.nodes["berlin"]

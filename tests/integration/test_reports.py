@@ -198,7 +198,7 @@ async def test_the_queue_needs_an_admin_token(nodes) -> None:
     await b.api("GET", "/admin/reports", token=editor, status=403)
     await b.api("GET", f"/admin/reports/{report['id']}", token=editor, status=403)
     await b.api("POST", f"/admin/reports/{report['id']}/resolve", json={}, token=editor, status=403)
-    async with b.get("/api/v1/admin/reports") as resp:
+    async with b.get("/api/cityfed/v1/admin/reports") as resp:
         assert resp.status == 401
     await b.api("GET", "/admin/reports?state=closed", status=422)
     await b.api("GET", "/admin/reports?direction=up", status=422)

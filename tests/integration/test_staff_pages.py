@@ -192,8 +192,11 @@ async def test_challenges_it_addresses_are_picked_from_the_known_ones(nodes, sta
     await settle(a, b)
     editor = await staff(a, "editor")
     new = (await editor.get("/staff/items/new?kind=project")).text
-    box = re.search(rf'<input type="checkbox" id="(f-address-\d+)" name="addresses" '
-                    rf'value="{re.escape(challenge["id"])}">', new)
+    box = re.search(
+        rf'<input type="checkbox" id="(f-address-\d+)" name="addresses" '
+        rf'value="{re.escape(challenge["id"])}">',
+        new,
+    )
     assert box, "the partner's challenge is offered"
     assert f'<label for="{box.group(1)}">“Flooded underpasses” by City of Hamburg</label>' in new
     elsewhere = "https://elsewhere.example/challenges/1"
@@ -350,9 +353,7 @@ async def test_commenting_on_a_partner_project(nodes, staff) -> None:
     )
 
 
-async def test_the_staff_discussion_is_threaded_and_a_comment_can_be_answered(
-    nodes, staff
-) -> None:
+async def test_the_staff_discussion_is_threaded_and_a_comment_can_be_answered(nodes, staff) -> None:
     a, b = await nodes("berlin"), await nodes("hamburg")
     await followed_by(a, b)
     project = await b.api("POST", "/projects", json=HEAT_MAP, status=201)

@@ -90,8 +90,10 @@ def test_no_spelling_of_another_scheme_passes(scheme, upper, lead, rest) -> None
 def test_whatever_passes_is_http(text: str) -> None:
     out = safe_url(text)
     # A fragment, query or path of this page or site, or http(s): never another scheme.
-    assert out.startswith(("#", "?")) or (out.startswith("/") and not out.startswith("//")) or (
-        out.lower().startswith(("http://", "https://"))
+    assert (
+        out.startswith(("#", "?"))
+        or (out.startswith("/") and not out.startswith("//"))
+        or (out.lower().startswith(("http://", "https://")))
     )
 
 

@@ -34,8 +34,7 @@ async def resolve_target(node: Node, target: str) -> Actor:
             parse_account(target)
         except WebfingerError:
             raise FollowError(
-                f"account: {target!r} is neither an account like name@city.example "
-                "nor an actor URL"
+                f"account: {target!r} is neither an account like name@city.example nor an actor URL"
             ) from None
     try:
         return await resolve_reference(node, target)

@@ -31,8 +31,9 @@ class RotationError(RuntimeError):
     """A key rotation cannot be done now."""
 
 
-async def rotate(node: Node, actor: Actor, *, who: str,
-                 grace: timedelta = DEFAULT_GRACE) -> tuple[str, str]:
+async def rotate(
+    node: Node, actor: Actor, *, who: str, grace: timedelta = DEFAULT_GRACE
+) -> tuple[str, str]:
     """Rotate ``actor``'s keys; returns (old RSA key id, new RSA key id)."""
     rsa, ed = generate_rsa(), generate_ed25519()  # slow: before the transaction
     now = utcnow()
@@ -45,14 +46,33 @@ async def rotate(node: Node, actor: Actor, *, who: str,
             if old is not None:
                 old.retired_at = now
                 old.expires_at = now + grace
-        generation = 1 + (await session.scalar(
-            select(func.count()).select_from(Key).where(Key.actor_id == actor.id,
-                                                        Key.kind == "rsa")) or 0)
+        generation = 1 + (
+            await session.scalar(
+                select(func.count())
+                .select_from(Key)
+                .where(Key.actor_id == actor.id, Key.kind == "rsa")
+            )
+            or 0
+        )
         new_rsa_id = node.urls.rsa_key_id(actor.ap_id, generation)
-        session.add(Key(actor_id=actor.id, key_id=new_rsa_id, kind="rsa",
-                        public_pem=rsa.public_pem, private_pem=rsa.private_pem))
-        session.add(Key(actor_id=actor.id, key_id=node.urls.ed25519_key_id(actor.ap_id, generation),
-                        kind="ed25519", public_pem=ed.public_pem, private_pem=ed.private_pem))
+        session.add(
+            Key(
+                actor_id=actor.id,
+                key_id=new_rsa_id,
+                kind="rsa",
+                public_pem=rsa.public_pem,
+                private_pem=rsa.private_pem,
+            )
+        )
+        session.add(
+            Key(
+                actor_id=actor.id,
+                key_id=node.urls.ed25519_key_id(actor.ap_id, generation),
+                kind="ed25519",
+                public_pem=ed.public_pem,
+                private_pem=ed.private_pem,
+            )
+        )
         await session.flush()
         row = await session.get(Actor, actor.id)
         assert row is not None
@@ -61,18 +81,35 @@ async def rotate(node: Node, actor: Actor, *, who: str,
         context = document.pop("@context")
         update = {
             "@context": context,
-            "id": node.urls.new_activity_id(), "type": "Update", "actor": actor.ap_id,
-            "to": [PUBLIC], "cc": [actor.followers_url] if actor.followers_url else [],
+            "id": node.urls.new_activity_id(),
+            "type": "Update",
+            "actor": actor.ap_id,
+            "to": [PUBLIC],
+            "cc": [actor.followers_url] if actor.followers_url else [],
             "object": document,
         }
         inboxes = await follow_queries.follower_inboxes(session, actor.id)
         activity = await outbox.enqueue(session, node, row, update, inboxes, public=True)
         # Followers know the old key: the announcement must verify with what they have.
         activity.signing_key_id = old_rsa.key_id
-        session.add(AuditEntry(who=who, action="keys.rotate", target=actor.ap_id,
-                               detail={"old": old_rsa.key_id, "new": new_rsa_id,
-                                       "grace_seconds": int(grace.total_seconds())}))
+        session.add(
+            AuditEntry(
+                who=who,
+                action="keys.rotate",
+                target=actor.ap_id,
+                detail={
+                    "old": old_rsa.key_id,
+                    "new": new_rsa_id,
+                    "grace_seconds": int(grace.total_seconds()),
+                },
+            )
+        )
     node.keys.forget(actor.id)
-    log.info("rotated keys of %s: %s -> %s (old valid until %s)", actor.ap_id, old_rsa.key_id,
-             new_rsa_id, (now + grace).isoformat())
+    log.info(
+        "rotated keys of %s: %s -> %s (old valid until %s)",
+        actor.ap_id,
+        old_rsa.key_id,
+        new_rsa_id,
+        (now + grace).isoformat(),
+    )
     return old_rsa.key_id, new_rsa_id

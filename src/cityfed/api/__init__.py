@@ -1,1 +1,1 @@
-"""The JSON REST API for city staff and admins under /api/v1 (bearer tokens, §8)."""
+"""The JSON REST API for city staff and admins under /api/cityfed/v1 (bearer tokens, §8)."""

@@ -1,4 +1,4 @@
-"""/api/v1/admin: peers and their policy, the federation mode, the audit log, the delivery queue.
+"""API /admin: peers and their policy, the federation mode, the audit log, the delivery queue.
 
 Every route needs an admin token (editors get 403); every change goes through ``actions/`` and is
 written to the audit log with the token's name as "who".
@@ -23,6 +23,7 @@ from cityfed.models.peers import QUEUE_STATES, STATE_NAMES
 from cityfed.models.tables import Activity, AuditEntry, Delivery
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+from cityfed.urls import API_PREFIX
 
 # A PUT asks the peer's NodeInfo at most this long: the admin waits for the answer.
 PROBE_SECONDS = 5.0
@@ -232,14 +233,14 @@ async def drop_deliveries(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/admin/peers", list_peers)
-    app.router.add_get("/api/v1/admin/peers/{domain}", get_peer)
-    app.router.add_put("/api/v1/admin/peers/{domain}", put_peer)
-    app.router.add_delete("/api/v1/admin/peers/{domain}", delete_peer)
-    app.router.add_get("/api/v1/admin/federation", get_federation)
-    app.router.add_put("/api/v1/admin/federation", put_federation)
-    app.router.add_get("/api/v1/admin/audit", audit)
-    app.router.add_get("/api/v1/admin/deliveries", list_deliveries)
-    app.router.add_get("/api/v1/admin/deliveries/summary", delivery_summary)
-    app.router.add_post("/api/v1/admin/deliveries/retry", retry_deliveries)
-    app.router.add_post("/api/v1/admin/deliveries/drop", drop_deliveries)
+    app.router.add_get(f"{API_PREFIX}/admin/peers", list_peers)
+    app.router.add_get(f"{API_PREFIX}/admin/peers/{{domain}}", get_peer)
+    app.router.add_put(f"{API_PREFIX}/admin/peers/{{domain}}", put_peer)
+    app.router.add_delete(f"{API_PREFIX}/admin/peers/{{domain}}", delete_peer)
+    app.router.add_get(f"{API_PREFIX}/admin/federation", get_federation)
+    app.router.add_put(f"{API_PREFIX}/admin/federation", put_federation)
+    app.router.add_get(f"{API_PREFIX}/admin/audit", audit)
+    app.router.add_get(f"{API_PREFIX}/admin/deliveries", list_deliveries)
+    app.router.add_get(f"{API_PREFIX}/admin/deliveries/summary", delivery_summary)
+    app.router.add_post(f"{API_PREFIX}/admin/deliveries/retry", retry_deliveries)
+    app.router.add_post(f"{API_PREFIX}/admin/deliveries/drop", drop_deliveries)

@@ -1,4 +1,4 @@
-"""/api/v1/adoptions: adopt a partner's project, report progress, list adoptions, the graph (§8)."""
+"""API /adoptions: adopt a partner's project, report progress, list adoptions, the graph (§8)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from cityfed.api.common import (
 )
 from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
+from cityfed.urls import API_PREFIX
 
 
 def refusal(exc: FieldError) -> ApiError:
@@ -116,10 +117,10 @@ async def graph(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/adoptions", create)
-    app.router.add_get("/api/v1/adoptions", list_adoptions)
+    app.router.add_post(f"{API_PREFIX}/adoptions", create)
+    app.router.add_get(f"{API_PREFIX}/adoptions", list_adoptions)
     # Before /{uid}: "graph" is not an adoption.
-    app.router.add_get("/api/v1/adoptions/graph", graph)
-    app.router.add_get("/api/v1/adoptions/{uid}", get_one)
-    app.router.add_patch("/api/v1/adoptions/{uid}", patch)
-    app.router.add_delete("/api/v1/adoptions/{uid}", delete)
+    app.router.add_get(f"{API_PREFIX}/adoptions/graph", graph)
+    app.router.add_get(f"{API_PREFIX}/adoptions/{{uid}}", get_one)
+    app.router.add_patch(f"{API_PREFIX}/adoptions/{{uid}}", patch)
+    app.router.add_delete(f"{API_PREFIX}/adoptions/{{uid}}", delete)

@@ -1,4 +1,4 @@
-"""/api/v1/comments (threads, our replies) and /api/v1/admin/comments (moderation)."""
+"""API /comments (threads, our replies) and /admin/comments (moderation)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models.peers import actor_not_blocked, domain_not_blocked
 from cityfed.models.tables import Actor, Object
+from cityfed.urls import API_PREFIX
 
 STATES = ("held", "published", "removed")
 
@@ -189,10 +190,10 @@ async def moderation_policy(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/comments", create)
-    app.router.add_get("/api/v1/comments", thread)
-    app.router.add_patch("/api/v1/comments/{uid}", edit)
-    app.router.add_delete("/api/v1/comments/{uid}", delete)
-    app.router.add_get("/api/v1/admin/comments", moderation_queue)
-    app.router.add_post("/api/v1/admin/comments/{decision:approve|remove}", moderate)
-    app.router.add_put("/api/v1/admin/moderation", moderation_policy)
+    app.router.add_post(f"{API_PREFIX}/comments", create)
+    app.router.add_get(f"{API_PREFIX}/comments", thread)
+    app.router.add_patch(f"{API_PREFIX}/comments/{{uid}}", edit)
+    app.router.add_delete(f"{API_PREFIX}/comments/{{uid}}", delete)
+    app.router.add_get(f"{API_PREFIX}/admin/comments", moderation_queue)
+    app.router.add_post(f"{API_PREFIX}/admin/comments/{{decision:approve|remove}}", moderate)
+    app.router.add_put(f"{API_PREFIX}/admin/moderation", moderation_policy)

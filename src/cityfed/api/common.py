@@ -12,6 +12,7 @@ from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
 from cityfed.models import tokens
 from cityfed.models.tables import Actor, ApiToken
+from cityfed.urls import API_PREFIX
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN: web.RequestKey[ApiToken] = web.RequestKey("token", ApiToken)
@@ -30,17 +31,24 @@ def reply(doc: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(doc), status=status, content_type="application/json")
 
 
+def is_api_path(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
 @web.middleware
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every /api/ route needs a valid bearer token; errors answer ``{"error": ...}``."""
-    if not request.path.startswith("/api/"):
+    """Every route of our REST API needs a valid bearer token; errors answer ``{"error": ...}``."""
+    if not is_api_path(request.path):
         return await handler(request)
     try:
-        if request.path != "/api/v1/openapi.json":
+        if request.path != f"{API_PREFIX}/openapi.json":
             await _authenticate(request)
             # Defence in depth: each admin handler checks its scope too, but a route added
             # without that check must still not be reachable with an editor token.
-            if request.path.startswith("/api/v1/admin/") or request.path == "/api/v1/admin":
+            if (
+                request.path.startswith(f"{API_PREFIX}/admin/")
+                or request.path == f"{API_PREFIX}/admin"
+            ):
                 require(request, "admin")
         return await handler(request)
     except ApiError as exc:

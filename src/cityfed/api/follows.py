@@ -1,4 +1,4 @@
-"""/api/v1/follows (whom our city follows) and /api/v1/followers (who follows it)."""
+"""API /follows (whom our city follows) and /followers (who follows it)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from cityfed.api.common import (
 )
 from cityfed.appkeys import NODE
 from cityfed.models.tables import Actor, Follow
+from cityfed.urls import API_PREFIX
 
 
 def _entry(actor: Actor, follow: Follow) -> dict[str, Any]:
@@ -114,8 +115,8 @@ async def decide_follower(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/follows", list_follows)
-    app.router.add_post("/api/v1/follows", create_follow)
-    app.router.add_delete("/api/v1/follows", delete_follow)
-    app.router.add_get("/api/v1/followers", list_followers)
-    app.router.add_post("/api/v1/followers/{decision:accept|reject}", decide_follower)
+    app.router.add_get(f"{API_PREFIX}/follows", list_follows)
+    app.router.add_post(f"{API_PREFIX}/follows", create_follow)
+    app.router.add_delete(f"{API_PREFIX}/follows", delete_follow)
+    app.router.add_get(f"{API_PREFIX}/followers", list_followers)
+    app.router.add_post(f"{API_PREFIX}/followers/{{decision:accept|reject}}", decide_follower)

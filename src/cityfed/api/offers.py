@@ -1,4 +1,4 @@
-"""/api/v1/offers: offer a project for a partner's challenge; list, accept, reject offers (§8)."""
+"""API /offers: offer a project for a partner's challenge; list, accept, reject offers (§8)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from cityfed.api.common import (
 )
 from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
+from cityfed.urls import API_PREFIX
 
 
 async def create(request: web.Request) -> web.Response:
@@ -77,6 +78,6 @@ async def decide(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/offers", create)
-    app.router.add_get("/api/v1/offers", list_offers)
-    app.router.add_post("/api/v1/offers/{decision:accept|reject}", decide)
+    app.router.add_post(f"{API_PREFIX}/offers", create)
+    app.router.add_get(f"{API_PREFIX}/offers", list_offers)
+    app.router.add_post(f"{API_PREFIX}/offers/{{decision:accept|reject}}", decide)

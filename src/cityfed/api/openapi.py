@@ -1,4 +1,4 @@
-"""GET /api/v1/openapi.json: the OpenAPI 3.1 description of the REST API (§8), without a token.
+"""GET API /openapi.json: the OpenAPI 3.1 description of the REST API (§8), without a token.
 
 The document is ``openapi.json`` next to this module (package data). It is read and checked once,
 on the first request, and kept on the application: nothing happens at import. Its coverage of the
@@ -12,7 +12,7 @@ from importlib import resources
 import orjson
 from aiohttp import web
 
-PATH = "/api/v1/openapi.json"
+PATH = "/api/cityfed/v1/openapi.json"
 PACKAGE = "cityfed.api"
 RESOURCE = "openapi.json"
 

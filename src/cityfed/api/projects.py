@@ -1,4 +1,4 @@
-"""/api/v1/projects and /api/v1/challenges: publish, list, read, edit and delete (§8)."""
+"""API /projects and /challenges: publish, list, read, edit and delete (§8)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Actor, Object
 from cityfed.node import Node
+from cityfed.urls import API_PREFIX
 
 
 def _kind(request: web.Request) -> str:
@@ -132,8 +133,8 @@ async def _owner(request: web.Request, row: Object) -> Actor:
 
 def add_routes(app: web.Application) -> None:
     collection = "{collection:projects|challenges}"
-    app.router.add_post(f"/api/v1/{collection}", create)
-    app.router.add_get(f"/api/v1/{collection}", list_items)
-    app.router.add_get(f"/api/v1/{collection}/{{uid}}", get_one)
-    app.router.add_patch(f"/api/v1/{collection}/{{uid}}", patch)
-    app.router.add_delete(f"/api/v1/{collection}/{{uid}}", delete)
+    app.router.add_post(f"{API_PREFIX}/{collection}", create)
+    app.router.add_get(f"{API_PREFIX}/{collection}", list_items)
+    app.router.add_get(f"{API_PREFIX}/{collection}/{{uid}}", get_one)
+    app.router.add_patch(f"{API_PREFIX}/{collection}/{{uid}}", patch)
+    app.router.add_delete(f"{API_PREFIX}/{collection}/{{uid}}", delete)

@@ -1,4 +1,4 @@
-"""/api/v1/reports (staff report a remote actor) and /api/v1/admin/reports (the queue, §8).
+"""API /reports (staff report a remote actor) and /admin/reports (the queue, §8).
 
 Reports are anonymous: what is served here never names who at a node reported, because nothing
 about the reporter is stored (see ``cityfed.actions.reports``).
@@ -15,6 +15,7 @@ from cityfed.api.common import ApiError, field, json_body, paged, paging, reply,
 from cityfed.appkeys import NODE
 from cityfed.models import reports as report_queries
 from cityfed.models.tables import Report
+from cityfed.urls import API_PREFIX
 
 DIRECTIONS = {"received": "received", "sent": "sent", "all": None}
 
@@ -111,7 +112,7 @@ async def resolve_report(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/reports", create_report)
-    app.router.add_get("/api/v1/admin/reports", list_reports)
-    app.router.add_get(r"/api/v1/admin/reports/{report_id:\d+}", get_report)
-    app.router.add_post(r"/api/v1/admin/reports/{report_id:\d+}/resolve", resolve_report)
+    app.router.add_post(f"{API_PREFIX}/reports", create_report)
+    app.router.add_get(f"{API_PREFIX}/admin/reports", list_reports)
+    app.router.add_get(rf"{API_PREFIX}/admin/reports/{{report_id:\d+}}", get_report)
+    app.router.add_post(rf"{API_PREFIX}/admin/reports/{{report_id:\d+}}/resolve", resolve_report)

@@ -1,4 +1,4 @@
-"""/api/v1/timeline: projects and challenges received from the cities we follow, and partners'
+"""API /timeline: projects and challenges received from the cities we follow, and partners'
 objects those cities boosted, newest first."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Actor
+from cityfed.urls import API_PREFIX
 
 log = logging.getLogger("cityfed.api.timeline")
 
@@ -67,4 +68,4 @@ def _actor_ref(actor: Actor) -> dict[str, str | None]:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/timeline", timeline)
+    app.router.add_get(f"{API_PREFIX}/timeline", timeline)

@@ -138,7 +138,7 @@ def _where_to_go(settings: Settings, handles: list[str]) -> None:
     base = settings.base_url
     for handle in handles:
         click.echo(f"open:    {base}/@{handle}  (the public page of @{handle}@{settings.domain})")
-    click.echo(f"         {base}/api/v1/openapi.json  (the REST API; use the admin token)")
+    click.echo(f"         {base}/api/cityfed/v1/openapi.json  (the REST API; use the admin token)")
     config = settings.config_file or "FILE"
     click.echo(
         f"         {base}/staff/  (staff pages; to get an account: cityfed users create "

@@ -208,7 +208,6 @@ def parse_domain(value: Any) -> str:
     return text
 
 
-
 def _port(value: Any) -> int:
     port = _as_int(value)
     if not 0 < port < 65536:
@@ -340,7 +339,7 @@ def load_settings(
     values.setdefault("database_url", default_database_url(values["data_dir"]))
     values["log_level"] = values.get("log_level", "info").upper()
     if values.get("media_storage") == "s3" and "media_s3_bucket" not in values:
-        raise ConfigError(f"{source}: [media] storage = \"s3\" needs [media] s3_bucket")
+        raise ConfigError(f'{source}: [media] storage = "s3" needs [media] s3_bucket')
     if values.get("media_processing_concurrency") == 0:
         raise ConfigError(f"{source}: [media] processing_concurrency must be at least 1")
     return Settings(config_file=config_file, **values)

@@ -21,9 +21,18 @@ async def upsert(session: AsyncSession, remote: RemoteActor, document: dict[str,
     insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     await session.execute(
         insert(Actor)
-        .values(ap_id=remote.id, local=False, type=remote.type, handle=remote.handle,
-                domain=remote.domain, inbox=remote.inbox, created_at=utcnow(),
-                updated_at=utcnow(), manually_approves_followers=False, moderate_comments=False)
+        .values(
+            ap_id=remote.id,
+            local=False,
+            type=remote.type,
+            handle=remote.handle,
+            domain=remote.domain,
+            inbox=remote.inbox,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+            manually_approves_followers=False,
+            moderate_comments=False,
+        )
         .on_conflict_do_nothing(index_elements=["ap_id"])
     )
     actor = await session.scalar(
@@ -60,8 +69,14 @@ async def upsert(session: AsyncSession, remote: RemoteActor, document: dict[str,
     for key_id, info in published.items():
         await session.execute(
             insert(Key)
-            .values(actor_id=actor.id, key_id=key_id, kind="rsa", public_pem=info.pem,
-                    expires_at=info.expires, created_at=utcnow())
+            .values(
+                actor_id=actor.id,
+                key_id=key_id,
+                kind="rsa",
+                public_pem=info.pem,
+                expires_at=info.expires,
+                created_at=utcnow(),
+            )
             .on_conflict_do_nothing(index_elements=["key_id"])
         )
         row = await session.scalar(

@@ -357,6 +357,7 @@ class Reaction(Base):
         UniqueConstraint("object_id", "kind", "actor_id", name="uq_reactions_object_kind_actor"),
     )
 
+
 class Media(Base):
     """An uploaded image or document of a local city (issue 16). Its bytes are in ``media_files``
     (one row per rendition), and it is shown on the objects ``media_links`` ties it to."""

@@ -47,9 +47,7 @@ async def purge_expired_sessions(session: AsyncSession, now: datetime) -> None:
     )
 
 
-async def end_sessions_of(
-    session: AsyncSession, user_id: int, *, keep: int | None = None
-) -> int:
+async def end_sessions_of(session: AsyncSession, user_id: int, *, keep: int | None = None) -> int:
     """Sign ``user_id`` out everywhere (but in the session ``keep``); how many sessions ended."""
     query = delete(StaffSession).where(StaffSession.user_id == user_id)
     if keep is not None:

@@ -88,8 +88,10 @@ def safe_url(url: str | None) -> str:
         return "#"
     if is_safe_link(url):
         return url
-    if url.startswith(("/", "?", "#")) and not url.startswith("//") and is_safe_link(
-        "https://x" + url
+    if (
+        url.startswith(("/", "?", "#"))
+        and not url.startswith("//")
+        and is_safe_link("https://x" + url)
     ):
         return url
     return "#"

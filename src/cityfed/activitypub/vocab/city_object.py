@@ -120,7 +120,6 @@ def title_of(doc: Any) -> str | None:
 
 
 @dataclass(kw_only=True)
-
 class CityObject:
     """Fields and behaviour shared by Project and Challenge."""
 

@@ -1,5 +1,5 @@
 """Administration: peers and the federation mode, the delivery queue, received reports, the audit
-log, key rotation and comment moderation; the same actions as ``/api/v1/admin``.
+log, key rotation and comment moderation; the same actions as ``/api/cityfed/v1/admin``.
 """
 
 from __future__ import annotations

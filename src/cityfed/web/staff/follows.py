@@ -1,6 +1,6 @@
 """Follows: follow a city by its handle, see whom we follow and who follows us, answer requests.
 
-The same actions as ``/api/v1/follows`` and ``/api/v1/followers`` (and, like them, for admins).
+The same actions as ``API /follows`` and ``/followers`` (and, like them, for admins).
 """
 
 from __future__ import annotations

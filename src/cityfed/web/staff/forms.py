@@ -1,6 +1,6 @@
 """The publish/edit form of a project or challenge, mapped to the REST API's field names.
 
-A submitted form becomes exactly the JSON body ``POST /api/v1/projects`` takes (§8), and that
+A submitted form becomes exactly the JSON body ``POST API /projects`` takes (§8), and that
 body is validated by ``actions.project_fields.parse``: a form and an API call are refused for the
 same reasons, with the same messages. To show every problem at once (parse stops at the first),
 each field is first parsed on its own, then the whole body (for rules across fields).
@@ -127,7 +127,7 @@ def from_view(kind: str, view: dict[str, Any]) -> ItemForm:
 
 
 def body(item: ItemForm) -> dict[str, Any]:
-    """The API body for this form: the same names and shapes ``POST /api/v1/projects`` takes."""
+    """The API body for this form: the same names and shapes ``POST API /projects`` takes."""
     allowed = ALLOWED[item.kind]
     out: dict[str, Any] = {}
     for name in TEXT_FIELDS:

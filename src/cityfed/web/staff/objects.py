@@ -131,9 +131,7 @@ async def comment(request: web.Request) -> web.StreamResponse:
     page_of = text(data, "object") or target  # the object page the form is on
     me = await city(request)
     try:
-        row = await comment_actions.comment(
-            request.app[NODE], me, target, data.get("content", "")
-        )
+        row = await comment_actions.comment(request.app[NODE], me, target, data.get("content", ""))
     except comment_actions.CommentError as exc:
         name, problem = _problem(exc)
         return await render_object(

@@ -89,7 +89,7 @@ async def object_and_author(session: AsyncSession, ap_id: str) -> tuple[Object, 
 
 
 async def thread(session: AsyncSession, row: Object) -> list[tuple[Object, Actor]]:
-    """The published comments of ``row``'s thread, oldest first (as ``GET /api/v1/comments``)."""
+    """The published comments of ``row``'s thread, oldest first (as ``GET API /comments``)."""
     root = row.context or row.ap_id
     rows = await session.execute(
         select(Object, Actor)
@@ -137,7 +137,7 @@ async def follows(session: AsyncSession, me: int, *, following: bool) -> list[tu
 
 
 async def held_comments(session: AsyncSession, state: str) -> list[tuple[Object, Actor]]:
-    """Comments from other cities in a moderation state (as ``GET /api/v1/admin/comments``)."""
+    """Comments from other cities in a moderation state (as ``GET API /admin/comments``)."""
     rows = await session.execute(
         select(Object, Actor)
         .join(Actor, Actor.id == Object.actor_id)

@@ -1,5 +1,5 @@
 """Reporting a city (or some of its objects) to its node: ``actions.reports.report``, the action
-behind ``POST /api/v1/reports``. The report leaves anonymously, from the instance actor."""
+behind ``POST /api/cityfed/v1/reports``. The report leaves anonymously, from the instance actor."""
 
 from __future__ import annotations
 

@@ -45,9 +45,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reactions")),
         sa.UniqueConstraint("activity_ap_id", name=op.f("uq_reactions_activity_ap_id")),
-        sa.UniqueConstraint(
-            "object_id", "kind", "actor_id", name="uq_reactions_object_kind_actor"
-        ),
+        sa.UniqueConstraint("object_id", "kind", "actor_id", name="uq_reactions_object_kind_actor"),
     )
     op.create_index(op.f("ix_reactions_actor_id"), "reactions", ["actor_id"], unique=False)
     _rename_title(("name", "nameMap"), ("cf:title", "titleMap"))
