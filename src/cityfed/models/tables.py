@@ -432,3 +432,81 @@ class RemoteMedia(Base):
     error: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OAuthApp(Base):
+    """A client app registered through ``POST /api/v1/apps`` (Mastodon's OAuth 2 apps). Only a
+    SHA-256 hash of the client secret is kept, like every other secret of ours."""
+
+    __tablename__ = "oauth_apps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(URL)
+    redirect_uris: Mapped[str] = mapped_column(Text)  # one per line, as Mastodon takes them
+    scopes: Mapped[str] = mapped_column(String(1024))  # space-separated
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthCode(Base):
+    """An authorization code a staff member granted on the consent page: single use, short
+    lived, bound to its app, redirect URI and (with PKCE) the client's code challenge."""
+
+    __tablename__ = "oauth_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    redirect_uri: Mapped[str] = mapped_column(URL)
+    scopes: Mapped[str] = mapped_column(String(1024))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class OAuthToken(Base):
+    """An access token of an app: for a staff member (authorization code) or for the app itself
+    (client credentials, ``user_id`` None). Stored as a hash; revoked, never deleted, so the
+    staff pages can show what was authorised."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    # The code it was issued for: a code used twice revokes what it gave (RFC 6749 §4.1.2).
+    code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("oauth_codes.id", ondelete="SET NULL"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Marker(Base):
+    """Where a staff member stopped reading a timeline in their app (Mastodon's markers)."""
+
+    __tablename__ = "markers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    timeline: Mapped[str] = mapped_column(String(32))  # home | notifications
+    last_read_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "timeline"),)
