@@ -30,6 +30,8 @@ from cityfed.federation import actors, authfetch, discovery, inbox, objects, run
 from cityfed.federation.inbox_limits import SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter
 from cityfed.federation.verify import Verifier
+from cityfed.mastodon import oauth as mastodon_oauth
+from cityfed.mastodon import staff_routes as mastodon_staff
 from cityfed.models.db import open_database
 from cityfed.node import Node
 from cityfed.urls import Urls
@@ -87,6 +89,9 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     pages.add_routes(app)
     web_routes.add_routes(app)
     staff.setup(app)
+    mastodon_oauth.add_routes(app)
+    # Before the anonymous /api/v1/accounts/{id} routes: aiohttp tries routes in order.
+    mastodon_staff.add_routes(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

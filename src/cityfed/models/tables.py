@@ -457,9 +457,7 @@ class OAuthCode(Base):
     __tablename__ = "oauth_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    app_id: Mapped[int] = mapped_column(
-        ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True
-    )
+    app_id: Mapped[int] = mapped_column(ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(
         ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
     )
@@ -480,9 +478,7 @@ class OAuthToken(Base):
     __tablename__ = "oauth_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    app_id: Mapped[int] = mapped_column(
-        ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True
-    )
+    app_id: Mapped[int] = mapped_column(ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cityfed.actions import oauth as oauth_actions
 from cityfed.actions import users as user_actions
 from cityfed.appkeys import NODE
 from cityfed.web.staff.auth import requires
@@ -27,11 +28,13 @@ async def _tokens_page(
     values: dict[str, str] | None = None,
 ) -> web.Response:
     tokens = await user_actions.list_api_tokens(request.app[NODE])
+    grants = await oauth_actions.list_grants(request.app[NODE])
     return page(
         request,
         "admin_tokens.html",
         status=status,
         tokens=tokens,
+        grants=grants,
         errors=errors or {},
         secret=secret,
         values=values or {},

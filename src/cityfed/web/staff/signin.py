@@ -6,6 +6,7 @@ import math
 
 from aiohttp import web
 
+from cityfed.actions import oauth as oauth_actions
 from cityfed.actions import users as user_actions
 from cityfed.actions.password_hashing import HashingBusy
 from cityfed.appkeys import NODE
@@ -78,7 +79,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 @requires("editor", while_password_change=True)
 async def account(request: web.Request) -> web.StreamResponse:
-    return page(request, "account.html", errors={})
+    grants = await oauth_actions.list_grants(request.app[NODE], user_id=request[USER].id)
+    return page(request, "account.html", errors={}, grants=grants)
 
 
 @requires("editor", while_password_change=True)
