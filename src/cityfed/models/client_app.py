@@ -58,7 +58,7 @@ async def follow_states(
             Follow.followee_id == local_actor_id, Follow.follower_id.in_(ids)
         )
     )
-    return dict(ours.tuples().all()), dict(theirs.tuples().all())
+    return {row[0]: row[1] for row in ours}, {row[0]: row[1] for row in theirs}
 
 
 async def reactions_by(

@@ -57,8 +57,85 @@ def time_of(event_id: int) -> datetime:
     return datetime.fromtimestamp((event_id >> (KIND_BITS + ROW_BITS)) / 1000, UTC)
 
 
-def _ours(local_actor_id: int) -> Select[tuple[str]]:
+def _ours(local_actor_id: int) -> Select[str]:
     return select(Object.ap_id).where(Object.actor_id == local_actor_id, Object.local.is_(True))
+
+
+async def _objects(
+    session: AsyncSession,
+    kind: EventKind,
+    query: Select[Object, Actor],
+    cutoff: datetime | None,
+    limit: int,
+) -> list[Event]:
+    """Partners' objects about ours (comments, adoptions, offers), newest received first."""
+    query = query.join(Actor, Actor.id == Object.actor_id).where(
+        Object.deleted_at.is_(None),
+        Object.local.is_(False),
+        actor_not_blocked(Object.actor_id),
+    )
+    if cutoff is not None:
+        query = query.where(Object.received_at < cutoff)
+    rows = await session.execute(query.order_by(Object.received_at.desc()).limit(limit))
+    return [Event(kind, obj.received_at, obj.id, actor, obj) for obj, actor in rows]
+
+
+async def _follows(
+    session: AsyncSession,
+    local_actor_id: int,
+    kind: EventKind,
+    state: str,
+    cutoff: datetime | None,
+    limit: int,
+) -> list[Event]:
+    query = (
+        select(Follow, Actor)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(
+            Follow.followee_id == local_actor_id,
+            Follow.state == state,
+            actor_not_blocked(Follow.follower_id),
+        )
+    )
+    if cutoff is not None:
+        query = query.where(Follow.created_at < cutoff)
+    rows = await session.execute(query.order_by(Follow.created_at.desc()).limit(limit))
+    return [Event(kind, row.created_at, row.id, actor) for row, actor in rows]
+
+
+async def _reactions(
+    session: AsyncSession,
+    local_actor_id: int,
+    kind: EventKind,
+    reaction: str,
+    cutoff: datetime | None,
+    limit: int,
+) -> list[Event]:
+    """Partners' likes or boosts of our objects."""
+    query = (
+        select(Reaction, Actor, Object)
+        .join(Actor, Actor.id == Reaction.actor_id)
+        .join(Object, Object.id == Reaction.object_id)
+        .where(
+            Reaction.kind == reaction,
+            Object.actor_id == local_actor_id,
+            Object.local.is_(True),
+            Reaction.actor_id != local_actor_id,
+            actor_not_blocked(Reaction.actor_id),
+        )
+    )
+    if cutoff is not None:
+        query = query.where(Reaction.created_at < cutoff)
+    rows = await session.execute(query.order_by(Reaction.created_at.desc()).limit(limit))
+    return [Event(kind, row.created_at, row.id, actor, obj) for row, actor, obj in rows]
+
+
+async def _reports(session: AsyncSession, cutoff: datetime | None, limit: int) -> list[Event]:
+    query = select(Report).where(Report.direction == "received")
+    if cutoff is not None:
+        query = query.where(Report.created_at < cutoff)
+    rows = await session.scalars(query.order_by(Report.created_at.desc()).limit(limit))
+    return [Event(EventKind.REPORT, r.created_at, r.id, None, report=r) for r in rows]
 
 
 async def events(
@@ -72,79 +149,29 @@ async def events(
     """Up to ``limit`` of each asked kind at or before ``before`` (the caller merges, pages and
     trims by id); blocked domains' actors left out."""
     cutoff = before + timedelta(milliseconds=1) if before is not None else None
-    found: list[Event] = []
     wanted = set(kinds)
-
-    async def objects(kind: EventKind, query: Select[tuple[Object, Actor]]) -> None:
-        if kind not in wanted:
-            return
-        query = query.join(Actor, Actor.id == Object.actor_id).where(
-            Object.deleted_at.is_(None),
-            Object.local.is_(False),
-            actor_not_blocked(Object.actor_id),
-        )
-        if cutoff is not None:
-            query = query.where(Object.received_at < cutoff)
-        rows = await session.execute(query.order_by(Object.received_at.desc()).limit(limit))
-        found.extend(Event(kind, obj.received_at, obj.id, actor, obj) for obj, actor in rows)
-
     ours = _ours(local_actor_id)
-    await objects(
-        EventKind.COMMENT,
-        select(Object, Actor).where(
+    about_ours = {
+        EventKind.COMMENT: select(Object, Actor).where(
             Object.type == "Note", Object.in_reply_to.in_(ours), Object.state == "published"
         ),
-    )
-    await objects(
-        EventKind.ADOPTION,
-        select(Object, Actor).where(Object.type == "Adoption", Object.target.in_(ours)),
-    )
-    await objects(
-        EventKind.OFFER,
-        select(Object, Actor).where(Object.type == "SolutionOffer", Object.target.in_(ours)),
-    )
-
+        EventKind.ADOPTION: select(Object, Actor).where(
+            Object.type == "Adoption", Object.target.in_(ours)
+        ),
+        EventKind.OFFER: select(Object, Actor).where(
+            Object.type == "SolutionOffer", Object.target.in_(ours)
+        ),
+    }
+    found: list[Event] = []
+    for kind, query in about_ours.items():
+        if kind in wanted:
+            found += await _objects(session, kind, query, cutoff, limit)
     for kind, state in ((EventKind.FOLLOW, "accepted"), (EventKind.FOLLOW_REQUEST, "pending")):
-        if kind not in wanted:
-            continue
-        query = (
-            select(Follow, Actor)
-            .join(Actor, Actor.id == Follow.follower_id)
-            .where(
-                Follow.followee_id == local_actor_id,
-                Follow.state == state,
-                actor_not_blocked(Follow.follower_id),
-            )
-        )
-        if cutoff is not None:
-            query = query.where(Follow.created_at < cutoff)
-        rows = await session.execute(query.order_by(Follow.created_at.desc()).limit(limit))
-        found.extend(Event(kind, row.created_at, row.id, actor) for row, actor in rows)
-
+        if kind in wanted:
+            found += await _follows(session, local_actor_id, kind, state, cutoff, limit)
     for kind, reaction in ((EventKind.LIKE, "like"), (EventKind.BOOST, "announce")):
-        if kind not in wanted:
-            continue
-        query = (
-            select(Reaction, Actor, Object)
-            .join(Actor, Actor.id == Reaction.actor_id)
-            .join(Object, Object.id == Reaction.object_id)
-            .where(
-                Reaction.kind == reaction,
-                Object.actor_id == local_actor_id,
-                Object.local.is_(True),
-                Reaction.actor_id != local_actor_id,
-                actor_not_blocked(Reaction.actor_id),
-            )
-        )
-        if cutoff is not None:
-            query = query.where(Reaction.created_at < cutoff)
-        rows = await session.execute(query.order_by(Reaction.created_at.desc()).limit(limit))
-        found.extend(Event(kind, row.created_at, row.id, actor, obj) for row, actor, obj in rows)
-
+        if kind in wanted:
+            found += await _reactions(session, local_actor_id, kind, reaction, cutoff, limit)
     if EventKind.REPORT in wanted:
-        query = select(Report).where(Report.direction == "received")
-        if cutoff is not None:
-            query = query.where(Report.created_at < cutoff)
-        rows = await session.scalars(query.order_by(Report.created_at.desc()).limit(limit))
-        found.extend(Event(EventKind.REPORT, r.created_at, r.id, None, report=r) for r in rows)
+        found += await _reports(session, cutoff, limit)
     return found
