@@ -45,6 +45,9 @@ async def consent(client: Any, query: dict[str, str], decision: str = "allow") -
     page = await client.get(location)
     assert page.status == 200, page.text
     assert "Test app" in page.text
+    # The form may lead to the app's redirect URI (browsers check the redirect after a POST).
+    policy = page.headers["Content-Security-Policy"]
+    assert "form-action 'self' https://app.example;" in policy + ";"
     fields = {k: v for k, v in query.items()}
     fields["decision"] = decision
     answer = await client.post("/staff/oauth/authorize", fields)
@@ -107,16 +110,42 @@ async def test_authorization_code_with_pkce_and_revocation(nodes, staff) -> None
     assert hashlib.sha256(token.encode()).hexdigest() in stored and token not in stored
     assert code not in codes and app["client_secret"] not in secrets_stored
 
-    # The staff member sees the app on their account page and the admin on the tokens page.
+    # The staff member sees the app on their account page, and an admin on the tokens page.
     page = await editor.get("/staff/account")
     assert "Test app" in page.text
-    status, _ = await token_request(node, {})
+    admin = await staff(node, "admin")
+    page = await admin.get("/staff/admin/tokens")
+    assert "Test app" in page.text and editor.email in page.text
     async with node.post(
         "/oauth/revoke",
         data={"client_id": app["client_id"], "client_secret": app["client_secret"], "token": token},
     ) as resp:
         assert resp.status == 200
     async with node.get("/api/v1/accounts/verify_credentials", token=token) as resp:
+        assert resp.status == 401
+
+    # Revoked from the staff pages: one's own from the account page (not others'), any by admins.
+    answer = await consent(editor, query)
+    status, body = await token_request(
+        node,
+        {**base, "code": answer["code"], "client_id": app["client_id"], "code_verifier": verifier},
+    )
+    second = body["access_token"]
+    async with node.node.db.session() as session:
+        token_id = await session.scalar(
+            select(OAuthToken.id).where(
+                OAuthToken.token_hash == hashlib.sha256(second.encode()).hexdigest()
+            )
+        )
+    other = await staff(node, "editor")
+    await other.get("/staff/account")
+    await other.post("/staff/oauth/revoke", {"id": str(token_id)})
+    async with node.get("/api/v1/markers", token=second) as resp:
+        assert resp.status == 200
+    await admin.get("/staff/admin/tokens")
+    page = await admin.post("/staff/admin/tokens/revoke_app", {"id": str(token_id)})
+    assert page.status == 303
+    async with node.get("/api/v1/markers", token=second) as resp:
         assert resp.status == 401
 
 

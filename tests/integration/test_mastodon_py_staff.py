@@ -18,7 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from cityfed.actions import follows as follow_actions
+from cityfed.actions import reactions as reaction_actions
 from cityfed.models import objects as object_queries
+from cityfed.models.reactions import ReactionKind
 from cityfed.models.tables import Follow, Object, Reaction
 from tests.integration import test_staff_auth as shared
 from tests.integration.test_projects import HEAT_MAP
@@ -137,22 +139,38 @@ async def test_staff_reply_favourite_boost_and_follow_from_mastodon_py(nodes, st
             == []
         )
 
-    # Hamburg follows Berlin back and comments on Berlin's project: two notifications.
+    # Hamburg follows Berlin back, then comments on, likes and adopts Berlin's new project:
+    # follow, mention, favourite, and the adoption as a mention with its cityfed detail.
+    await hamburg.api("POST", "/follows", json={"account": berlin.account}, status=201)
+    await settle(berlin, hamburg)
     ours = await berlin.api(
         "POST", "/projects", json={**HEAT_MAP, "title": "Cool roofs"}, status=201
     )
-    await hamburg.api("POST", "/follows", json={"account": berlin.account}, status=201)
     await settle(berlin, hamburg)
     await hamburg.api(
         "POST", "/comments", json={"in_reply_to": ours["id"], "content": "Nice!"}, status=201
     )
+    await reaction_actions.react(hamburg.node, hamburg_city, ReactionKind.LIKE, ours["id"])
+    await hamburg.api("POST", "/adoptions", json={"project": ours["id"]}, status=201)
     await settle(berlin, hamburg)
     notes = await asyncio.to_thread(api.notifications)
-    kinds = [n["type"] for n in notes]
-    assert "follow" in kinds and "mention" in kinds
-    mention = next(n for n in notes if n["type"] == "mention")
-    assert "Nice!" in mention["status"]["content"]
-    assert mention["account"]["acct"] == hamburg.account
+    by_type: dict[str, list[Any]] = {}
+    for note in notes:
+        by_type.setdefault(note["type"], []).append(note)
+    assert set(by_type) == {"follow", "mention", "favourite"}, [n["type"] for n in notes]
+    assert all(n["account"]["acct"] == hamburg.account for n in notes)
+    [comment, adoption] = sorted(by_type["mention"], key=lambda n: "cityfed" in n)
+    assert "Nice!" in comment["status"]["content"]
+    assert comment["status"]["in_reply_to_id"] is not None
+    assert adoption["cityfed"]["type"] == "adoption"
+    assert adoption["cityfed"]["project"] == ours["id"]
+    assert "adopts your project" in adoption["status"]["content"]
+    assert by_type["favourite"][0]["status"]["uri"] == ours["id"]
+    # Paging: the oldest notification alone, then nothing older.
+    newest_first = [n["id"] for n in notes]
+    assert newest_first == sorted(newest_first, key=int, reverse=True)
+    older = await asyncio.to_thread(api.notifications, max_id=newest_first[-2], limit=5)
+    assert [n["id"] for n in older] == newest_first[-1:]
 
     # Markers keep where the app stopped reading.
     await asyncio.to_thread(api.markers_set, ["home"], [status["id"]])
