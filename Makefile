@@ -35,7 +35,7 @@ run: $(VENV)/.installed $(DATA)/cityfed.toml
 # Both parts install side by side; `make peers` is a no-op once they are in place.
 PEERS := .cache/peers
 peers:
-	@PYTHON=$(PYTHON) sh tests/peers/install.sh bovine node
+	@PYTHON=$(PYTHON) sh tests/peers/install.sh bovine node megalodon
 
 test: $(VENV)/.installed-test peers
 	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)

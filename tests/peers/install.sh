@@ -41,6 +41,24 @@ node() {
     fi
 }
 
+# megalodon (a Mastodon client library) on its own, for the OAuth tests of issue 17.4-17.6
+# (tests/peers/test_megalodon_staff.py); run by the Node 22 of the node part.
+megalodon() {
+    dir=$root/megalodon
+    rm -f "$root/megalodon.error" "$dir/.installed"
+    mkdir -p "$dir"
+    cp tests/peers/megalodon/package.json tests/peers/megalodon/package-lock.json "$dir/"
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is not installed" >"$root/megalodon.error"
+    elif (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --engine-strict=false) \
+            >"$root/megalodon.log" 2>&1; then
+        touch "$dir/.installed"
+    else
+        echo "npm ci of tests/peers/megalodon/package-lock.json failed (see $root/megalodon.log):" \
+            "$(tail -n 1 "$root/megalodon.log" 2>/dev/null)" >"$root/megalodon.error"
+    fi
+}
+
 needed() {  # part name, then its pin files
     stamp=$root/$1/.installed
     shift
@@ -55,6 +73,8 @@ for part in "$@"; do
         bovine) needed bovine tests/peers/bovine-requirements.txt && todo="$todo bovine" ;;
         node) needed node tests/peers/package.json tests/peers/package-lock.json &&
             todo="$todo node" ;;
+        megalodon) needed megalodon tests/peers/megalodon/package.json \
+            tests/peers/megalodon/package-lock.json && todo="$todo megalodon" ;;
         *) echo "unknown peer part: $part" >&2; exit 2 ;;
     esac
 done
