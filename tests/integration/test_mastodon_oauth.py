@@ -222,10 +222,31 @@ async def test_refusals_and_scopes_by_role(nodes, staff) -> None:
         assert len(list(await session.scalars(select(OAuthApp)))) == 1
 
 
+async def test_signing_in_first_then_back_to_the_consent_page(nodes, staff) -> None:
+    node = await nodes("berlin")
+    app = await register(node)
+    person = await staff(node, "editor", login=False)
+    query = {"client_id": app["client_id"], "redirect_uri": REDIRECT, "response_type": "code"}
+    consent_path = "/staff/oauth/authorize?" + urlencode(query)
+    page = await person.get(consent_path)
+    assert page.status == 303 and page.location.startswith("/staff/login?next=")
+    await person.get(page.location)
+    signed_in = await person.post(
+        "/staff/login",
+        {"email": person.email, "password": shared.PASSWORD, "next": consent_path},
+    )
+    assert signed_in.status == 303 and signed_in.location == consent_path
+    page = await person.get(consent_path)
+    assert page.status == 200 and "Test app" in page.text
+
+
 async def test_metadata(nodes) -> None:
     node = await nodes("berlin")
     async with node.get("/.well-known/oauth-authorization-server") as resp:
         doc = await resp.json()
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    async with node.request("OPTIONS", "/oauth/token") as resp:
+        assert resp.status == 204 and "POST" in resp.headers["Access-Control-Allow-Methods"]
     assert doc["token_endpoint"] == node.base + "/oauth/token"
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert "password" not in doc["grant_types_supported"]

@@ -242,6 +242,9 @@ async def grant_code(node: Node, user: StaffUser, request: AuthorizationRequest)
     code = secrets.token_urlsafe(32)
     now = utcnow()
     async with node.db.transaction() as session:
+        # Codes live ten minutes; a day later nobody can use or replay them: the table stays
+        # small without a housekeeping job of its own.
+        await oauth_queries.purge_codes(session, now - timedelta(days=1))
         session.add(
             OAuthCode(
                 app_id=request.app.id,

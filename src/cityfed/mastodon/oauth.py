@@ -29,7 +29,13 @@ from cityfed.models.tables import OAuthApp
 log = logging.getLogger("cityfed.mastodon.oauth")
 
 CONSENT_PATH = "/staff/oauth/authorize"
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Browser apps (Elk, Phanpy) exchange and revoke tokens from their own origin, as on Mastodon.
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", **CORS}
 
 
 def _oauth_error(exc: oauth_actions.OAuthError) -> web.Response:
@@ -180,7 +186,11 @@ async def metadata(request: web.Request) -> web.Response:
             "none",
         ],
     }
-    return plain_json(doc, headers={"Cache-Control": "public, max-age=3600"})
+    return plain_json(doc, headers={"Cache-Control": "public, max-age=3600", **CORS})
+
+
+async def preflight(_request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=CORS)
 
 
 SUB_SCOPES = (
@@ -205,3 +215,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/oauth/token", token)
     r.add_post("/oauth/revoke", revoke)
     r.add_get("/.well-known/oauth-authorization-server", metadata)
+    for path in ("/oauth/token", "/oauth/revoke", "/.well-known/oauth-authorization-server"):
+        r.add_route("OPTIONS", path, preflight)

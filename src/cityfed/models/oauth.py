@@ -7,8 +7,9 @@ Secrets are looked up by their SHA-256 hash (an indexed column); callers hash fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.tables import Marker, OAuthApp, OAuthCode, OAuthToken, StaffUser
@@ -44,6 +45,16 @@ async def grant_by_hash(session: AsyncSession, token_hash: str) -> Grant | None:
         )
     ).first()
     return Grant(row[0], row[1], row[2]) if row is not None else None
+
+
+async def purge_codes(session: AsyncSession, expired_before: datetime) -> int:
+    """Forget authorization codes that expired before this time (used or not)."""
+    result = await session.execute(
+        delete(OAuthCode)
+        .where(OAuthCode.expires_at < expired_before)
+        .execution_options(synchronize_session=False)
+    )
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 
 
 async def revoke_tokens_of_code(session: AsyncSession, code_id: int) -> int:
