@@ -23,7 +23,7 @@ from aiohttp import web
 from cityfed.actions import oauth as oauth_actions
 from cityfed.appkeys import NODE
 from cityfed.http.responses import plain_json
-from cityfed.mastodon.auth import json_reply, params, text_param, with_scope
+from cityfed.mastodon.auth import bearer, json_reply, params, refusal, text_param
 from cityfed.models.tables import OAuthApp
 
 log = logging.getLogger("cityfed.mastodon.oauth")
@@ -84,7 +84,10 @@ async def create_app(request: web.Request) -> web.Response:
 
 
 async def verify_app(request: web.Request) -> web.Response:
-    grant = await with_scope(request, "profile")
+    """Any live token of the app will do, whatever its scopes (as on Mastodon)."""
+    grant = await bearer(request)
+    if grant is None:
+        raise refusal(401, "The access token is invalid", challenge='Bearer realm="Doorkeeper"')
     return json_reply(application_entity(grant.app))
 
 

@@ -85,6 +85,15 @@ async def grants(session: AsyncSession, *, user_id: int | None = None) -> list[G
     ]
 
 
+async def touch(session: AsyncSession, token_id: int, now: datetime) -> None:
+    await session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.id == token_id)
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def token_by_id(session: AsyncSession, token_id: int) -> OAuthToken | None:
     return await session.get(OAuthToken, token_id)
 
