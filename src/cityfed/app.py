@@ -86,12 +86,13 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     api_projects.add_routes(app)
     api_reports.add_routes(app)
     api_timeline.add_routes(app)
+    # Before the anonymous /api/v1/accounts/{id} route: aiohttp tries routes in order, and
+    # accounts/verify_credentials and accounts/relationships must not be taken for an id.
+    mastodon_staff.add_routes(app)
+    mastodon_oauth.add_routes(app)
     pages.add_routes(app)
     web_routes.add_routes(app)
     staff.setup(app)
-    mastodon_oauth.add_routes(app)
-    # Before the anonymous /api/v1/accounts/{id} routes: aiohttp tries routes in order.
-    mastodon_staff.add_routes(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 
