@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from cityfed.models.tables import OAuthApp, OAuthCode, OAuthToken
 from tests.integration import test_staff_auth as shared
-from tests.rig import TestNode
+from tests.integration.test_projects import CHALLENGE, HEAT_MAP
+from tests.rig import TestNode, settle
 
 fast_hashing, staff = shared.fast_hashing, shared.staff
 
@@ -250,3 +251,49 @@ async def test_metadata(nodes) -> None:
     assert doc["token_endpoint"] == node.base + "/oauth/token"
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert "password" not in doc["grant_types_supported"]
+
+
+async def test_offers_and_reports_as_notifications_by_role(nodes, staff) -> None:
+    """A solution offer is a mention with its cityfed detail; a received report is an
+    admin.report, for a grant with admin:read only (an admin's, never an editor's)."""
+    berlin, hamburg = await nodes("berlin"), await nodes("hamburg")
+    challenge = await berlin.api("POST", "/challenges", json=CHALLENGE, status=201)
+    await hamburg.api("POST", "/follows", json={"account": berlin.account}, status=201)
+    await settle(berlin, hamburg)
+    ours = await hamburg.api("POST", "/projects", json=HEAT_MAP, status=201)
+    await hamburg.api(
+        "POST",
+        "/offers",
+        json={"challenge": challenge["id"], "project": ours["id"], "content": "Sensors!"},
+        status=201,
+    )
+    await hamburg.api(
+        "POST", "/reports", json={"actor": berlin.actor_id, "content": "Spam"}, status=201
+    )
+    await settle(berlin, hamburg)
+
+    app = await register(berlin, scopes="read admin:read")
+    creds = {"client_id": app["client_id"], "client_secret": app["client_secret"]}
+    base = {"grant_type": "authorization_code", "redirect_uri": REDIRECT, **creds}
+    query = {
+        "client_id": app["client_id"],
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "read admin:read",
+    }
+    types = {}
+    for role in ("editor", "admin"):
+        person = await staff(berlin, role)
+        _, body = await token_request(
+            berlin, {**base, "code": (await consent(person, query))["code"]}
+        )
+        async with berlin.get("/api/v1/notifications", token=body["access_token"]) as resp:
+            assert resp.status == 200
+            notes = await resp.json()
+        types[role] = sorted(n["type"] for n in notes)
+        offer = next(n for n in notes if n.get("cityfed", {}).get("type") == "offer")
+        assert offer["type"] == "mention" and offer["cityfed"]["challenge"] == challenge["id"]
+        assert "offers a solution" in offer["status"]["content"]
+        assert "Sensors!" in offer["status"]["content"]
+    assert types["editor"] == ["follow", "mention"]
+    assert types["admin"] == ["admin.report", "follow", "mention"]
