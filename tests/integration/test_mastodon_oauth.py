@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlalchemy import select
 
+from cityfed.mastodon.oauth import REGISTRATIONS
 from cityfed.models.tables import OAuthApp, OAuthCode, OAuthToken
 from tests.integration import test_staff_auth as shared
 from tests.integration.test_projects import CHALLENGE, HEAT_MAP
@@ -297,3 +298,17 @@ async def test_offers_and_reports_as_notifications_by_role(nodes, staff) -> None
         assert "Sensors!" in offer["status"]["content"]
     assert types["editor"] == ["follow", "mention"]
     assert types["admin"] == ["admin.report", "follow", "mention"]
+
+
+async def test_app_registrations_are_limited_per_client(nodes) -> None:
+    node = await nodes("berlin")
+    limiter = node.app[REGISTRATIONS] if node.app is not None else None
+    assert limiter is not None and limiter.limit == 30
+    for _ in range(limiter.limit):
+        await register(node)
+    async with node.post(
+        "/api/v1/apps", data={"client_name": "one more", "redirect_uris": REDIRECT}
+    ) as resp:
+        assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
+    async with node.node.db.session() as session:
+        assert len(list(await session.scalars(select(OAuthApp)))) == limiter.limit

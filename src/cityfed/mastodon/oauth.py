@@ -15,6 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -36,6 +41,39 @@ CORS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
 }
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", **CORS}
+
+
+@dataclass
+class RegistrationLimiter:
+    """At most ``limit`` app registrations per client address in ``window`` seconds, as Mastodon
+    (30 per 5 minutes): registering is open to anyone, and each app is a row.
+
+    In memory, per process, keyed by the TCP peer (the same trade-offs as the staff sign-in
+    limiter: behind a proxy, configure the proxy's limit too)."""
+
+    limit: int = 30
+    window: float = 5 * 60
+    max_keys: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+
+    def attempt(self, client: str) -> int | None:
+        """Count one registration; seconds to wait when it is one too many, else None."""
+        now = self.clock()
+        times = self._seen.setdefault(client, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return max(1, math.ceil(times[0] + self.window - now))
+        times.append(now)
+        if len(self._seen) > self.max_keys:  # forget the oldest client first
+            self._seen.pop(next(iter(self._seen)))
+        return None
+
+
+REGISTRATIONS: web.AppKey[RegistrationLimiter] = web.AppKey(
+    "mastodon_registrations", RegistrationLimiter
+)
 
 
 def _oauth_error(exc: oauth_actions.OAuthError) -> web.Response:
@@ -68,6 +106,9 @@ def application_entity(app: OAuthApp, *, secret: str | None = None) -> dict[str,
 
 
 async def create_app(request: web.Request) -> web.Response:
+    wait = request.app[REGISTRATIONS].attempt(request.remote or "unknown")
+    if wait is not None:
+        return json_reply({"error": "Too many requests"}, 429, headers={"Retry-After": str(wait)})
     values = await params(request)
     uris = values.get("redirect_uris")
     try:
@@ -211,6 +252,7 @@ SUB_SCOPES = (
 
 
 def add_routes(app: web.Application) -> None:
+    app[REGISTRATIONS] = RegistrationLimiter()
     r = app.router
     r.add_post("/api/v1/apps", create_app)
     r.add_get("/api/v1/apps/verify_credentials", verify_app)
