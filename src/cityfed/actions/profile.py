@@ -16,6 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +66,15 @@ class ImageView:
     width: int | None
     height: int | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "media_type": self.media_type,
+            "alt_text": self.alt_text,
+            "width": self.width,
+            "height": self.height,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ProfileView:
@@ -77,6 +87,26 @@ class ProfileView:
     fields: tuple[FieldView, ...]
     avatar: ImageView | None
     header: ImageView | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape the API answers and ``cityfed profile show --json`` prints."""
+        return {
+            "handle": self.handle,
+            "display_name": self.display_name,
+            "bio": self.bio,
+            "bio_html": self.bio_html,
+            "fields": [
+                {
+                    "name": f.name,
+                    "value": f.value,
+                    "value_html": f.value_html,
+                    "verified_at": f.verified_at.isoformat() if f.verified_at else None,
+                }
+                for f in self.fields
+            ],
+            "avatar": self.avatar.to_json() if self.avatar else None,
+            "header": self.header.to_json() if self.header else None,
+        }
 
 
 async def read_in(session: AsyncSession, node: Node, actor: Actor) -> ProfileView:
