@@ -110,7 +110,9 @@ class ProfileView:
 
 
 async def read_in(session: AsyncSession, node: Node, actor: Actor) -> ProfileView:
-    """The profile of local ``actor``, read in the caller's session."""
+    """The profile of local ``actor``, read in the caller's session (fresh: the row passed in
+    may be older than a change just made)."""
+    actor = await session.get(Actor, actor.id, populate_existing=True) or actor
     rows = await profile_queries.fields_of(session, actor.id)
     images = await profile_queries.images_of(session, actor.id)
 

@@ -69,6 +69,9 @@ class LocalActorDocument:
     image: ImageRef | None = None  # the header
     fields: tuple[Field, ...] = ()  # PropertyValue attachments, in order
     official_identifier: str | None = None
+    # When the profile last changed: lets a follower drop an older Update that arrives after a
+    # newer one (deliveries are not ordered), as it does for objects (§5).
+    updated: datetime | None = None
     # Listed in account search and indexable; the instance actor is not a city to find.
     discoverable: bool = True
 
@@ -120,6 +123,8 @@ class LocalActorDocument:
             doc["attachment"] = [f.to_ap() for f in self.fields]
         if self.official_identifier:
             doc["cf:officialIdentifier"] = self.official_identifier
+        if self.updated is not None:
+            doc["updated"] = format_datetime(self.updated)
         return doc
 
 
@@ -144,6 +149,7 @@ class RemoteActor:
     url: str | None = None
     icon_url: str | None = None
     header_url: str | None = None
+    updated: datetime | None = None
     manually_approves_followers: bool = False
     public_keys: list[PublicKeyInfo] = field(default_factory=list)
     multikeys: list[MultikeyInfo] = field(default_factory=list)
@@ -186,7 +192,7 @@ class RemoteActor:
                 if key_id:
                     keys.append(
                         PublicKeyInfo(
-                            key_id, owner, entry["publicKeyPem"], _expiry(entry.get("expires"))
+                            key_id, owner, entry["publicKeyPem"], _timestamp(entry.get("expires"))
                         )
                     )
         multikeys = []
@@ -214,13 +220,14 @@ class RemoteActor:
             url=_str(first_of(doc.get("url"))) or None,
             icon_url=image_url(doc.get("icon")),
             header_url=image_url(doc.get("image")),
+            updated=_timestamp(doc.get("updated")),
             manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
             public_keys=keys,
             multikeys=multikeys,
         )
 
 
-def _expiry(value: Any) -> datetime | None:
+def _timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:

@@ -74,5 +74,6 @@ async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dic
         fields=fields,
         official_identifier=actor.official_identifier,
         discoverable=is_city,
+        updated=actor.updated_at if is_city else None,
     )
     return doc.to_ap()
