@@ -4,6 +4,7 @@ hostile input refused or sanitised, with nothing stored half-way."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from html.parser import HTMLParser
@@ -11,12 +12,17 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from PIL import Image
 from sqlalchemy import func, select
 
 from cityfed.models import actors as actor_queries
 from cityfed.models.tables import Activity, Delivery, Media, ProfileField
+from tests.integration import test_staff_auth as shared
 from tests.media_support import encode, fake_png, picture, png_bomb
 from tests.rig import TestNode, free_port, settle
+
+# The staff fixtures (test_staff_auth.py), shared with this module.
+fast_hashing, staff = shared.fast_hashing, shared.staff
 
 
 @asynccontextmanager
@@ -297,3 +303,69 @@ async def test_profile_fields_rows_follow_the_list(node: TestNode) -> None:
     assert cleared["fields"] == []
     assert await count(node, ProfileField) == 0
     assert await count(node, Delivery) == 0  # no followers, nothing to deliver
+
+
+async def test_admins_edit_the_profile_on_the_staff_page(nodes, staff) -> None:
+    a = await nodes("berlin")
+    admin = await staff(a, "admin")
+    editor = await staff(a, "editor")
+    assert (await editor.get("/staff/admin/profile")).status == 403
+    form = await admin.get("/staff/admin/profile")
+    assert form.status == 200 and 'name="field_name_7"' in form.text
+    saved = await admin.post(
+        "/staff/admin/profile",
+        {
+            "display_name": "Land Berlin",
+            "bio": "Projects of *Berlin*.",
+            "field_name_0": "Website",
+            "field_value_0": "https://berlin.example",
+            "field_name_3": "Phone",
+            "field_value_3": "+49 30 1",
+        },
+    )
+    assert saved.status == 303, saved.text[:300]
+    profile = await a.api("GET", "/profile", status=200)
+    assert profile["display_name"] == "Land Berlin"
+    assert profile["bio_html"] == "<p>Projects of <em>Berlin</em>.</p>"
+    assert [(f["name"], f["value"]) for f in profile["fields"]] == [
+        ("Website", "https://berlin.example"),
+        ("Phone", "+49 30 1"),
+    ]
+    # A refused form keeps what was typed and changes nothing.
+    await admin.get("/staff/admin/profile")
+    refused = await admin.post(
+        "/staff/admin/profile", {"display_name": "Land Berlin", "field_name_0": "Website"}
+    )
+    assert refused.status == 422 and "both a name and a value" in refused.text
+    assert (await a.api("GET", "/profile"))["fields"] == profile["fields"]
+
+    # The avatar is uploaded as a file, larger than the app's limit for text forms.
+    noise = random.Random(7).randbytes(720 * 720 * 3)  # incompressible: a large PNG
+    big = encode(Image.frombytes("RGB", (720, 720), noise), "PNG")
+    assert len(big) > a.settings.max_body_bytes
+    await admin.get("/staff/admin/profile")
+    upload_form = aiohttp.FormData()
+    upload_form.add_field("csrf", admin.csrf)
+    upload_form.add_field("role", "avatar")
+    upload_form.add_field("alt_text", "The bear")
+    upload_form.add_field("file", big, filename="bear.png", content_type="image/png")
+    async with admin.http.post(
+        a.url("/staff/admin/profile/image"), data=upload_form, allow_redirects=False
+    ) as resp:
+        assert resp.status == 303, (await resp.text())[:300]
+    avatar = (await a.api("GET", "/profile"))["avatar"]
+    assert avatar["alt_text"] == "The bear"
+    page = await admin.get("/staff/admin/profile")
+    assert avatar["url"] in page.text
+    # Without the form's CSRF value, nothing happens.
+    forged = aiohttp.FormData()
+    forged.add_field("role", "avatar")
+    forged.add_field("remove", "1")
+    async with admin.http.post(
+        a.url("/staff/admin/profile/image"), data=forged, allow_redirects=False
+    ) as resp:
+        assert resp.status == 403
+    assert (await a.api("GET", "/profile"))["avatar"] == avatar
+    removed = await admin.post("/staff/admin/profile/image", {"role": "avatar", "remove": "1"})
+    assert removed.status == 303
+    assert (await a.api("GET", "/profile"))["avatar"] is None
