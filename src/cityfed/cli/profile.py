@@ -110,7 +110,13 @@ def profile_set(
     """Change the profile; the followers get Update{Organization} (sent by the node's worker).
     Links in fields are then checked for a rel="me" link back."""
     from cityfed.actions import profile as profile_actions
-    from cityfed.activitypub.profile import ProfileError, parse_field
+    from cityfed.activitypub.profile import (
+        ProfileError,
+        check_bio,
+        check_display_name,
+        check_fields,
+        parse_field,
+    )
     from cityfed.media.errors import MediaRejected
 
     if fields and clear_fields:
@@ -130,10 +136,14 @@ def profile_set(
     async def work(node: Any) -> Any:
         city = await _city(node, handle)
         try:
-            if display_name is not None or bio is not None or pairs is not None:
-                city = await profile_actions.update(
-                    node, city, who=actor_who, display_name=display_name, bio=bio, fields=pairs
-                )
+            # The text is checked first and the pictures (each its own change) go before it: a
+            # refused picture or text leaves the profile as it was.
+            if display_name is not None:
+                check_display_name(display_name)
+            if bio is not None:
+                check_bio(bio)
+            if pairs is not None:
+                check_fields(pairs)
             for role, data, alt, remove in (
                 (profile_actions.ImageRole.AVATAR, avatar_data, avatar_alt, remove_avatar),
                 (profile_actions.ImageRole.HEADER, header_data, header_alt, remove_header),
@@ -142,6 +152,10 @@ def profile_set(
                     await profile_actions.set_image(
                         node, city, role, data, who=actor_who, alt_text=alt
                     )
+            if display_name is not None or bio is not None or pairs is not None:
+                city = await profile_actions.update(
+                    node, city, who=actor_who, display_name=display_name, bio=bio, fields=pairs
+                )
         except ProfileError as exc:
             raise click.ClickException(str(exc)) from None
         except MediaRejected as exc:
