@@ -59,21 +59,13 @@ async def save(request: web.Request) -> web.StreamResponse:
         (text(data, f"field_name_{i}"), text(data, f"field_value_{i}")) for i in range(MAX_FIELDS)
     ]
     fields = [(n, v) for n, v in pairs if n or v]
-    values = {
-        "display_name": text(data, "display_name"),
-        "bio": data.get("bio", "").strip(),
-        "fields": fields,
-    }
+    display_name, bio = text(data, "display_name"), data.get("bio", "").strip()
+    values: dict[str, Any] = {"display_name": display_name, "bio": bio, "fields": fields}
     me = await city(request)
     node = request.app[NODE]
     try:
         await profile_actions.update(
-            node,
-            me,
-            who=who(request),
-            display_name=values["display_name"],
-            bio=values["bio"],
-            fields=fields,
+            node, me, who=who(request), display_name=display_name, bio=bio, fields=fields
         )
     except ProfileError as exc:
         return await _profile_page(
