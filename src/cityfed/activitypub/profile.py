@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 from cityfed.activitypub.sanitize import sanitize_html
 
@@ -77,8 +81,18 @@ def _markdown() -> MarkdownIt:
     # javascript:), then nh3 keeps only Mastodon's tags and schemes.
     md = MarkdownIt("commonmark", {"html": False, "breaks": True})
     md.enable("strikethrough")
-    md.disable("image")  # a bio shows no third-party pictures; the alt text stays as text
+    # A bio loads no third-party picture: an image becomes a link labelled with its alt text,
+    # as in our other Markdown (web/markdown.py).
+    md.add_render_rule("image", _image_as_link)
     return md
+
+
+def _image_as_link(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    return f'<a href="{escape(str(token.attrGet("src") or ""))}">{escape(alt)}</a>'
 
 
 def render_bio(markdown: str | None) -> str:
