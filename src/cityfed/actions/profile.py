@@ -241,6 +241,11 @@ async def set_image(
                 row = await session.get(Actor, actor.id, populate_existing=True)
                 if row is None or not row.local:
                     raise ProfileError("actor", "no such local city")
+                if (
+                    media is None
+                    and await profile_queries.image_media_id(session, row.id, role) is None
+                ):
+                    return None  # nothing to remove, nothing to announce
                 old = await profile_queries.set_image(
                     session, row.id, role, media.id if media else None
                 )
