@@ -21,6 +21,7 @@ from cityfed.api import follows as api_follows
 from cityfed.api import keys as api_keys
 from cityfed.api import offers as api_offers
 from cityfed.api import openapi as api_openapi
+from cityfed.api import profile as api_profile
 from cityfed.api import projects as api_projects
 from cityfed.api import reports as api_reports
 from cityfed.api import timeline as api_timeline
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     api_keys.add_routes(app)
     api_offers.add_routes(app)
     api_openapi.add_routes(app)
+    api_profile.add_routes(app)
     api_comments.add_routes(app)
     api_projects.add_routes(app)
     api_reports.add_routes(app)

@@ -44,6 +44,10 @@ class Urls:
             f"{actor_id}#ed25519-key" if generation <= 1 else f"{actor_id}#ed25519-key-{generation}"
         )
 
+    def media(self, key: str) -> str:
+        """An upload's rendition under its content address (served by ``GET /media/{key}``)."""
+        return f"{self.base}/media/{key}"
+
     @property
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"

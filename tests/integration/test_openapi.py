@@ -127,7 +127,8 @@ def test_the_document_is_structurally_valid_openapi_3_1(doc: dict[str, Any]) -> 
                     assert resolve(doc, schema) is doc["components"]["schemas"]["Error"]
             if "requestBody" in operation:
                 body = resolve(doc, operation["requestBody"])
-                assert "application/json" in body["content"], where
+                # JSON, or a file upload (multipart) where the body is a picture
+                assert {"application/json", "multipart/form-data"} & set(body["content"]), where
     error = doc["components"]["schemas"]["Error"]
     assert error["required"] == ["error"] and error["properties"]["error"]["type"] == "string"
 

@@ -46,6 +46,7 @@ EDITOR_PAGES = [
     "/staff/account",
 ]
 ADMIN_PAGES = [
+    "/staff/admin/profile",
     "/staff/follows",
     "/staff/admin/peers",
     "/staff/admin/deliveries",

@@ -129,6 +129,37 @@ async def tell(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
         await settle(city)
         return await arrivals(peer, "Delete", facts["project"]["id"])
 
+    async def profile() -> Any:
+        # The city sets its profile (issue 16): the follower gets Update{Organization}, and the
+        # peer's own vocabulary reads our actor with its icon, image and PropertyValues.
+        import aiohttp
+
+        from tests.media_support import encode, picture
+
+        changed = await city.api(
+            "PATCH",
+            "/profile",
+            json={
+                "bio": "Open *projects* of the city.",
+                "fields": [
+                    {"name": "Website", "value": "https://city.example/"},
+                    {"name": "Contact", "value": "digital@city.example"},
+                ],
+            },
+            status=200,
+        )
+        for role, size in (("avatar", (400, 400)), ("header", (1500, 500))):
+            form = aiohttp.FormData()
+            form.add_field("file", encode(picture(*size), "PNG"), filename=f"{role}.png")
+            form.add_field("alt_text", f"The city's {role}")
+            changed = await city.api("PUT", f"/profile/{role}", data=form, status=200)
+        await settle(city)
+        return {
+            "profile": changed,
+            "updates": await arrivals(peer, "Update", city.actor_id),
+            "read": await peer.fetch(me, city.actor_id) if hasattr(peer, "fetch") else None,
+        }
+
     async def unfollow() -> Any:
         undo = activity(peer, me, "Undo", facts["follow sent"])
         await peer.send(me, undo, city.actor_id)
@@ -148,6 +179,7 @@ async def tell(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
         ("fetched", fetched),
         ("update", update),
         ("delete", delete),
+        ("profile", profile),
         ("unfollow", unfollow),
     ):
         await step(name, run)

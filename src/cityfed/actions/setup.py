@@ -6,8 +6,10 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.activitypub import profile as vocab
 from cityfed.keys.generate import KeyPairPem, generate_ed25519, generate_rsa
 from cityfed.models import actors as actor_queries
+from cityfed.models import profile as profile_queries
 from cityfed.models.tables import Actor, Key
 from cityfed.urls import Urls
 
@@ -84,15 +86,27 @@ async def create_local_actor(
     manually_approves_followers: bool = False,
     website: str | None = None,
     contact: str | None = None,
+    fields: list[tuple[str, str]] | None = None,
     official_identifier: str | None = None,
     keys: tuple[KeyPairPem, KeyPairPem] | None = None,
 ) -> Actor:
-    """A city (or unit of it) as an Organization actor with RSA and Ed25519 keys."""
+    """A city (or unit of it) as an Organization actor with RSA and Ed25519 keys.
+
+    Its first profile: ``summary`` is the bio in Markdown; ``website`` and ``contact`` become the
+    first profile fields, followed by ``fields`` (name, value)."""
     handle = handle.strip().lower()
     if not HANDLE.match(handle):
         raise SetupError("handle: 1-63 of a-z, 0-9, '_', '.', '-', not ending in '.' or '-'")
     if not name.strip():
         raise SetupError("name must not be empty")
+    pairs = [("Website", website), ("Contact", contact)]
+    wanted = [(n, v) for n, v in pairs if v and v.strip()] + list(fields or [])
+    try:
+        name = vocab.check_display_name(name)
+        bio = vocab.check_bio(summary) if summary else None
+        checked = vocab.check_fields(wanted)
+    except vocab.ProfileError as exc:
+        raise SetupError(str(exc)) from None
     if await actor_queries.local_actor(session, handle) is not None:
         raise SetupError(f"a local actor @{handle} exists already")
     actor_id = urls.actor(handle)
@@ -102,8 +116,9 @@ async def create_local_actor(
         type="Organization",
         handle=handle,
         domain=domain,
-        name=name.strip(),
-        summary=summary,
+        name=name,
+        summary=vocab.render_bio(bio) or None,
+        summary_source=bio,
         url=urls.profile(handle),
         inbox=urls.inbox(handle),
         shared_inbox=urls.shared_inbox,
@@ -111,12 +126,11 @@ async def create_local_actor(
         followers_url=urls.followers(handle),
         following_url=urls.following(handle),
         manually_approves_followers=manually_approves_followers,
-        website=website,
-        contact=contact,
         official_identifier=official_identifier,
     )
     session.add(actor)
     await session.flush()
+    await profile_queries.replace_fields(session, actor.id, [(f.name, f.value) for f in checked])
     rsa, ed = keys if keys else (None, None)
     _add_keys(session, actor, urls, rsa, ed)
     await session.flush()

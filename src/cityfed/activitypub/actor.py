@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from cityfed.activitypub.jsonld import actor_context
 from cityfed.activitypub.links import UnsafeLinkError, check_links
+from cityfed.activitypub.profile import Field, ImageRef, image_url
+from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.timefmt import format_datetime, parse_datetime
 from cityfed.activitypub.vocab.common import as_list, first_of
 
@@ -64,10 +65,13 @@ class LocalActorDocument:
     assertion_methods: tuple[MultikeyInfo, ...] = ()
     previous_keys: tuple[PublicKeyInfo, ...] = ()
     manually_approves_followers: bool = False
-    icon_url: str | None = None
-    website: str | None = None
-    contact: str | None = None
+    icon: ImageRef | None = None  # the avatar
+    image: ImageRef | None = None  # the header
+    fields: tuple[Field, ...] = ()  # PropertyValue attachments, in order
     official_identifier: str | None = None
+    # When the profile last changed: lets a follower drop an older Update that arrives after a
+    # newer one (deliveries are not ordered), as it does for objects (§5).
+    updated: datetime | None = None
     # Listed in account search and indexable; the instance actor is not a city to find.
     discoverable: bool = True
 
@@ -111,29 +115,17 @@ class LocalActorDocument:
                 }
                 for key in self.assertion_methods
             ]
-        if self.icon_url:
-            doc["icon"] = {"type": "Image", "url": self.icon_url}
-        attachments = []
-        if self.website:
-            link = escape(self.website, quote=True)
-            shown = escape(self.website.split("://", 1)[-1])
-            attachments.append(
-                _property(
-                    "Website",
-                    f'<a href="{link}" rel="me nofollow noopener" target="_blank">{shown}</a>',
-                )
-            )
-        if self.contact:
-            attachments.append(_property("Contact", escape(self.contact)))
-        if attachments:
-            doc["attachment"] = attachments
+        if self.icon:
+            doc["icon"] = self.icon.to_ap()
+        if self.image:
+            doc["image"] = self.image.to_ap()
+        if self.fields:
+            doc["attachment"] = [f.to_ap() for f in self.fields]
         if self.official_identifier:
             doc["cf:officialIdentifier"] = self.official_identifier
+        if self.updated is not None:
+            doc["updated"] = format_datetime(self.updated)
         return doc
-
-
-def _property(name: str, value_html: str) -> dict[str, str]:
-    return {"type": "PropertyValue", "name": name, "value": value_html}
 
 
 class ActorParseError(ValueError):
@@ -156,6 +148,8 @@ class RemoteActor:
     summary: str | None = None
     url: str | None = None
     icon_url: str | None = None
+    header_url: str | None = None
+    updated: datetime | None = None
     manually_approves_followers: bool = False
     public_keys: list[PublicKeyInfo] = field(default_factory=list)
     multikeys: list[MultikeyInfo] = field(default_factory=list)
@@ -198,7 +192,7 @@ class RemoteActor:
                 if key_id:
                     keys.append(
                         PublicKeyInfo(
-                            key_id, owner, entry["publicKeyPem"], _expiry(entry.get("expires"))
+                            key_id, owner, entry["publicKeyPem"], _timestamp(entry.get("expires"))
                         )
                     )
         multikeys = []
@@ -211,8 +205,6 @@ class RemoteActor:
             ):
                 controller = _str(entry.get("controller")) or actor_id
                 multikeys.append(MultikeyInfo(entry["id"], controller, entry["publicKeyMultibase"]))
-        icon = doc.get("icon")
-        icon_url = _str(icon.get("url")) if isinstance(icon, dict) else _str(icon)
         return cls(
             id=actor_id,
             type=actor_type,
@@ -223,16 +215,19 @@ class RemoteActor:
             followers=_str(doc.get("followers")) or None,
             following=_str(doc.get("following")) or None,
             name=_str(doc.get("name")) or None,
-            summary=_str(doc.get("summary")) or None,
+            # Sanitised once here (§6): whatever shows it later gets Mastodon's allowed set.
+            summary=sanitize_html(_str(doc.get("summary"))) or None,
             url=_str(first_of(doc.get("url"))) or None,
-            icon_url=icon_url or None,
+            icon_url=image_url(doc.get("icon")),
+            header_url=image_url(doc.get("image")),
+            updated=_timestamp(doc.get("updated")),
             manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
             public_keys=keys,
             multikeys=multikeys,
         )
 
 
-def _expiry(value: Any) -> datetime | None:
+def _timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:

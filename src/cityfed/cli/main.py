@@ -41,6 +41,14 @@ def main() -> None:
 )
 @click.option("--database-url", default=None, help="default: SQLite file in the data dir")
 @click.option("--force", is_flag=True, help="use a data dir that already has a config")
+@click.option("--bio", default=None, help="the city's bio, in Markdown")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="a profile field, e.g. 'Website=https://berlin.example' (repeat, up to 8)",
+)
 def init(
     data_dir: Path,
     domain: str,
@@ -50,14 +58,22 @@ def init(
     allow_private_addresses: bool,
     database_url: str | None,
     force: bool,
+    bio: str | None,
+    fields: tuple[str, ...],
 ) -> None:
-    """Create a node: config file, database, keys, the instance actor and the city actor."""
+    """Create a node: config file, database, keys, the instance actor and the city actor
+    (with its first profile: --bio, --field; `cityfed profile set` changes it later)."""
     from cityfed.actions import setup
+    from cityfed.activitypub.profile import ProfileError, parse_field
     from cityfed.models import actors as actor_queries
     from cityfed.models import migrate
     from cityfed.models.tokens import create_token
     from cityfed.urls import Urls
 
+    try:
+        pairs = [parse_field(spec) for spec in fields]
+    except ProfileError as exc:
+        raise click.BadParameter(exc.message, param_hint="'--field'") from None
     config_file = data_dir / "cityfed.toml"
     if config_file.exists() and not force:
         raise click.ClickException(
@@ -91,7 +107,7 @@ def init(
             if existing is None:
                 try:
                     actor = await setup.create_local_actor(
-                        session, urls, settings.domain, handle, name
+                        session, urls, settings.domain, handle, name, summary=bio, fields=pairs
                     )
                 except setup.SetupError as exc:
                     raise click.ClickException(str(exc)) from None

@@ -1,5 +1,5 @@
-"""Our actors as ActivityStreams documents, built from the database (used by the actor route and
-by key rotation, which announces the new document)."""
+"""Our actors as ActivityStreams documents, built from the database (used by the actor route, by
+key rotation and by profile changes, which announce the new document)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import LocalActorDocument, MultikeyInfo, PublicKeyInfo
 from cityfed.activitypub.multikey import encode_ed25519
+from cityfed.activitypub.profile import Field, ImageRef
 from cityfed.keys.generate import load_public_pem
 from cityfed.models import actors as actor_queries
+from cityfed.models import profile as profile_queries
 from cityfed.models.tables import Actor
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -34,6 +36,19 @@ async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dic
             multikeys.append(MultikeyInfo(key.key_id, actor.ap_id, encode_ed25519(public)))
     is_city = actor.type != "Application"
     handle = actor.handle
+    fields: tuple[Field, ...] = ()
+    icon = image = None
+    if is_city:
+        fields = tuple(
+            Field(row.name, row.value) for row in await profile_queries.fields_of(session, actor.id)
+        )
+        images = await profile_queries.images_of(session, actor.id)
+        avatar = images.get(profile_queries.ImageRole.AVATAR)
+        header = images.get(profile_queries.ImageRole.HEADER)
+        if avatar is not None:
+            icon = ImageRef(node.urls.media(avatar.file.storage_key), avatar.file.media_type)
+        if header is not None:
+            image = ImageRef(node.urls.media(header.file.storage_key), header.file.media_type)
     doc = LocalActorDocument(
         id=actor.ap_id,
         type=actor.type,
@@ -54,10 +69,11 @@ async def actor_document(session: AsyncSession, node: Node, actor: Actor) -> dic
         previous_keys=previous,
         published=actor.created_at,
         manually_approves_followers=actor.manually_approves_followers,
-        icon_url=actor.icon_url,
-        website=actor.website,
-        contact=actor.contact,
+        icon=icon,
+        image=image,
+        fields=fields,
         official_identifier=actor.official_identifier,
         discoverable=is_city,
+        updated=actor.updated_at if is_city else None,
     )
     return doc.to_ap()

@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityfed.models.tables import Actor, Media, MediaFile, MediaLink, RemoteMedia
+from cityfed.models.tables import Actor, Media, MediaFile, MediaLink, ProfileMedia, RemoteMedia
 from cityfed.models.types import utcnow
 
 
@@ -254,11 +254,16 @@ async def release_object_media(session: AsyncSession, object_id: int) -> list[st
 async def unattached_media(
     session: AsyncSession, *, created_before: datetime, limit: int = 100
 ) -> list[int]:
-    """Uploads never attached to anything (an abandoned form), old enough to sweep."""
+    """Uploads never attached to anything (an abandoned form), old enough to sweep. A city's
+    avatar and header are attached to the city, not to an object: they are never swept."""
     rows = await session.scalars(
         select(Media.id)
         .outerjoin(MediaLink, MediaLink.media_id == Media.id)
-        .where(MediaLink.media_id.is_(None), Media.created_at < created_before)
+        .where(
+            MediaLink.media_id.is_(None),
+            Media.created_at < created_before,
+            Media.id.not_in(select(ProfileMedia.media_id)),
+        )
         .order_by(Media.id)
         .limit(limit)
     )

@@ -48,6 +48,7 @@ async def upsert(session: AsyncSession, remote: RemoteActor, document: dict[str,
     actor.summary = remote.summary
     actor.url = remote.url
     actor.icon_url = remote.icon_url
+    actor.header_url = remote.header_url
     actor.inbox = remote.inbox
     actor.shared_inbox = remote.shared_inbox
     actor.outbox = remote.outbox

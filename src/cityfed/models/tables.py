@@ -59,6 +59,10 @@ class Actor(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(URL)
     icon_url: Mapped[str | None] = mapped_column(URL)
+    # The header picture (``image`` of the actor document), as ``icon_url`` is the avatar.
+    header_url: Mapped[str | None] = mapped_column(URL)
+    # A local city's bio as staff wrote it (Markdown); ``summary`` holds it rendered and sanitised.
+    summary_source: Mapped[str | None] = mapped_column(Text)
     inbox: Mapped[str | None] = mapped_column(URL)
     shared_inbox: Mapped[str | None] = mapped_column(URL)
     outbox: Mapped[str | None] = mapped_column(URL)
@@ -506,3 +510,33 @@ class Marker(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "timeline"),)
+class ProfileField(Base):
+    """One of a local city's profile fields (a ``PropertyValue`` attachment of its actor), in
+    order. ``value`` is the text staff entered; a link in it is verified the way Mastodon verifies
+    (a ``rel="me"`` link back on the linked page), and ``verified_at`` says when that last
+    succeeded. Verification is ours alone: it is shown on our pages and never federated."""
+
+    __tablename__ = "profile_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)
+    verified_at: Mapped[datetime | None]
+    checked_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("actor_id", "position"),)
+
+
+class ProfileMedia(Base):
+    """A local city's avatar or header: which upload (``media``) it is. A table of its own rather
+    than columns on ``actors``, so media and actors do not reference each other in a cycle."""
+
+    __tablename__ = "profile_media"
+
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)  # models.profile.ImageRole
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.actions import profile as profile_actions
 from cityfed.activitypub.vocab.common import is_valid_hashtag
 from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
@@ -67,6 +68,7 @@ async def profile_page(
         request.app[TEMPLATES],
         "profile.html",
         actor=actor,
+        profile=await profile_actions.read_in(session, node, actor),
         domain=node.settings.domain,
         followers=await follow_queries.count_followers(session, actor.id),
         following=await follow_queries.count_following(session, actor.id),

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import delete, or_
 
 from cityfed.activitypub.actor import ActorParseError, RemoteActor
+from cityfed.activitypub.timefmt import parse_datetime
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.models import remote_actors
@@ -23,6 +24,16 @@ async def update(ctx: Context) -> None:
         remote = RemoteActor.from_ap(obj)
     except ActorParseError as exc:
         raise Refuse(f"Update with an unusable actor: {exc}") from None
+    # Deliveries are not ordered: an Update older than the copy we hold must not undo a newer
+    # one (a profile changed twice in a row). Actors that send no ``updated`` are taken as sent.
+    known = ctx.sender.document or {}
+    if remote.updated is not None and isinstance(known.get("updated"), str):
+        try:
+            stale = remote.updated < parse_datetime(known["updated"])
+        except ValueError:
+            stale = False
+        if stale:
+            raise Ignore(f"Update of {ctx.sender.ap_id} older than the copy we hold")
     await remote_actors.upsert(ctx.session, remote, obj)
     # Keys may have rotated: the next signature check must not use a stale parsed key.
     ctx.node.remote_keys.forget_owner(ctx.sender.ap_id)

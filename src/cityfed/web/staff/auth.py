@@ -119,11 +119,19 @@ async def _forgery(request: web.Request, cookies: Cookies) -> str | None:
     return None
 
 
+# POST paths whose form carries a picture (the profile's avatar and header).
+LARGE_FORMS = frozenset({"/staff/admin/profile/image"})
+
+
 @web.middleware
 async def staff_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not is_staff_path(request.path):
         return await handler(request)
     node = request.app[NODE]
+    if request.path in LARGE_FORMS and request.method == "POST":
+        # Forms that carry a picture may be as large as [media] allows (the app's body limit is
+        # for text forms); the file is checked again when it is processed.
+        request = request.clone(client_max_size=node.settings.media_max_image_bytes + 64 * 1024)
     cookies = Cookies.of(node)
     asked = request.query.get("lang")
     lang = i18n.choose(

@@ -45,6 +45,10 @@ NOTICES = {
     "moderation_saved": N_("The moderation setting is saved."),
     "token_revoked": N_("The token is revoked."),
     "user_deleted": N_("The account is deleted."),
+    "profile_saved": N_("The profile is saved and sent to our followers."),
+    "profile_verified": N_("The links are checked again."),
+    "profile_image_saved": N_("The picture is saved and sent to our followers."),
+    "profile_image_removed": N_("The picture is removed."),
 }
 
 
@@ -62,6 +66,7 @@ EDITOR_NAV = (
     ("/staff/account", N_("My account")),
 )
 ADMIN_NAV = (
+    ("/staff/admin/profile", N_("City profile")),
     ("/staff/follows", N_("Follows")),
     ("/staff/admin/moderation", N_("Moderation")),
     ("/staff/admin/peers", N_("Peers")),

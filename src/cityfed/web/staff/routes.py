@@ -12,6 +12,7 @@ from cityfed.web.staff import (
     items,
     oauth,
     objects,
+    profile,
     report,
     signin,
     timeline,
@@ -74,6 +75,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/staff/admin/users/reset", accounts.reset_password)
     r.add_post("/staff/admin/users/delete", accounts.delete_user)
     oauth.add_routes(app)
+    profile.add_routes(app)
 
 
 def setup(app: web.Application) -> None:
