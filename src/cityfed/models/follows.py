@@ -103,3 +103,20 @@ async def drop_follows_of_inbox(session: AsyncSession, inbox: str) -> int | None
         .execution_options(synchronize_session=False)
     )
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+
+async def listing(session: AsyncSession, me: int, *, following: bool) -> list[tuple[Actor, Follow]]:
+    """Whom actor ``me`` follows (``following``) or who follows it, with the follow, newest
+    first, in every state."""
+    mine, theirs = (
+        (Follow.follower_id, Follow.followee_id)
+        if following
+        else (Follow.followee_id, Follow.follower_id)
+    )
+    rows = await session.execute(
+        select(Actor, Follow)
+        .join(Follow, theirs == Actor.id)
+        .where(mine == me)
+        .order_by(Follow.id.desc())
+    )
+    return [(actor, follow) for actor, follow in rows.all()]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.vocab import Project
 from cityfed.appkeys import NODE
-from cityfed.web import queries as web_queries
+from cityfed.models import objects as object_queries
 from cityfed.web.references import Reference, reference
 from cityfed.web.staff import labels
 from cityfed.web.staff.auth import requires
@@ -64,8 +64,8 @@ async def _origins(session: AsyncSession, entries: list[Entry]) -> dict[str, Ref
         for entry in entries
         if isinstance(entry.item, Project) and entry.item.is_based_on
     ]
-    titles = await web_queries.titles(session, based_on)
-    owners = await web_queries.owners(session, based_on)
+    titles = await object_queries.titles(session, based_on)
+    owners = await object_queries.owners(session, based_on)
     return {ap_id: reference(ap_id, titles, owners) for ap_id in based_on}
 
 
