@@ -15,7 +15,9 @@ async def test_staff_and_api_hold_the_same_comments_and_both_hide_blocked_domain
 ) -> None:
     a, b, c, project = await three_cities(nodes)
     await b.api("PUT", "/admin/moderation", json={"moderate_comments": True}, status=200)
-    kept = await a.api("POST", "/comments", status=201, json={"in_reply_to": project, "content": "Hi"})
+    kept = await a.api(
+        "POST", "/comments", status=201, json={"in_reply_to": project, "content": "Hi"}
+    )
     hidden = await c.api(
         "POST", "/comments", status=201, json={"in_reply_to": project, "content": "Cheap stuff"}
     )

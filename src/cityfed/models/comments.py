@@ -16,7 +16,7 @@ from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 
 
-def _thread(target: Object) -> Select[tuple[Object, Actor]]:
+def _thread(target: Object) -> Select[Object, Actor]:
     root = target.context or target.ap_id
     return (
         select(Object, Actor)
@@ -49,7 +49,7 @@ async def count_thread(session: AsyncSession, target: Object) -> int:
     return await _count(session, _thread(target))
 
 
-def _held(state: CommentState) -> Select[tuple[Object, Actor]]:
+def _held(state: CommentState) -> Select[Object, Actor]:
     return (
         select(Object, Actor)
         .join(Actor, Actor.id == Object.actor_id)
@@ -84,5 +84,5 @@ async def count_held_comments(
     return await _count(session, _held(state))
 
 
-async def _count(session: AsyncSession, query: Select[Any]) -> int:
+async def _count(session: AsyncSession, query: Select[*tuple[Any, ...]]) -> int:
     return await session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -23,7 +23,9 @@ async def targeting_with_authors(
     session: AsyncSession, type_name: str, target: str
 ) -> list[tuple[Object, Actor]]:
     """Adoptions or offers about ``target`` with who made them (blocked domains left out)."""
-    return await with_authors(session, await targeting(session, type_name, target, hide_blocked=True))
+    return await with_authors(
+        session, await targeting(session, type_name, target, hide_blocked=True)
+    )
 
 
 async def adoptions_of(

@@ -20,7 +20,7 @@ from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.objects import CITY_TYPES
 from cityfed.models.reactions import ReactionKind
-from cityfed.models.tables import Actor, Object
+from cityfed.models.tables import Object
 from cityfed.web import threads
 from cityfed.web.adoptions import adoption_view, adoption_views
 from cityfed.web.cities import profile_url
@@ -89,7 +89,9 @@ async def _cooperation(session: AsyncSession, row: Object, item: CityObject) -> 
     if isinstance(item, Project):
         return await _project_cooperation(session, row, item, discussion)
     if isinstance(item, Challenge):
-        offers = await cooperation_queries.accepted_solutions(session, row.ap_id, limit=COOPERATION_LIMIT)
+        offers = await cooperation_queries.accepted_solutions(
+            session, row.ap_id, limit=COOPERATION_LIMIT
+        )
         projects = [id_of(o.document.get("cf:solution")) or "" for o, _ in offers]
         titles = await object_queries.titles(session, [*projects, *item.resolved_by])
         owners = await object_queries.owners(session, item.resolved_by)
@@ -103,7 +105,11 @@ async def _project_cooperation(
 ) -> Cooperation:
     adoptions = await cooperation_queries.adoptions_of(session, row.ap_id, limit=COOPERATION_LIMIT)
     # Our own adoption behind "based on": its status is what the origin city wants to know.
-    ours = await cooperation_queries.adoption_by(session, row.actor_id, row.ap_id) if item.is_based_on else None
+    ours = (
+        await cooperation_queries.adoption_by(session, row.actor_id, row.ap_id)
+        if item.is_based_on
+        else None
+    )
     solved = await cooperation_queries.solved_by(session, row.actor_id, row.ap_id)
     challenges = [id_of(offer.document.get("cf:challenge")) or "" for offer in solved]
     local_projects = [id_of(r.document.get("cf:localProject")) or "" for r, _ in adoptions]
