@@ -8,10 +8,10 @@ import pytest
 
 from cityfed.models import states
 from cityfed.models.states import (
-    COMMENT,
-    DELIVERY,
-    FOLLOW,
-    OFFER,
+    COMMENT_GRAPH,
+    DELIVERY_GRAPH,
+    FOLLOW_GRAPH,
+    OFFER_GRAPH,
     AnswerState,
     CommentState,
     DeliveryState,
@@ -27,24 +27,24 @@ def test_a_state_is_its_stored_string() -> None:
 
 def test_move_sets_allowed_states_and_refuses_others() -> None:
     offer = SimpleNamespace(state="pending")
-    assert OFFER.move(offer, AnswerState.ACCEPTED) == "accepted" and offer.state == "accepted"
+    assert OFFER_GRAPH.move(offer, AnswerState.ACCEPTED) == "accepted" and offer.state == "accepted"
     with pytest.raises(IllegalTransition, match="accepted may not become rejected"):
-        OFFER.move(offer, AnswerState.REJECTED)
+        OFFER_GRAPH.move(offer, AnswerState.REJECTED)
     assert offer.state == "accepted"  # an illegal move changes nothing
     comment = SimpleNamespace(state="published")
     with pytest.raises(IllegalTransition):
-        COMMENT.move(comment, CommentState.HELD)  # nothing goes back to being held
+        COMMENT_GRAPH.move(comment, CommentState.HELD)  # nothing goes back to being held
     with pytest.raises(IllegalTransition):
-        FOLLOW.check("accepted", FollowState.PENDING)
-    assert FOLLOW.allows(None, FollowState.ACCEPTED)  # a new row may start anywhere
-    assert not FOLLOW.allows("no such state", FollowState.ACCEPTED)
+        FOLLOW_GRAPH.check("accepted", FollowState.PENDING)
+    assert FOLLOW_GRAPH.allows(None, FollowState.ACCEPTED)  # a new row may start anywhere
+    assert not FOLLOW_GRAPH.allows("no such state", FollowState.ACCEPTED)
 
 
 def test_terminal_states_and_bulk_sources() -> None:
-    assert set(DELIVERY.terminal) == {"done", "failed", "cancelled"}
-    assert DELIVERY.sources(DeliveryState.PENDING, [DeliveryState.DEAD]) == ("dead",)
+    assert set(DELIVERY_GRAPH.terminal) == {"done", "failed", "cancelled"}
+    assert DELIVERY_GRAPH.sources(DeliveryState.PENDING, [DeliveryState.DEAD]) == ("dead",)
     with pytest.raises(IllegalTransition):
-        DELIVERY.sources(DeliveryState.PENDING, [DeliveryState.DEAD, DeliveryState.DONE])
+        DELIVERY_GRAPH.sources(DeliveryState.PENDING, [DeliveryState.DEAD, DeliveryState.DONE])
 
 
 def test_every_object_type_with_a_state_has_a_graph_over_its_enum() -> None:

@@ -39,6 +39,7 @@ from cityfed.federation.object_document import tombstone
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import AnswerState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -165,7 +166,7 @@ async def adopt(
             published=now,
             target=found.item.id,
             # A project of another city on this node needs no Accept: nothing travels.
-            state="accepted" if found.owner.local else "pending",
+            state=AnswerState.ACCEPTED if found.owner.local else AnswerState.PENDING,
             activity_ap_id=create_id,
         )
         session.add(row)

@@ -31,6 +31,7 @@ from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.federation.remote import ResolveError, get_actor
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -206,7 +207,7 @@ async def comment(
             in_reply_to=target.id,
             context=target.context,
             published=now,
-            state="published",
+            state=CommentState.PUBLISHED,
         )
         session.add(row)
         await session.flush()

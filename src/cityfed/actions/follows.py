@@ -15,6 +15,7 @@ from cityfed.federation import outbox
 from cityfed.federation.follow_answer import answer_follow, follow_activity
 from cityfed.federation.remote import ResolveError, resolve_reference
 from cityfed.models import follows as follow_queries
+from cityfed.models.states import FollowState
 from cityfed.models.tables import Actor, Follow
 from cityfed.node import Node
 
@@ -51,7 +52,7 @@ async def follow(node: Node, follower: Actor, target: str) -> Follow:
         raise FollowError(f"account: {remote.domain} is blocked")
     async with node.db.transaction() as session:
         existing = await follow_queries.find(session, follower.id, remote.id)
-        if existing is not None and existing.state in {"pending", "accepted"}:
+        if existing is not None and existing.state in {FollowState.PENDING, FollowState.ACCEPTED}:
             return existing
         if existing is not None:
             await session.delete(existing)
@@ -60,7 +61,7 @@ async def follow(node: Node, follower: Actor, target: str) -> Follow:
             follower_id=follower.id,
             followee_id=remote.id,
             activity_ap_id=node.urls.new_activity_id(),
-            state="pending",
+            state=FollowState.PENDING,
         )
         session.add(row)
         await session.flush()
@@ -111,7 +112,7 @@ async def decide_follower(
             .join(Actor, Actor.id == Follow.follower_id)
             .where(Follow.followee_id == followee.id, Actor.ap_id == follower_ap_id)
         )
-        if row is None or (accept and row.state == "accepted"):
+        if row is None or (accept and row.state == FollowState.ACCEPTED):
             return row is not None
         await answer_follow(session, node, row, accept=accept)
     outbox.kick(node)

@@ -11,6 +11,7 @@ from cityfed.federation import outbox
 from cityfed.federation.handlers.comments import is_public, thread_owner
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import COMMENT_GRAPH, CommentState
 from cityfed.models.tables import Actor, AuditEntry, InboxItem, Object
 from cityfed.node import Node
 
@@ -56,7 +57,7 @@ async def decide(
         if approve and node.policy.is_blocked(author.domain):
             raise ModerationError(f"{comment_id}: its author's domain is blocked")
         was = row.state
-        row.state = "published" if approve else "removed"
+        COMMENT_GRAPH.move(row, CommentState.PUBLISHED if approve else CommentState.REMOVED)
         session.add(
             AuditEntry(
                 who=who,
@@ -65,7 +66,7 @@ async def decide(
                 detail={"note": note, "was": was},
             )
         )
-        if approve and was == "held":
+        if approve and was == CommentState.HELD:
             item = await session.scalar(
                 select(InboxItem).where(InboxItem.activity_ap_id == row.activity_ap_id)
             )

@@ -27,6 +27,7 @@ from cityfed.activitypub.vocab import Challenge
 from cityfed.activitypub.vocab.cooperation import SolutionOffer, rationale_html
 from cityfed.federation import outbox
 from cityfed.models import objects as object_queries
+from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -86,7 +87,7 @@ async def offer(node: Node, offerer: Actor, body: dict[str, Any]) -> Object:
             if (
                 earlier.actor_id == offerer.id
                 and earlier.document.get("cf:solution") == project.ap_id
-                and earlier.state != "rejected"
+                and earlier.state != AnswerState.REJECTED
             ):
                 raise Conflict("project", f"already offered for this challenge: {earlier.ap_id}")
         await keep_copy(session, found)
@@ -111,7 +112,7 @@ async def offer(node: Node, offerer: Actor, body: dict[str, Any]) -> Object:
             document=doc,
             published=now,
             target=found.item.id,
-            state="pending",
+            state=AnswerState.PENDING,
             activity_ap_id=activity_id,
         )
         session.add(row)
@@ -153,7 +154,7 @@ async def _received(session: AsyncSession, offer_id: Any) -> tuple[Object, Objec
     owner = await session.get(Actor, challenge.actor_id)
     offerer = await session.get(Actor, row.actor_id)
     assert owner is not None and offerer is not None
-    if row.state != "pending":
+    if not OFFER_GRAPH.allows(row.state, AnswerState.ACCEPTED):
         raise Conflict("offer", f"already {row.state}")
     return row, challenge, owner, offerer
 
@@ -174,7 +175,7 @@ async def answer(
     async with node.db.transaction() as session:
         row, challenge, owner, offerer = await _received(session, offer_id)
         item = SolutionOffer.from_plain(row.document)
-        row.state = "accepted" if accept else "rejected"
+        OFFER_GRAPH.move(row, AnswerState.ACCEPTED if accept else AnswerState.REJECTED)
         reply: dict[str, Any] = {
             "id": node.urls.new_activity_id(),
             "type": "Accept" if accept else "Reject",

@@ -19,6 +19,7 @@ from cityfed.http.responses import activity_json, error, plain_json
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
+from cityfed.models.states import AnswerState
 from cityfed.models.tables import Activity, Object
 
 
@@ -181,7 +182,9 @@ async def cooperation_object(request: web.Request) -> web.StreamResponse:
         row = await object_queries.by_ap_id(session, ap_id)
     if row is None or not row.local or row.type != type_name:
         return error(404, "no such object")
-    if type_name == "SolutionOffer" and (row.state != "accepted" or row.deleted_at is not None):
+    if type_name == "SolutionOffer" and (
+        row.state != AnswerState.ACCEPTED or row.deleted_at is not None
+    ):
         return error(404, "no such object")
     if row.deleted_at is not None:
         return activity_json(with_context(tombstone(row)), status=410)

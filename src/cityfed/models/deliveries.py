@@ -7,18 +7,19 @@ Rows are read as plain values: no ORM object crosses an HTTP call.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.models.peers import domain_not_blocked
 from cityfed.models.policy import covering, policy_of
-from cityfed.models.states import DELIVERY, DUE_STATES, DeliveryState, PeerPolicy
+from cityfed.models.states import DELIVERY_GRAPH, DUE_STATES, DeliveryState, PeerPolicy
 from cityfed.models.tables import Activity, Delivery, Peer
 
 # Leased rows are due (pending or retry); the graph says both may be cancelled.
-_CANCELLABLE = DELIVERY.sources(DeliveryState.CANCELLED, DUE_STATES)
+CANCELLABLE = DELIVERY_GRAPH.sources(DeliveryState.CANCELLED, DUE_STATES)
 
 
 def not_waiting(now: datetime) -> ColumnElement[bool]:
@@ -72,7 +73,7 @@ async def cancel_leased(
     """Cancel leased rows unsent and uncharged (their domain got blocked)."""
     await session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.state.in_(_CANCELLABLE))
+        .where(Delivery.id.in_(ids), Delivery.state.in_(CANCELLABLE))
         .values(
             state=DeliveryState.CANCELLED,
             locked_until=None,
@@ -94,3 +95,45 @@ async def hand_back(
         .values(locked_until=None, attempts=Delivery.attempts - 1, next_attempt_at=now + delay)
         .execution_options(synchronize_session=False)
     )
+
+
+# --- the admin's hand on dead deliveries (actions/deliveries.py) --------------------------------
+
+
+def _dead(ids: Sequence[int] | None, domain: str | None, new: DeliveryState) -> ColumnElement[bool]:
+    """Dead rows by id, or all of a domain, that the graph lets become ``new``."""
+    chosen = Delivery.id.in_(list(ids)) if ids is not None else Delivery.domain == domain
+    return and_(chosen, Delivery.state.in_(DELIVERY_GRAPH.sources(new, [DeliveryState.DEAD])))
+
+
+async def requeue_dead(
+    session: AsyncSession, *, ids: Sequence[int] | None, domain: str | None, now: datetime
+) -> int:
+    """Dead deliveries become due now with a fresh attempt count, unless their domain is blocked:
+    how many."""
+    result = await session.execute(
+        update(Delivery)
+        .where(_dead(ids, domain, DeliveryState.PENDING), domain_not_blocked(Delivery.domain))
+        .values(
+            state=DeliveryState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            locked_until=None,
+            finished_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def drop_dead(
+    session: AsyncSession, *, ids: Sequence[int] | None, domain: str | None, now: datetime
+) -> int:
+    """Dead deliveries are given up for good (cancelled): how many."""
+    result = await session.execute(
+        update(Delivery)
+        .where(_dead(ids, domain, DeliveryState.CANCELLED))
+        .values(state=DeliveryState.CANCELLED, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -142,7 +142,7 @@ _I, _D = InboxState, DeliveryState
 
 # A partner may accept a follow it rejected, and reject (remove) a follower it accepted; a repeated
 # Follow or a repeated answer changes nothing; a follow asked again after a refusal is pending.
-FOLLOW = StateGraph(
+FOLLOW_GRAPH = StateGraph(
     FollowState,
     {
         _F.PENDING: {_F.PENDING, _F.ACCEPTED, _F.REJECTED},
@@ -153,7 +153,7 @@ FOLLOW = StateGraph(
 
 # Moderators may approve a removed comment or remove a published one, and deciding again is
 # harmless (it is audited); nothing goes back to being held.
-COMMENT = StateGraph(
+COMMENT_GRAPH = StateGraph(
     CommentState,
     {
         _C.HELD: {_C.PUBLISHED, _C.REMOVED},
@@ -163,13 +163,13 @@ COMMENT = StateGraph(
 )
 
 # An offer is answered once, by the challenge's owner.
-OFFER = StateGraph(
+OFFER_GRAPH = StateGraph(
     AnswerState,
     {_A.PENDING: {_A.ACCEPTED, _A.REJECTED}},
 )
 
 # The adopted project's owner answers an adoption; a later answer of the origin wins.
-ADOPTION = StateGraph(
+ADOPTION_GRAPH = StateGraph(
     AnswerState,
     {
         _A.PENDING: {_A.ACCEPTED, _A.REJECTED},
@@ -178,7 +178,7 @@ ADOPTION = StateGraph(
     },
 )
 
-INBOX = StateGraph(
+INBOX_GRAPH = StateGraph(
     InboxState,
     {
         _I.PENDING: {_I.RETRY, _I.DONE, _I.FAILED},
@@ -188,7 +188,7 @@ INBOX = StateGraph(
 
 # A dead delivery waits for an admin: requeued (pending again) or cancelled. A blocked domain's
 # queued deliveries are cancelled.
-DELIVERY = StateGraph(
+DELIVERY_GRAPH = StateGraph(
     DeliveryState,
     {
         _D.PENDING: {_D.RETRY, _D.DONE, _D.FAILED, _D.DEAD, _D.CANCELLED},
@@ -197,7 +197,7 @@ DELIVERY = StateGraph(
     },
 )
 
-REPORT = StateGraph(ReportState, {ReportState.OPEN: {ReportState.RESOLVED}})
+REPORT_GRAPH = StateGraph(ReportState, {ReportState.OPEN: {ReportState.RESOLVED}})
 
 # ``Object.state`` per object type: which enum, and which graph moves it.
 OBJECT_STATES: dict[str, type[StrEnum]] = {
@@ -206,9 +206,9 @@ OBJECT_STATES: dict[str, type[StrEnum]] = {
     "SolutionOffer": AnswerState,
 }
 OBJECT_GRAPHS: dict[str, StateGraph[Any]] = {
-    "Note": COMMENT,
-    "Adoption": ADOPTION,
-    "SolutionOffer": OFFER,
+    "Note": COMMENT_GRAPH,
+    "Adoption": ADOPTION_GRAPH,
+    "SolutionOffer": OFFER_GRAPH,
 }
 
 

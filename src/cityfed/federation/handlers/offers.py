@@ -26,6 +26,7 @@ from cityfed.federation.handlers.base import (
     screen_reference,
 )
 from cityfed.models import objects as object_queries
+from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -87,7 +88,7 @@ async def apply(ctx: Context) -> None:
         if (
             earlier.actor_id == ctx.sender.id
             and id_of(earlier.document.get("cf:solution")) == offer.solution
-            and earlier.state != "rejected"
+            and earlier.state != AnswerState.REJECTED
         ):
             raise Ignore(f"{offer.solution} is already offered for {offer.challenge}")
     ctx.session.add(
@@ -99,7 +100,7 @@ async def apply(ctx: Context) -> None:
             document=plain,
             published=offer.published or utcnow(),
             target=offer.challenge,
-            state="pending",
+            state=AnswerState.PENDING,
             activity_ap_id=ctx.activity["id"],
         )
     )
@@ -146,9 +147,9 @@ async def on_answer(ctx: Context, *, accepted: bool) -> bool:
         return False
     if not await _from_owner(ctx, row):
         raise Refuse("only the challenge's owner may answer an offer")
-    if row.state != "pending":
+    if not OFFER_GRAPH.allows(row.state, AnswerState.ACCEPTED):
         raise Ignore(f"offer {row.ap_id} is already {row.state}")
-    row.state = "accepted" if accepted else "rejected"
+    OFFER_GRAPH.move(row, AnswerState.ACCEPTED if accepted else AnswerState.REJECTED)
     await _keep_answer(ctx, answered or "")
     log.info("offer %s %s by %s", row.ap_id, row.state, ctx.sender.ap_id)
     return True
