@@ -43,6 +43,7 @@ from cityfed.demo_cities import CITIES, City
 from cityfed.models import actors as actor_queries
 from cityfed.models import migrate
 from cityfed.models.db import open_database
+from cityfed.models.states import DUE_STATES, FollowState
 from cityfed.models.tables import Actor, Delivery, Follow, InboxItem
 from cityfed.node import Node
 from cityfed.urls import Urls
@@ -126,9 +127,9 @@ async def _busy(node: Node) -> int:
     async with node.db.session() as session:
         deliveries = select(func.count()).select_from(Delivery)
         inbox = select(func.count()).select_from(InboxItem)
-        return (
-            await session.scalar(deliveries.where(Delivery.state.in_(("pending", "retry")))) or 0
-        ) + (await session.scalar(inbox.where(InboxItem.state.in_(("pending", "retry")))) or 0)
+        return (await session.scalar(deliveries.where(Delivery.state.in_(DUE_STATES))) or 0) + (
+            await session.scalar(inbox.where(InboxItem.state.in_(DUE_STATES))) or 0
+        )
 
 
 async def settled(nodes: list[Node]) -> None:
@@ -154,7 +155,7 @@ async def _follow_all(demo: Demo) -> None:
     for node in demo.nodes.values():
         async with node.db.session() as session:
             pending = await session.scalar(
-                select(func.count()).select_from(Follow).where(Follow.state != "accepted")
+                select(func.count()).select_from(Follow).where(Follow.state != FollowState.ACCEPTED)
             )
         if pending:
             raise RuntimeError("a demo follow was not accepted")

@@ -112,7 +112,12 @@ async def decide_follower(request: web.Request) -> web.Response:
     )
     if not done:
         raise ApiError(404, "no follow request from that actor")
-    return reply({"actor": follower, "state": "accepted" if decision == "accept" else "rejected"})
+    return reply(
+        {
+            "actor": follower,
+            "state": FollowState.ACCEPTED if decision == "accept" else FollowState.REJECTED,
+        }
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -168,7 +168,7 @@ async def adoptions(request: web.Request) -> web.Response:
 
 
 async def solutions(request: web.Request) -> web.Response:
-    return await _target_collection(request, "Challenge", "SolutionOffer", "accepted")
+    return await _target_collection(request, "Challenge", "SolutionOffer", AnswerState.ACCEPTED)
 
 
 async def cooperation_object(request: web.Request) -> web.StreamResponse:

@@ -21,6 +21,7 @@ from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.signing import sign_activity
+from cityfed.models.states import DeliveryState
 from cityfed.models.tables import Activity, Actor, Delivery, Peer
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -224,7 +225,7 @@ async def _add_deliveries(
             "sender_id": sender.id,
             "inbox": inbox,
             "domain": domain,
-            "state": "pending",
+            "state": DeliveryState.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
