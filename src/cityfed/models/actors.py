@@ -108,3 +108,11 @@ async def local_keys(session: AsyncSession) -> list[tuple[Key, Actor]]:
         .order_by(Key.id)
     )
     return [(key, actor) for key, actor in rows.all()]
+
+
+async def local_actors_among(session: AsyncSession, ap_ids: Iterable[str]) -> list[Actor]:
+    """Our own cities (not the instance actor) among ``ap_ids``."""
+    query = select(Actor).where(
+        Actor.ap_id.in_(set(ap_ids)), Actor.local.is_(True), Actor.type != "Application"
+    )
+    return list(await session.scalars(query))

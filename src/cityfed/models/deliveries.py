@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.peers import domain_not_blocked
@@ -137,3 +137,27 @@ async def drop_dead(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def add(
+    session: AsyncSession, activity_id: int, sender_id: int, targets: dict[str, str], now: datetime
+) -> int:
+    """Queue one delivery of an activity per inbox in ``targets`` (inbox → domain), due now, in
+    ``targets``' order: how many."""
+    rows = [
+        {
+            "activity_id": activity_id,
+            "sender_id": sender_id,
+            "inbox": inbox,
+            "domain": domain,
+            "state": DeliveryState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for inbox, domain in targets.items()
+    ]
+    if rows:
+        # One executemany instead of an ORM object per row: a fan-out may have thousands.
+        await session.execute(insert(Delivery), rows)
+    return len(rows)

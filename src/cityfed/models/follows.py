@@ -146,3 +146,10 @@ async def count_listing(
 ) -> int:
     query = _listing(me, following, state).subquery()
     return await session.scalar(select(func.count()).select_from(query)) or 0
+
+
+async def drop_follows_of_actor(session: AsyncSession, actor_id: int) -> None:
+    """Forget every follow from or to ``actor_id`` (it deleted itself)."""
+    await session.execute(
+        delete(Follow).where(or_(Follow.follower_id == actor_id, Follow.followee_id == actor_id))
+    )

@@ -339,3 +339,17 @@ async def tagged_local_objects(
 
 def _city_object(row: Object) -> Project | Challenge:
     return (Project if row.type == "Project" else Challenge).from_plain(row.document)
+
+
+async def count_all_local(session: AsyncSession) -> int:
+    """Every live object of ours, of any type (NodeInfo's ``localPosts``)."""
+    query = select(func.count()).select_from(Object)
+    return (
+        await session.scalar(query.where(Object.local.is_(True), Object.deleted_at.is_(None))) or 0
+    )
+
+
+async def local_among(session: AsyncSession, ap_ids: Iterable[str]) -> list[Object]:
+    """Our own objects (live or deleted) among ``ap_ids``."""
+    query = select(Object).where(Object.ap_id.in_(set(ap_ids)), Object.local.is_(True))
+    return list(await session.scalars(query))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cityfed.models.db import dialect_name
-from cityfed.models.states import DeliveryState, FollowState
+from cityfed.models.states import DeliveryState, FollowState, PeerPolicy
 from cityfed.models.tables import Activity, Actor, AuditEntry, Delivery, Follow, Peer
 
 # A declarative class's table is a Table; SQLAlchemy types ``__table__`` as any FromClause.
@@ -286,3 +286,11 @@ async def delivery_summary(session: AsyncSession) -> dict[str, dict[str, int]]:
     for domain, state, count in rows.all():
         summary.setdefault(domain, {})[state] = count
     return dict(sorted(summary.items()))
+
+
+async def blocked_among(session: AsyncSession, domains: set[str]) -> set[str]:
+    """The domains among ``domains`` with a block of their own (exact domain, no parents)."""
+    rows = await session.scalars(
+        select(Peer.domain).where(Peer.domain.in_(domains), Peer.policy == PeerPolicy.BLOCKED)
+    )
+    return set(rows)

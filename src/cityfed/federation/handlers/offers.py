@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.vocab.common import has_type, id_of, read_as_default
 from cityfed.activitypub.vocab.cooperation import SolutionOffer
@@ -25,6 +23,7 @@ from cityfed.federation.handlers.base import (
     dereference_object,
     screen_reference,
 )
+from cityfed.models import activities as activity_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Object
@@ -118,7 +117,7 @@ async def _from_owner(ctx: Context, row: Object) -> bool:
 
 async def _keep_answer(ctx: Context, answered: str) -> None:
     ap_id = id_of(ctx.activity.get("id"))
-    if not ap_id or await ctx.session.scalar(select(Activity.id).where(Activity.ap_id == ap_id)):
+    if not ap_id or await activity_queries.is_known(ctx.session, ap_id):
         return
     kind = ctx.activity.get("type")
     ctx.session.add(
