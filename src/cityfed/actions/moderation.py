@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 
 import orjson
-from sqlalchemy import select
 
 from cityfed.federation import outbox
 from cityfed.federation.handlers.comments import is_public, thread_owner
+from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models import queue as queue_queries
 from cityfed.models.states import COMMENT_GRAPH, CommentState
-from cityfed.models.tables import Actor, AuditEntry, InboxItem, Object
+from cityfed.models.tables import Actor, AuditEntry, Object
 from cityfed.node import Node
 
 log = logging.getLogger("cityfed.actions.moderation")
@@ -51,7 +52,7 @@ async def decide(
             raise ModerationError(comment_id)
         parent = await object_queries.by_ap_id(session, row.in_reply_to or "")
         owner = await thread_owner(session, parent) if parent is not None else None
-        author = await session.get(Actor, row.actor_id)
+        author = await actor_queries.actor_by_id(session, row.actor_id)
         if owner is None or author is None:
             raise ModerationError(comment_id)
         if approve and node.policy.is_blocked(author.domain):
@@ -67,9 +68,7 @@ async def decide(
             )
         )
         if approve and was == CommentState.HELD:
-            item = await session.scalar(
-                select(InboxItem).where(InboxItem.activity_ap_id == row.activity_ap_id)
-            )
+            item = await queue_queries.inbox_item_of(session, row.activity_ap_id or "")
             if item is not None and item.body:  # an emptied body: purged, nothing to forward
                 activity = orjson.loads(item.body)
                 if is_public(activity):

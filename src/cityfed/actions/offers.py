@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.city_objects import Conflict, Missing, find_city_object, keep_copy
@@ -26,6 +25,8 @@ from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Challenge
 from cityfed.activitypub.vocab.cooperation import SolutionOffer, rationale_html
 from cityfed.federation import outbox
+from cityfed.models import activities as activity_queries
+from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Actor, Object
@@ -151,8 +152,8 @@ async def _received(session: AsyncSession, offer_id: Any) -> tuple[Object, Objec
         or challenge.actor_id == row.actor_id
     ):
         raise Missing("offer", "no such offer to one of our challenges")
-    owner = await session.get(Actor, challenge.actor_id)
-    offerer = await session.get(Actor, row.actor_id)
+    owner = await actor_queries.actor_by_id(session, challenge.actor_id)
+    offerer = await actor_queries.actor_by_id(session, row.actor_id)
     assert owner is not None and offerer is not None
     if not OFFER_GRAPH.allows(row.state, AnswerState.ACCEPTED):
         raise Conflict("offer", f"already {row.state}")
@@ -208,11 +209,7 @@ async def answers(session: AsyncSession, rows: list[Object]) -> dict[str, Activi
     ids = [row.activity_ap_id for row in rows if row.activity_ap_id]
     if not ids:
         return {}
-    found = await session.scalars(
-        select(Activity)
-        .where(Activity.object_ap_id.in_(ids), Activity.type.in_(("Accept", "Reject")))
-        .order_by(Activity.id)
-    )
+    found = await activity_queries.answers_to(session, ids)
     return {activity.object_ap_id or "": activity for activity in found}
 
 

@@ -57,3 +57,13 @@ async def queued_inboxes(session: AsyncSession, activity_id: int) -> set[str]:
     return set(
         await session.scalars(select(Delivery.inbox).where(Delivery.activity_id == activity_id))
     )
+
+
+async def answers_to(session: AsyncSession, activity_ap_ids: list[str]) -> list[Activity]:
+    """The Accepts and Rejects (sent or received and kept) of these activities, oldest first."""
+    found = await session.scalars(
+        select(Activity)
+        .where(Activity.object_ap_id.in_(activity_ap_ids), Activity.type.in_(("Accept", "Reject")))
+        .order_by(Activity.id)
+    )
+    return list(found)

@@ -116,3 +116,9 @@ async def local_actors_among(session: AsyncSession, ap_ids: Iterable[str]) -> li
         Actor.ap_id.in_(set(ap_ids)), Actor.local.is_(True), Actor.type != "Application"
     )
     return list(await session.scalars(query))
+
+
+async def count_keys(session: AsyncSession, actor_id: int, kind: str) -> int:
+    """How many keys of ``kind`` an actor has had (current and rotated out)."""
+    query = select(func.count()).select_from(Key).where(Key.actor_id == actor_id, Key.kind == kind)
+    return await session.scalar(query) or 0

@@ -305,3 +305,8 @@ async def delete_inbox_items(session: AsyncSession, before: datetime, limit: int
 async def delete_deliveries(session: AsyncSession, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` finished deliveries finished before ``before``."""
     return await _delete(session, Delivery, await _oldest_ids(session, Delivery, before, limit))
+
+
+async def inbox_item_of(session: AsyncSession, activity_ap_id: str) -> InboxItem | None:
+    """The inbox item that brought an activity (its body as received), if still kept."""
+    return await session.scalar(select(InboxItem).where(InboxItem.activity_ap_id == activity_ap_id))
