@@ -11,9 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
@@ -35,6 +33,9 @@ from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.comments")
 

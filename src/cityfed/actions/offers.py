@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.city_objects import Conflict, Missing, find_city_object, keep_copy
 from cityfed.actions.project_fields import FieldError, Submission
@@ -32,6 +31,9 @@ from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.offers")
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.federation import outbox
@@ -23,6 +21,9 @@ from cityfed.models import reports as report_queries
 from cityfed.models.tables import Actor, AuditEntry, Report
 from cityfed.models.types import utcnow
 from cityfed.node import MissingKeyError, Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.reports")
 

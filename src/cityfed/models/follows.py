@@ -153,3 +153,25 @@ async def drop_follows_of_actor(session: AsyncSession, actor_id: int) -> None:
     await session.execute(
         delete(Follow).where(or_(Follow.follower_id == actor_id, Follow.followee_id == actor_id))
     )
+
+
+async def following_of(
+    session: AsyncSession, follower_id: int, followee_ap_id: str
+) -> Follow | None:
+    """``follower_id``'s follow of the actor ``followee_ap_id`` (in any state)."""
+    return await session.scalar(
+        select(Follow)
+        .join(Actor, Actor.id == Follow.followee_id)
+        .where(Follow.follower_id == follower_id, Actor.ap_id == followee_ap_id)
+    )
+
+
+async def follower_of(
+    session: AsyncSession, followee_id: int, follower_ap_id: str
+) -> Follow | None:
+    """The actor ``follower_ap_id``'s follow of ``followee_id`` (in any state)."""
+    return await session.scalar(
+        select(Follow)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == followee_id, Actor.ap_id == follower_ap_id)
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.vocab.common import is_valid_hashtag
 from cityfed.appkeys import NODE
@@ -18,6 +19,9 @@ from cityfed.web.cities import CityLinks, profile_url
 from cityfed.web.filters import KIND_LABELS
 from cityfed.web.render import render, render_error
 from cityfed.web.templates_key import TEMPLATES
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 KINDS = {"projects": ("project", "Project"), "challenges": ("challenge", "Challenge")}
 

@@ -4,9 +4,9 @@ the object itself, its discussion, who adopted it and which solutions were accep
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import kind_of, load
@@ -31,6 +31,9 @@ from cityfed.web.references import referenced_ids
 from cityfed.web.render import render, render_error
 from cityfed.web.solutions import solution_for, solution_views
 from cityfed.web.templates_key import TEMPLATES
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # One page shows this many comments, adoptions and solutions at most: enough for any real
 # thread, and a bound on the work a flood of (even moderated-in) comments can cause.

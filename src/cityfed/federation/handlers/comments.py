@@ -9,9 +9,7 @@ who do not follow the commenter still see the whole discussion.
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
@@ -24,6 +22,9 @@ from cityfed.models import objects as object_queries
 from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.handlers.comments")
 

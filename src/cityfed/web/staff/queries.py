@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import load
 from cityfed.activitypub.vocab.city_object import title_of
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.web.staff")
 

@@ -4,10 +4,10 @@ filtered by type, tag, goal (SDG) or phase."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.vocab import Project
 from cityfed.appkeys import NODE
@@ -18,6 +18,9 @@ from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city
 from cityfed.web.staff.queries import Entry, TimelineFilter, timeline
 from cityfed.web.staff.render import page
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 PAGE_SIZE = 20
 
