@@ -175,3 +175,9 @@ async def follower_of(
         .join(Actor, Actor.id == Follow.follower_id)
         .where(Follow.followee_id == followee_id, Actor.ap_id == follower_ap_id)
     )
+
+
+async def count_unanswered(session: AsyncSession) -> int:
+    """Follows on this node, ours or others', that are pending or rejected."""
+    query = select(func.count()).select_from(Follow).where(Follow.state != FollowState.ACCEPTED)
+    return await session.scalar(query) or 0

@@ -310,3 +310,12 @@ async def delete_deliveries(session: AsyncSession, before: datetime, limit: int)
 async def inbox_item_of(session: AsyncSession, activity_ap_id: str) -> InboxItem | None:
     """The inbox item that brought an activity (its body as received), if still kept."""
     return await session.scalar(select(InboxItem).where(InboxItem.activity_ap_id == activity_ap_id))
+
+
+async def count_due(session: AsyncSession) -> int:
+    """Deliveries and inbox items still to handle (due now or later), together."""
+    total = 0
+    for table in (Delivery, InboxItem):
+        query = select(func.count()).select_from(table).where(table.state.in_(DUE_STATES))
+        total += await session.scalar(query) or 0
+    return total
