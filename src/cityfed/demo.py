@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from cityfed.actions import adoptions as adoption_actions
 from cityfed.actions import comments as comment_actions
@@ -41,9 +40,11 @@ from cityfed.config import Settings, load_settings, write_settings
 from cityfed.config.settings import default_database_url
 from cityfed.demo_cities import CITIES, City
 from cityfed.models import actors as actor_queries
+from cityfed.models import follows as follow_queries
 from cityfed.models import migrate
+from cityfed.models import queue as queue_queries
 from cityfed.models.db import open_database
-from cityfed.models.tables import Actor, Delivery, Follow, InboxItem
+from cityfed.models.tables import Actor
 from cityfed.node import Node
 from cityfed.urls import Urls
 
@@ -124,11 +125,7 @@ async def _city(node: Node, handle: str) -> Actor:
 
 async def _busy(node: Node) -> int:
     async with node.db.session() as session:
-        deliveries = select(func.count()).select_from(Delivery)
-        inbox = select(func.count()).select_from(InboxItem)
-        return (
-            await session.scalar(deliveries.where(Delivery.state.in_(("pending", "retry")))) or 0
-        ) + (await session.scalar(inbox.where(InboxItem.state.in_(("pending", "retry")))) or 0)
+        return await queue_queries.count_due(session)
 
 
 async def settled(nodes: list[Node]) -> None:
@@ -153,9 +150,7 @@ async def _follow_all(demo: Demo) -> None:
     await settled(list(demo.nodes.values()))
     for node in demo.nodes.values():
         async with node.db.session() as session:
-            pending = await session.scalar(
-                select(func.count()).select_from(Follow).where(Follow.state != "accepted")
-            )
+            pending = await follow_queries.count_unanswered(session)
         if pending:
             raise RuntimeError("a demo follow was not accepted")
 

@@ -6,9 +6,7 @@ first and bounded by ``GRAPH_DEPTH``/``GRAPH_NODES``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.actions.adoption_fields import ADOPTION
 from cityfed.actions.projects import load
@@ -18,6 +16,9 @@ from cityfed.activitypub.vocab.common import id_of, text_of
 from cityfed.activitypub.vocab.cooperation import Adoption
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # The graph is built from what this node knows; bound it so a long chain stays cheap.
 GRAPH_DEPTH = 6

@@ -16,9 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.actions.adoption_fields import (
     ADOPT_FIELDS,
@@ -39,9 +37,13 @@ from cityfed.federation.object_document import tombstone
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import AnswerState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.adoptions")
 
@@ -165,7 +167,7 @@ async def adopt(
             published=now,
             target=found.item.id,
             # A project of another city on this node needs no Accept: nothing travels.
-            state="accepted" if found.owner.local else "pending",
+            state=AnswerState.ACCEPTED if found.owner.local else AnswerState.PENDING,
             activity_ap_id=create_id,
         )
         session.add(row)

@@ -9,9 +9,7 @@ refuse with ``Missing`` (404) and ``Conflict`` (409).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, FieldError
 from cityfed.actions.projects import load
@@ -24,6 +22,9 @@ from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class Missing(FieldError):

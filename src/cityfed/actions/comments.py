@@ -11,9 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
@@ -31,9 +29,13 @@ from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.federation.remote import ResolveError, get_actor
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.comments")
 
@@ -206,7 +208,7 @@ async def comment(
             in_reply_to=target.id,
             context=target.context,
             published=now,
-            state="published",
+            state=CommentState.PUBLISHED,
         )
         session.add(row)
         await session.flush()

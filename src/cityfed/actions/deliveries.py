@@ -12,12 +12,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
-
 from cityfed.actions.peers import PolicyError, normalize_domain
 from cityfed.federation import outbox
-from cityfed.models import peers as peer_queries
-from cityfed.models.tables import AuditEntry, Delivery
+from cityfed.models import deliveries as delivery_queries
+from cityfed.models.tables import AuditEntry
 from cityfed.models.types import utcnow
 from cityfed.node import Node
 
@@ -32,8 +30,8 @@ class SelectionError(ValueError):
 
 def _selection(
     ids: Sequence[int] | None, domain: str | None
-) -> tuple[ColumnElement[bool], str | None]:
-    """The rows asked for, and the domain as policy spells it."""
+) -> tuple[Sequence[int] | None, str | None]:
+    """The ids asked for, or the domain as policy spells it (exactly one of them)."""
     if (ids is None) == (domain is None):
         raise SelectionError("give either ids (a list of delivery ids) or a domain")
     if ids is not None:
@@ -41,39 +39,22 @@ def _selection(
             raise SelectionError(f"ids: give 1 to {MAX_IDS} delivery ids")
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise SelectionError("ids: expected a list of integers")
-        return Delivery.id.in_(list(ids)), None
+        return list(ids), None
     assert domain is not None
     try:
         domain = normalize_domain(domain)
     except PolicyError as exc:
         raise SelectionError(str(exc)) from None
-    return Delivery.domain == domain, domain
+    return None, domain
 
 
 async def retry(
     node: Node, who: str, *, ids: Sequence[int] | None = None, domain: str | None = None
 ) -> int:
     """Dead deliveries (by id, or all of a domain) become due now with a fresh attempt count."""
-    where, domain = _selection(ids, domain)
-    now = utcnow()
+    ids, domain = _selection(ids, domain)
     async with node.db.transaction() as session:
-        result = await session.execute(
-            update(Delivery)
-            .where(
-                where,
-                Delivery.state == "dead",
-                peer_queries.domain_not_blocked(Delivery.domain),
-            )
-            .values(
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                locked_until=None,
-                finished_at=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        count = result.rowcount or 0  # type: ignore[attr-defined]
+        count = await delivery_queries.requeue_dead(session, ids=ids, domain=domain, now=utcnow())
         session.add(_audit(who, "deliveries.retry", ids, domain, count))
     if count:
         outbox.kick(node)
@@ -85,15 +66,9 @@ async def drop(
     node: Node, who: str, *, ids: Sequence[int] | None = None, domain: str | None = None
 ) -> int:
     """Dead deliveries (by id, or all of a domain) are given up for good (``cancelled``)."""
-    where, domain = _selection(ids, domain)
+    ids, domain = _selection(ids, domain)
     async with node.db.transaction() as session:
-        result = await session.execute(
-            update(Delivery)
-            .where(where, Delivery.state == "dead")
-            .values(state="cancelled", finished_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        count = result.rowcount or 0  # type: ignore[attr-defined]
+        count = await delivery_queries.drop_dead(session, ids=ids, domain=domain, now=utcnow())
         session.add(_audit(who, "deliveries.drop", ids, domain, count))
     log.info("%s dropped %d dead deliveries (%s)", who, count, _what(ids, domain))
     return count

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from cityfed.activitypub.webfinger import WebfingerError, parse_account
 from cityfed.federation import outbox
 from cityfed.federation.follow_answer import answer_follow, follow_activity
 from cityfed.federation.remote import ResolveError, resolve_reference
+from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
+from cityfed.models.states import FollowState
 from cityfed.models.tables import Actor, Follow
 from cityfed.node import Node
 
@@ -51,7 +51,7 @@ async def follow(node: Node, follower: Actor, target: str) -> Follow:
         raise FollowError(f"account: {remote.domain} is blocked")
     async with node.db.transaction() as session:
         existing = await follow_queries.find(session, follower.id, remote.id)
-        if existing is not None and existing.state in {"pending", "accepted"}:
+        if existing is not None and existing.state in {FollowState.PENDING, FollowState.ACCEPTED}:
             return existing
         if existing is not None:
             await session.delete(existing)
@@ -60,7 +60,7 @@ async def follow(node: Node, follower: Actor, target: str) -> Follow:
             follower_id=follower.id,
             followee_id=remote.id,
             activity_ap_id=node.urls.new_activity_id(),
-            state="pending",
+            state=FollowState.PENDING,
         )
         session.add(row)
         await session.flush()
@@ -79,14 +79,10 @@ async def follow(node: Node, follower: Actor, target: str) -> Follow:
 
 async def unfollow(node: Node, follower: Actor, followee_ap_id: str) -> bool:
     async with node.db.transaction() as session:
-        row = await session.scalar(
-            select(Follow)
-            .join(Actor, Actor.id == Follow.followee_id)
-            .where(Follow.follower_id == follower.id, Actor.ap_id == followee_ap_id)
-        )
+        row = await follow_queries.following_of(session, follower.id, followee_ap_id)
         if row is None:
             return False
-        remote = await session.get(Actor, row.followee_id)
+        remote = await actor_queries.actor_by_id(session, row.followee_id)
         assert remote is not None
         undo = {
             "id": node.urls.new_activity_id(),
@@ -106,12 +102,8 @@ async def decide_follower(
 ) -> bool:
     """Approve or reject a pending follower (manual approval)."""
     async with node.db.transaction() as session:
-        row = await session.scalar(
-            select(Follow)
-            .join(Actor, Actor.id == Follow.follower_id)
-            .where(Follow.followee_id == followee.id, Actor.ap_id == follower_ap_id)
-        )
-        if row is None or (accept and row.state == "accepted"):
+        row = await follow_queries.follower_of(session, followee.id, follower_ap_id)
+        if row is None or (accept and row.state == FollowState.ACCEPTED):
             return row is not None
         await answer_follow(session, node, row, accept=accept)
     outbox.kick(node)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.federation import outbox
 from cityfed.federation.actor_document import actor_document
@@ -46,14 +44,7 @@ async def rotate(
             if old is not None:
                 old.retired_at = now
                 old.expires_at = now + grace
-        generation = 1 + (
-            await session.scalar(
-                select(func.count())
-                .select_from(Key)
-                .where(Key.actor_id == actor.id, Key.kind == "rsa")
-            )
-            or 0
-        )
+        generation = 1 + await actor_queries.count_keys(session, actor.id, "rsa")
         new_rsa_id = node.urls.rsa_key_id(actor.ap_id, generation)
         session.add(
             Key(

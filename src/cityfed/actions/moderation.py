@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 
 import orjson
-from sqlalchemy import select
 
 from cityfed.federation import outbox
 from cityfed.federation.handlers.comments import is_public, thread_owner
+from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
-from cityfed.models.tables import Actor, AuditEntry, InboxItem, Object
+from cityfed.models import queue as queue_queries
+from cityfed.models.states import COMMENT_GRAPH, CommentState
+from cityfed.models.tables import Actor, AuditEntry, Object
 from cityfed.node import Node
 
 log = logging.getLogger("cityfed.actions.moderation")
@@ -50,13 +52,13 @@ async def decide(
             raise ModerationError(comment_id)
         parent = await object_queries.by_ap_id(session, row.in_reply_to or "")
         owner = await thread_owner(session, parent) if parent is not None else None
-        author = await session.get(Actor, row.actor_id)
+        author = await actor_queries.actor_by_id(session, row.actor_id)
         if owner is None or author is None:
             raise ModerationError(comment_id)
         if approve and node.policy.is_blocked(author.domain):
             raise ModerationError(f"{comment_id}: its author's domain is blocked")
         was = row.state
-        row.state = "published" if approve else "removed"
+        COMMENT_GRAPH.move(row, CommentState.PUBLISHED if approve else CommentState.REMOVED)
         session.add(
             AuditEntry(
                 who=who,
@@ -65,10 +67,8 @@ async def decide(
                 detail={"note": note, "was": was},
             )
         )
-        if approve and was == "held":
-            item = await session.scalar(
-                select(InboxItem).where(InboxItem.activity_ap_id == row.activity_ap_id)
-            )
+        if approve and was == CommentState.HELD:
+            item = await queue_queries.inbox_item_of(session, row.activity_ap_id or "")
             if item is not None and item.body:  # an emptied body: purged, nothing to forward
                 activity = orjson.loads(item.body)
                 if is_public(activity):

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.city_objects import Conflict, Missing, find_city_object, keep_copy
 from cityfed.actions.project_fields import FieldError, Submission
@@ -26,10 +24,16 @@ from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Challenge
 from cityfed.activitypub.vocab.cooperation import SolutionOffer, rationale_html
 from cityfed.federation import outbox
+from cityfed.models import activities as activity_queries
+from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.offers")
 
@@ -86,7 +90,7 @@ async def offer(node: Node, offerer: Actor, body: dict[str, Any]) -> Object:
             if (
                 earlier.actor_id == offerer.id
                 and earlier.document.get("cf:solution") == project.ap_id
-                and earlier.state != "rejected"
+                and earlier.state != AnswerState.REJECTED
             ):
                 raise Conflict("project", f"already offered for this challenge: {earlier.ap_id}")
         await keep_copy(session, found)
@@ -111,7 +115,7 @@ async def offer(node: Node, offerer: Actor, body: dict[str, Any]) -> Object:
             document=doc,
             published=now,
             target=found.item.id,
-            state="pending",
+            state=AnswerState.PENDING,
             activity_ap_id=activity_id,
         )
         session.add(row)
@@ -150,10 +154,10 @@ async def _received(session: AsyncSession, offer_id: Any) -> tuple[Object, Objec
         or challenge.actor_id == row.actor_id
     ):
         raise Missing("offer", "no such offer to one of our challenges")
-    owner = await session.get(Actor, challenge.actor_id)
-    offerer = await session.get(Actor, row.actor_id)
+    owner = await actor_queries.actor_by_id(session, challenge.actor_id)
+    offerer = await actor_queries.actor_by_id(session, row.actor_id)
     assert owner is not None and offerer is not None
-    if row.state != "pending":
+    if not OFFER_GRAPH.allows(row.state, AnswerState.ACCEPTED):
         raise Conflict("offer", f"already {row.state}")
     return row, challenge, owner, offerer
 
@@ -174,7 +178,7 @@ async def answer(
     async with node.db.transaction() as session:
         row, challenge, owner, offerer = await _received(session, offer_id)
         item = SolutionOffer.from_plain(row.document)
-        row.state = "accepted" if accept else "rejected"
+        OFFER_GRAPH.move(row, AnswerState.ACCEPTED if accept else AnswerState.REJECTED)
         reply: dict[str, Any] = {
             "id": node.urls.new_activity_id(),
             "type": "Accept" if accept else "Reject",
@@ -207,11 +211,7 @@ async def answers(session: AsyncSession, rows: list[Object]) -> dict[str, Activi
     ids = [row.activity_ap_id for row in rows if row.activity_ap_id]
     if not ids:
         return {}
-    found = await session.scalars(
-        select(Activity)
-        .where(Activity.object_ap_id.in_(ids), Activity.type.in_(("Accept", "Reject")))
-        .order_by(Activity.id)
-    )
+    found = await activity_queries.answers_to(session, ids)
     return {activity.object_ap_id or "": activity for activity in found}
 
 

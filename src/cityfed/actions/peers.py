@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import authority
 from cityfed.models import peers as peer_queries
+from cityfed.models.deliveries import CANCELLABLE
+from cityfed.models.states import DeliveryState
 from cityfed.models.tables import Actor, AuditEntry, Delivery, Follow, NodeSetting
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -155,9 +157,14 @@ async def _cut_off(session: AsyncSession, domain: str, now: datetime) -> tuple[i
         .where(
             peer_queries.covered_by(Delivery.domain, domain),
             peer_queries.domain_blocked(Delivery.domain),
-            Delivery.state.in_(("pending", "retry")),
+            Delivery.state.in_(CANCELLABLE),
         )
-        .values(state="cancelled", locked_until=None, finished_at=now, last_error="domain blocked")
+        .values(
+            state=DeliveryState.CANCELLED,
+            locked_until=None,
+            finished_at=now,
+            last_error="domain blocked",
+        )
         .execution_options(synchronize_session=False)
     )
     return follows.rowcount or 0, deliveries.rowcount or 0  # type: ignore[attr-defined]

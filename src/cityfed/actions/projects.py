@@ -9,10 +9,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, Submission
 from cityfed.activitypub.jsonld import PUBLIC
@@ -25,6 +24,9 @@ from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.projects")
 

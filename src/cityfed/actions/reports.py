@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.federation import outbox
@@ -24,6 +21,9 @@ from cityfed.models import reports as report_queries
 from cityfed.models.tables import Actor, AuditEntry, Report
 from cityfed.models.types import utcnow
 from cityfed.node import MissingKeyError, Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.reports")
 
@@ -165,13 +165,7 @@ async def resolve(node: Node, report_id: int, *, who: str, note: str | None) -> 
         now = utcnow()
         # A conditional UPDATE, not read-then-write: two admins resolving at once must not both
         # succeed (and both be audited) on either database.
-        result = await session.execute(
-            update(Report)
-            .where(Report.id == report_id, Report.resolved_at.is_(None))
-            .values(resolved_at=now, resolved_by=who, resolution_note=note)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await report_queries.resolve(session, report_id, now, who, note):
             raise AlreadyResolved("this report is already resolved")
         await session.refresh(row)
         audit = AuditEntry(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from cityfed.activitypub import profile as vocab
 from cityfed.keys.generate import KeyPairPem, generate_ed25519, generate_rsa
@@ -12,6 +11,9 @@ from cityfed.models import actors as actor_queries
 from cityfed.models import profile as profile_queries
 from cityfed.models.tables import Actor, Key
 from cityfed.urls import Urls
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 HANDLE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,61}[a-z0-9_])?$")  # Mastodon: no trailing . or -
 

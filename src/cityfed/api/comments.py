@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions import comments as comment_actions
 from cityfed.actions import moderation
@@ -21,12 +19,13 @@ from cityfed.api.common import (
     require,
 )
 from cityfed.appkeys import NODE
+from cityfed.models import comments as comment_queries
 from cityfed.models import objects as object_queries
-from cityfed.models.peers import actor_not_blocked, domain_not_blocked
+from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.urls import API_PREFIX
 
-STATES = ("held", "published", "removed")
+STATES = tuple(CommentState)
 
 
 def _view(row: Object, author: Actor) -> dict[str, Any]:
@@ -77,36 +76,12 @@ async def thread(request: web.Request) -> web.Response:
         target = await object_queries.by_ap_id(session, object_id)
         if target is None:
             raise ApiError(404, "no such object")
-        root = target.context or target.ap_id
-        query = (
-            select(Object, Actor)
-            .join(Actor, Actor.id == Object.actor_id)
-            .where(
-                or_(Object.context == root, Object.in_reply_to == object_id),
-                Object.type == "Note",
-                Object.deleted_at.is_(None),
-                Object.state == "published",
-                domain_not_blocked(Actor.domain),
-            )
+        total = await comment_queries.count_thread(session, target)
+        rows = await comment_queries.thread(
+            session, target, offset=(page - 1) * per_page, limit=per_page
         )
-        total, rows = await _page(session, query, Object.published, page, per_page)
     items = [_view(row, author) for row, author in rows]
-    return paged(total, page, items, object=object_id, context=root)
-
-
-async def _page(
-    session: AsyncSession,
-    query: Select[*tuple[Any, ...]],
-    order: Any,
-    page: int,
-    per_page: int,
-) -> tuple[int, list[Any]]:
-    """The total of ``query`` and one page of it, in ``order`` (then by id)."""
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.execute(
-        query.order_by(order, Object.id).offset((page - 1) * per_page).limit(per_page)
-    )
-    return total, list(rows.all())
+    return paged(total, page, items, object=object_id, context=target.context or target.ap_id)
 
 
 async def _own(request: web.Request) -> tuple[Actor, str]:
@@ -141,23 +116,15 @@ async def delete(request: web.Request) -> web.Response:
 
 async def moderation_queue(request: web.Request) -> web.Response:
     require(request, "admin")
-    state = request.query.get("state", "held")
+    state = request.query.get("state", CommentState.HELD)
     if state not in STATES:
         raise ApiError(422, f"state: one of {', '.join(STATES)}")
     page, per_page = paging(request)
     async with request.app[NODE].db.session() as session:
-        query = (
-            select(Object, Actor)
-            .join(Actor, Actor.id == Object.actor_id)
-            .where(
-                Object.type == "Note",
-                Object.local.is_(False),
-                Object.state == state,
-                Object.deleted_at.is_(None),
-                actor_not_blocked(Object.actor_id),
-            )
+        total = await comment_queries.count_held_comments(session, CommentState(state))
+        rows = await comment_queries.held_comments(
+            session, CommentState(state), offset=(page - 1) * per_page, limit=per_page
         )
-        total, rows = await _page(session, query, Object.published.desc(), page, per_page)
     return paged(total, page, [_view(row, author) for row, author in rows], state=state)
 
 

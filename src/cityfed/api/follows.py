@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from cityfed.actions import follows as follow_actions
 from cityfed.api.common import (
@@ -19,6 +18,9 @@ from cityfed.api.common import (
     require,
 )
 from cityfed.appkeys import NODE
+from cityfed.models import actors as actor_queries
+from cityfed.models import follows as follow_queries
+from cityfed.models.states import FollowState
 from cityfed.models.tables import Actor, Follow
 from cityfed.urls import API_PREFIX
 
@@ -46,22 +48,21 @@ async def list_followers(request: web.Request) -> web.Response:
 async def _list(request: web.Request, *, following: bool) -> web.Response:
     node = request.app[NODE]
     me = await acting_actor(request)
-    state = request.query.get("state")
-    if state is not None and state not in {"pending", "accepted", "rejected"}:
+    asked = request.query.get("state")
+    if asked is not None and asked not in tuple(FollowState):
         raise ApiError(422, "state: expected pending, accepted or rejected")
-    mine, theirs = (
-        (Follow.follower_id, Follow.followee_id)
-        if following
-        else (Follow.followee_id, Follow.follower_id)
-    )
+    state = FollowState(asked) if asked else None
     page, per_page = paging(request)
-    query = select(Actor, Follow).join(Follow, theirs == Actor.id).where(mine == me.id)
-    if state:
-        query = query.where(Follow.state == state)
     async with node.db.session() as session:
-        total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        query = query.order_by(Follow.id.desc()).offset((page - 1) * per_page).limit(per_page)
-        rows = (await session.execute(query)).all()
+        total = await follow_queries.count_listing(session, me.id, following=following, state=state)
+        rows = await follow_queries.listing(
+            session,
+            me.id,
+            following=following,
+            state=state,
+            offset=(page - 1) * per_page,
+            limit=per_page,
+        )
     return paged(total, page, [_entry(actor, follow) for actor, follow in rows])
 
 
@@ -78,7 +79,7 @@ async def create_follow(request: web.Request) -> web.Response:
     except follow_actions.FollowError as exc:
         raise ApiError(422, str(exc)) from None
     async with node.db.session() as session:
-        remote = await session.get(Actor, follow.followee_id)
+        remote = await actor_queries.actor_by_id(session, follow.followee_id)
     assert remote is not None
     return reply(_entry(remote, follow), 201)
 
@@ -111,7 +112,12 @@ async def decide_follower(request: web.Request) -> web.Response:
     )
     if not done:
         raise ApiError(404, "no follow request from that actor")
-    return reply({"actor": follower, "state": "accepted" if decision == "accept" else "rejected"})
+    return reply(
+        {
+            "actor": follower,
+            "state": FollowState.ACCEPTED if decision == "accept" else FollowState.REJECTED,
+        }
+    )
 
 
 def add_routes(app: web.Application) -> None:

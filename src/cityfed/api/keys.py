@@ -5,24 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
-from sqlalchemy import select
 
 from cityfed.actions import keys as key_actions
 from cityfed.api.common import ApiError, acting_actor, json_body, page_of, reply, require
 from cityfed.appkeys import NODE
-from cityfed.models.tables import Actor, Key
+from cityfed.models import actors as actor_queries
 from cityfed.urls import API_PREFIX
 
 
 async def list_keys(request: web.Request) -> web.Response:
     require(request, "admin")
     async with request.app[NODE].db.session() as session:
-        rows = await session.execute(
-            select(Key, Actor)
-            .join(Actor, Actor.id == Key.actor_id)
-            .where(Actor.local.is_(True))
-            .order_by(Key.id)
-        )
+        rows = await actor_queries.local_keys(session)
         keys = [
             {
                 "key_id": key.key_id,
@@ -32,7 +26,7 @@ async def list_keys(request: web.Request) -> web.Response:
                 "retired_at": key.retired_at.isoformat() if key.retired_at else None,
                 "expires_at": key.expires_at.isoformat() if key.expires_at else None,
             }
-            for key, actor in rows.all()
+            for key, actor in rows
         ]
     return page_of(request, keys)
 

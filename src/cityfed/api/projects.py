@@ -8,6 +8,7 @@ from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import FieldError, parse, view
 from cityfed.api.common import ApiError, acting_actor, json_body, paged, paging, reply, require
 from cityfed.appkeys import NODE
+from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
@@ -126,7 +127,7 @@ async def delete(request: web.Request) -> web.Response:
 
 async def _owner(request: web.Request, row: Object) -> Actor:
     async with request.app[NODE].db.session() as session:
-        actor = await session.get(Actor, row.actor_id)
+        actor = await actor_queries.actor_by_id(session, row.actor_id)
     assert actor is not None
     return actor
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub import collections as coll
@@ -16,10 +15,11 @@ from cityfed.appkeys import HTML_PAGES, NODE
 from cityfed.federation.actor_document import actor_document
 from cityfed.http.negotiation import wants_html
 from cityfed.http.responses import activity_json, error
+from cityfed.models import activities as activity_queries
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
-from cityfed.models.tables import Activity, Actor, Object
+from cityfed.models.tables import Actor
 from cityfed.node import Node
 
 
@@ -120,35 +120,18 @@ async def outbox(request: web.Request) -> web.Response:
     number = _page_number(request)
     async with node.db.session() as session:
         found = await _local_actor_or_404(session, request.match_info["handle"])
+
         # Correlated, so a page looks up only its own rows' objects: ``IN (SELECT ...)`` made
         # SQLite collect every live object id of the actor first (slow for a large actor).
-        live = exists().where(
-            Object.ap_id == Activity.object_ap_id,
-            Object.actor_id == found.id,
-            Object.deleted_at.is_(None),
-        )
-        where = (
-            Activity.actor_id == found.id,
-            Activity.local.is_(True),
-            Activity.public.is_(True),
-            Activity.type == "Create",
-            live,
-        )
-
         async def count() -> int:
-            query = select(func.count()).select_from(Activity).where(*where)
-            return await session.scalar(query) or 0
+            return await activity_queries.count_outbox(session, found.id)
 
         total = await node.counts.get(("outbox", found.id), count)
         collection_id = found.outbox or node.urls.outbox(found.handle)
         if number is None:
             return activity_json(coll.collection(collection_id, total))
-        bodies = await session.scalars(
-            select(Activity.body)
-            .where(*where)
-            .order_by(Activity.id.desc())
-            .offset((number - 1) * coll.PAGE_SIZE)
-            .limit(coll.PAGE_SIZE)
+        bodies = await activity_queries.outbox_bodies(
+            session, found.id, offset=(number - 1) * coll.PAGE_SIZE, limit=coll.PAGE_SIZE
         )
         items = [_without_context(body) for body in bodies]
     page = coll.page(collection_id, number, items, total)

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.digest import digest_header
 from cityfed.models import availability as availability_queries
-from cityfed.models.policy import covering, policy_of
+from cityfed.models import deliveries as delivery_queries
 from cityfed.models.queue import lease_columns
-from cityfed.models.tables import Activity, Delivery, Peer
+from cityfed.models.tables import Delivery
 from cityfed.node import Node
 
 log = logging.getLogger("cityfed.delivery")
@@ -127,20 +126,17 @@ class Leaser:
         async with self.node.db.transaction() as session:
             # Open circuits wait minutes; unavailable domains wait until they answer again
             # (federation/availability.py). Neither is leased, so neither is charged attempts.
-            circuit_open = select(Peer.domain).where(
-                or_(Peer.circuit_open_until > now, Peer.unavailable_since.is_not(None))
-            )
             rows = await lease_columns(
                 session,
                 Delivery,
                 now,
                 limit=limit,
                 lease_for=lease_for,
-                extra=[Delivery.domain.not_in(circuit_open)],
+                extra=[delivery_queries.not_waiting(now)],
             )
             if not rows:
                 return Lease([], {}, {}, more=False)
-            peers = await _peers(session, {row.domain for row in rows})
+            peers = await delivery_queries.peer_states(session, {row.domain for row in rows})
             blocked = [row for row in rows if peers.get(row.domain, (False, 0))[0]]
             kept, excess = self._share(
                 [row for row in rows if not peers.get(row.domain, (False, 0))[0]], held
@@ -174,12 +170,7 @@ class Leaser:
         self, session: AsyncSession, activity_ids: set[int]
     ) -> dict[int, Payload]:
         """The payloads to send, from the cache where possible (one small query to key it)."""
-        result = await session.execute(
-            select(Activity.id, Activity.ap_id, Activity.signing_key_id).where(
-                Activity.id.in_(activity_ids)
-            )
-        )
-        keys = {activity_id: (ap_id, key_id) for activity_id, ap_id, key_id in result}
+        keys = await delivery_queries.activity_keys(session, activity_ids)
         payloads: dict[int, Payload] = {}
         for activity_id, (ap_id, key_id) in keys.items():
             cached = self._payloads.get((activity_id, ap_id))
@@ -187,48 +178,21 @@ class Leaser:
                 payloads[activity_id] = cached
         missing = keys.keys() - payloads.keys()
         if missing:
-            bodies = await session.execute(
-                select(Activity.id, Activity.body).where(Activity.id.in_(missing))
-            )
-            for activity_id, raw in bodies:
+            bodies = await delivery_queries.activity_bodies(session, missing)
+            for activity_id, body in bodies.items():
                 ap_id, key_id = keys[activity_id]
-                body = bytes(raw)
                 payload = Payload(ap_id, body, digest_header(body), key_id)
                 payloads[activity_id] = payload
                 self._payloads.put((activity_id, ap_id), payload)
         return payloads
 
 
-async def _peers(session: AsyncSession, domains: set[str]) -> dict[str, tuple[bool, int]]:
-    """(blocked, consecutive failures) of each domain that has a peers row or a blocked parent."""
-    keys = {key for domain in domains for key in covering(domain)}
-    result = await session.execute(
-        select(Peer.domain, Peer.policy, Peer.consecutive_failures).where(Peer.domain.in_(keys))
-    )
-    rows = {domain: (policy, failures or 0) for domain, policy, failures in result}
-    policies = {domain: policy for domain, (policy, _) in rows.items()}
-    return {
-        domain: (policy_of(policies, domain) == "blocked", rows.get(domain, (None, 0))[1])
-        for domain in domains
-        if any(key in rows for key in covering(domain))
-    }
-
-
 async def _cancel_blocked(session: AsyncSession, rows: list[Any], now: datetime) -> None:
     """Never deliver to a blocked domain (§7), even what was queued before the block."""
     if not rows:
         return
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_([row.id for row in rows]))
-        .values(
-            state="cancelled",
-            locked_until=None,
-            finished_at=now,
-            attempts=Delivery.attempts - 1,
-            last_error="domain is blocked",
-        )
-        .execution_options(synchronize_session=False)
+    await delivery_queries.cancel_leased(
+        session, [row.id for row in rows], now, "domain is blocked"
     )
     for row in rows:
         log.info(
@@ -240,13 +204,4 @@ async def _hand_back(session: AsyncSession, rows: list[Any], now: datetime) -> N
     """Return rows beyond a domain's share unsent and uncharged, slightly later."""
     if not rows:
         return
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_([row.id for row in rows]))
-        .values(
-            locked_until=None,
-            attempts=Delivery.attempts - 1,
-            next_attempt_at=now + HANDBACK_DELAY,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await delivery_queries.hand_back(session, [row.id for row in rows], now, HANDBACK_DELAY)

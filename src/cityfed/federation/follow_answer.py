@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.federation import outbox
+from cityfed.models.states import FOLLOW_GRAPH, FollowState
 from cityfed.models.tables import Actor, Follow
 from cityfed.node import Node
 
@@ -35,7 +36,7 @@ async def answer_follow(
     follower = await session.get(Actor, follow.follower_id)
     followee = await session.get(Actor, follow.followee_id)
     assert follower is not None and followee is not None
-    follow.state = "accepted" if accept else "rejected"
+    FOLLOW_GRAPH.move(follow, FollowState.ACCEPTED if accept else FollowState.REJECTED)
     answer = {
         "id": node.urls.new_activity_id(),
         "type": "Accept" if accept else "Reject",

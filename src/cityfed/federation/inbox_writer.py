@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 
 from cityfed.models.db import Database
+from cityfed.models.states import InboxState
 from cityfed.models.tables import InboxItem
 from cityfed.models.types import utcnow
 
@@ -99,7 +100,7 @@ class InboxWriter:
                 item.recipient,
                 item.body,
                 item.verified_by,
-                "pending",
+                InboxState.PENDING.value,
                 0,
                 now,
                 now,

@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy import select
 
 from cityfed.activitypub import collections as coll
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT, context_document
@@ -16,10 +15,12 @@ from cityfed.appkeys import HTML_PAGES, NODE
 from cityfed.federation.object_document import tombstone, with_live_collections
 from cityfed.http.negotiation import wants_html
 from cityfed.http.responses import activity_json, error, plain_json
+from cityfed.models import activities as activity_queries
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.reactions import ReactionKind
-from cityfed.models.tables import Activity, Object
+from cityfed.models.states import AnswerState
+from cityfed.models.tables import Object
 
 
 def with_context(doc: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +109,7 @@ async def activity(request: web.Request) -> web.Response:
     node = request.app[NODE]
     ap_id = f"{node.urls.base}/activities/{request.match_info['uid']}"
     async with node.db.session() as session:
-        row = await session.scalar(select(Activity).where(Activity.ap_id == ap_id))
+        row = await activity_queries.by_ap_id(session, ap_id)
     if row is None or not row.local or not row.public:
         return error(404, "no such activity")
     return activity_json(orjson.loads(row.body))
@@ -167,7 +168,7 @@ async def adoptions(request: web.Request) -> web.Response:
 
 
 async def solutions(request: web.Request) -> web.Response:
-    return await _target_collection(request, "Challenge", "SolutionOffer", "accepted")
+    return await _target_collection(request, "Challenge", "SolutionOffer", AnswerState.ACCEPTED)
 
 
 async def cooperation_object(request: web.Request) -> web.StreamResponse:
@@ -181,7 +182,9 @@ async def cooperation_object(request: web.Request) -> web.StreamResponse:
         row = await object_queries.by_ap_id(session, ap_id)
     if row is None or not row.local or row.type != type_name:
         return error(404, "no such object")
-    if type_name == "SolutionOffer" and (row.state != "accepted" or row.deleted_at is not None):
+    if type_name == "SolutionOffer" and (
+        row.state != AnswerState.ACCEPTED or row.deleted_at is not None
+    ):
         return error(404, "no such object")
     if row.deleted_at is not None:
         return activity_json(with_context(tombstone(row)), status=410)

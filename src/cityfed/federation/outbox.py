@@ -14,14 +14,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import event, insert, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.activitypub.jsonld import DEFAULT_CONTEXT
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.signing import sign_activity
-from cityfed.models.tables import Activity, Actor, Delivery, Peer
+from cityfed.models import activities as activity_queries
+from cityfed.models import deliveries as delivery_queries
+from cityfed.models import peers as peer_queries
+from cityfed.models.tables import Activity, Actor
 from cityfed.models.types import utcnow
 from cityfed.node import Node
 
@@ -110,10 +113,7 @@ async def _blocked(session: AsyncSession, domains: Iterable[str]) -> set[str]:
     wanted = set(domains)
     if not wanted:
         return set()
-    rows = await session.scalars(
-        select(Peer.domain).where(Peer.domain.in_(wanted), Peer.policy == "blocked")
-    )
-    return set(rows)
+    return await peer_queries.blocked_among(session, wanted)
 
 
 async def enqueue(
@@ -167,7 +167,7 @@ async def forward(
     inboxes it has not been queued for; the author's own host is skipped (it has the original).
     """
     ap_id = _id_of_activity(activity)
-    row = await session.scalar(select(Activity).where(Activity.ap_id == ap_id))
+    row = await activity_queries.by_ap_id(session, ap_id)
     queued: set[str] = set()
     if row is None:
         row = Activity(
@@ -183,9 +183,7 @@ async def forward(
         session.add(row)
         await session.flush()
     else:
-        queued = set(
-            await session.scalars(select(Delivery.inbox).where(Delivery.activity_id == row.id))
-        )
+        queued = await activity_queries.queued_inboxes(session, row.id)
     await _add_deliveries(
         session, node, row, forwarder, inboxes, skip=queued, skip_domain=authority(author.ap_id)
     )
@@ -217,31 +215,16 @@ async def _add_deliveries(
         }
     )
     blocked = await _blocked(session, targets.values())
-    now = utcnow()
-    rows = [
-        {
-            "activity_id": activity.id,
-            "sender_id": sender.id,
-            "inbox": inbox,
-            "domain": domain,
-            "state": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for inbox, domain in targets.items()
-        if domain not in blocked
-    ]
-    if rows:
-        # One executemany instead of an ORM object per row: a fan-out may have thousands.
-        await session.execute(insert(Delivery), rows)
+    wanted = {inbox: domain for inbox, domain in targets.items() if domain not in blocked}
+    queued = await delivery_queries.add(session, activity.id, sender.id, wanted, utcnow())
+    if queued:
         _kick_after_commit(session, node)
-    skipped = len(targets) - len(rows)
+    skipped = len(targets) - queued
     log.info(
         "queued %s %s from %s for %d inbox(es)%s",
         activity.type,
         activity.ap_id,
         sender.ap_id,
-        len(rows),
+        queued,
         f", {skipped} on blocked domains skipped" if skipped else "",
     )

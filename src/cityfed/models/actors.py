@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityfed.models.tables import Actor, Key
+from cityfed.models.tables import Actor, Key, Object
 
 
 async def local_actor(session: AsyncSession, handle: str) -> Actor | None:
@@ -77,3 +78,47 @@ async def signing_key(session: AsyncSession, actor_id: int, kind: str) -> Key | 
 
 async def key_by_key_id(session: AsyncSession, key_id: str) -> Key | None:
     return await session.scalar(select(Key).where(Key.key_id == key_id))
+
+
+async def actor_by_id(session: AsyncSession, actor_id: int) -> Actor | None:
+    return await session.get(Actor, actor_id)
+
+
+async def actors_by_id(session: AsyncSession, actor_ids: Iterable[int]) -> dict[int, Actor]:
+    ids = set(actor_ids)
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Actor).where(Actor.id.in_(ids)))
+    return {actor.id: actor for actor in rows}
+
+
+async def with_authors(session: AsyncSession, rows: Iterable[Object]) -> list[tuple[Object, Actor]]:
+    """``rows`` paired with their authors (rows whose author is gone are dropped)."""
+    rows = list(rows)
+    authors = await actors_by_id(session, {row.actor_id for row in rows})
+    return [(row, authors[row.actor_id]) for row in rows if row.actor_id in authors]
+
+
+async def local_keys(session: AsyncSession) -> list[tuple[Key, Actor]]:
+    """Every key of our own actors (current and rotated out), with its actor, oldest first."""
+    rows = await session.execute(
+        select(Key, Actor)
+        .join(Actor, Actor.id == Key.actor_id)
+        .where(Actor.local.is_(True))
+        .order_by(Key.id)
+    )
+    return [(key, actor) for key, actor in rows.all()]
+
+
+async def local_actors_among(session: AsyncSession, ap_ids: Iterable[str]) -> list[Actor]:
+    """Our own cities (not the instance actor) among ``ap_ids``."""
+    query = select(Actor).where(
+        Actor.ap_id.in_(set(ap_ids)), Actor.local.is_(True), Actor.type != "Application"
+    )
+    return list(await session.scalars(query))
+
+
+async def count_keys(session: AsyncSession, actor_id: int, kind: str) -> int:
+    """How many keys of ``kind`` an actor has had (current and rotated out)."""
+    query = select(func.count()).select_from(Key).where(Key.actor_id == actor_id, Key.kind == kind)
+    return await session.scalar(query) or 0

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.activitypub.vocab import Challenge, Project
+from cityfed.activitypub.vocab.city_object import title_of
 from cityfed.models.peers import actor_not_blocked, domain_not_blocked
+from cityfed.models.states import CommentState, FollowState
 from cityfed.models.tables import Actor, Follow, Object, Reaction
 
 CITY_TYPES = ("Project", "Challenge")
@@ -71,7 +74,7 @@ def _timeline(local_actor_id: int, types: Sequence[str]) -> Select[Object, Actor
     still live and not from a blocked domain (a block removes the follows, but copies received
     before it stay stored)."""
     followed = select(Follow.followee_id).where(
-        Follow.follower_id == local_actor_id, Follow.state == "accepted"
+        Follow.follower_id == local_actor_id, Follow.state == FollowState.ACCEPTED
     )
     # A partner's object boosted (Announce) by a followed city shows too, as a boost.
     boosted = select(Reaction.object_id).where(
@@ -211,7 +214,7 @@ def _replies_where(ap_id: str) -> tuple[Any, ...]:
     return (
         Object.in_reply_to == ap_id,
         Object.deleted_at.is_(None),
-        Object.state == "published",
+        Object.state == CommentState.PUBLISHED,
         actor_not_blocked(Object.actor_id),
     )
 
@@ -232,3 +235,121 @@ async def reply_ids(session: AsyncSession, ap_id: str, *, offset: int, limit: in
         .limit(limit)
     )
     return list(rows)
+
+
+# --- what the pages say about objects they link to ----------------------------------------------
+
+
+async def titles(session: AsyncSession, ap_ids: Iterable[str]) -> dict[str, str]:
+    """The title (``cf:title``, or ``name`` from older nodes) of each live object we hold among
+    ``ap_ids`` (ours or a partner's copy), so "based on" and "addresses" links can show a title
+    instead of a bare URL."""
+    ids = {ap_id for ap_id in ap_ids if ap_id}
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Object.ap_id, Object.document).where(
+            Object.ap_id.in_(ids),
+            Object.deleted_at.is_(None),
+            # A blocked domain's words do not appear on our pages, not even as a link text.
+            actor_not_blocked(Object.actor_id),
+        )
+    )
+    found: dict[str, str] = {}
+    for ap_id, document in rows:
+        name = title_of(document)
+        if name:
+            found[ap_id] = name
+    return found
+
+
+async def owners(session: AsyncSession, ap_ids: Iterable[str]) -> dict[str, Actor]:
+    """The author of each live object we hold among ``ap_ids``, so a link to a partner's project
+    can say whose it is ("Heat-risk map by City of Hamburg"). Blocked domains' actors are left
+    out, as in ``titles``: their names do not appear on our pages either."""
+    ids = {ap_id for ap_id in ap_ids if ap_id}
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Object.ap_id, Actor)
+        .join(Actor, Actor.id == Object.actor_id)
+        .where(Object.ap_id.in_(ids), Object.deleted_at.is_(None), domain_not_blocked(Actor.domain))
+    )
+    return {ap_id: actor for ap_id, actor in rows.all()}
+
+
+async def with_author(session: AsyncSession, ap_id: str) -> tuple[Object, Actor] | None:
+    """The object ``ap_id`` (live or deleted) and its author, unless a blocked domain's."""
+    row = (
+        await session.execute(
+            select(Object, Actor)
+            .join(Actor, Actor.id == Object.actor_id)
+            .where(Object.ap_id == ap_id, domain_not_blocked(Actor.domain))
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def known_challenges(
+    session: AsyncSession, *, limit: int
+) -> list[tuple[str, dict[str, Any], Actor]]:
+    """The live challenges this node holds (ours and partners' copies, none from a blocked
+    domain), newest first: id, document and author."""
+    rows = await session.execute(
+        select(Object.ap_id, Object.document, Actor)
+        .join(Actor, Actor.id == Object.actor_id)
+        .where(
+            Object.type == "Challenge",
+            Object.deleted_at.is_(None),
+            domain_not_blocked(Actor.domain),
+        )
+        .order_by(Object.published.desc(), Object.id.desc())
+        .limit(limit)
+    )
+    return [(ap_id, document, author) for ap_id, document, author in rows.all()]
+
+
+async def tagged_local_objects(
+    session: AsyncSession, tag: str, *, offset: int, limit: int
+) -> tuple[list[Object], int]:
+    """This node's live projects and challenges carrying hashtag ``tag`` (case-insensitive, as
+    Mastodon matches hashtags), newest first: one page of them and how many there are in all.
+
+    Tags live inside the JSON document and JSON operators differ between SQLite and
+    PostgreSQL, so SQL narrows the candidates with a portable text match on the serialised
+    document and Python decides exactly. The text match only for ASCII tags: the JSON
+    serialiser may escape other characters (``\\u00fc``), and a missed candidate would be
+    a wrong answer while an extra one costs only a parse. A tags table would make this one
+    indexed query; worth it once nodes hold thousands of objects.
+    """
+    query = select(Object).where(
+        Object.local.is_(True), Object.type.in_(CITY_TYPES), Object.deleted_at.is_(None)
+    )
+    if tag.isascii():
+        query = query.where(cast(Object.document, Text).icontains(f'"#{tag}"', autoescape=True))
+    query = query.order_by(Object.published.desc(), Object.id.desc())
+    wanted = tag.casefold()
+    matching = [
+        row
+        for row in await session.scalars(query)
+        if any(t.casefold() == wanted for t in _city_object(row).tags)
+    ]
+    return matching[offset : offset + limit], len(matching)
+
+
+def _city_object(row: Object) -> Project | Challenge:
+    return (Project if row.type == "Project" else Challenge).from_plain(row.document)
+
+
+async def count_all_local(session: AsyncSession) -> int:
+    """Every live object of ours, of any type (NodeInfo's ``localPosts``)."""
+    query = select(func.count()).select_from(Object)
+    return (
+        await session.scalar(query.where(Object.local.is_(True), Object.deleted_at.is_(None))) or 0
+    )
+
+
+async def local_among(session: AsyncSession, ap_ids: Iterable[str]) -> list[Object]:
+    """Our own objects (live or deleted) among ``ap_ids``."""
+    query = select(Object).where(Object.ap_id.in_(set(ap_ids)), Object.local.is_(True))
+    return list(await session.scalars(query))

@@ -17,22 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cityfed.models.db import dialect_name
+from cityfed.models.states import DeliveryState, FollowState, PeerPolicy
 from cityfed.models.tables import Activity, Actor, AuditEntry, Delivery, Follow, Peer
 
 # A declarative class's table is a Table; SQLAlchemy types ``__table__`` as any FromClause.
 _PEERS = cast(Table, Peer.__table__)
 
-FAILING_STATES = ("retry", "dead")
+FAILING_STATES = (DeliveryState.RETRY, DeliveryState.DEAD)
 # Delivery states as the admin API and CLI name them: "retrying" reads better than "retry".
-QUEUE_STATES = {"pending": "pending", "retrying": "retry", "dead": "dead"}
-STATE_NAMES = {
-    "pending": "pending",
-    "retry": "retrying",
-    "dead": "dead",
-    "done": "done",
-    "failed": "failed",
-    "cancelled": "cancelled",
+_D = DeliveryState
+STATE_NAMES: dict[str, str] = {
+    state: "retrying" if state == _D.RETRY else state.value
+    for state in (_D.PENDING, _D.RETRY, _D.DEAD, _D.DONE, _D.FAILED, _D.CANCELLED)
 }
+QUEUE_STATES: dict[str, str] = {STATE_NAMES[s]: s for s in (_D.PENDING, _D.RETRY, _D.DEAD)}
 
 
 # --- hiding blocked domains ---------------------------------------------------------------------
@@ -179,13 +177,13 @@ async def overview(session: AsyncSession, domain: str | None = None) -> list[Pee
     followers_q = (
         select(remote.domain, func.count())
         .join(Follow, Follow.follower_id == remote.id)
-        .where(remote.local.is_(False), Follow.state == "accepted")
+        .where(remote.local.is_(False), Follow.state == FollowState.ACCEPTED)
         .group_by(remote.domain)
     )
     following_q = (
         select(remote.domain, func.count())
         .join(Follow, Follow.followee_id == remote.id)
-        .where(remote.local.is_(False), Follow.state == "accepted")
+        .where(remote.local.is_(False), Follow.state == FollowState.ACCEPTED)
         .group_by(remote.domain)
     )
     failing_q = (
@@ -288,3 +286,11 @@ async def delivery_summary(session: AsyncSession) -> dict[str, dict[str, int]]:
     for domain, state, count in rows.all():
         summary.setdefault(domain, {})[state] = count
     return dict(sorted(summary.items()))
+
+
+async def blocked_among(session: AsyncSession, domains: set[str]) -> set[str]:
+    """The domains among ``domains`` with a block of their own (exact domain, no parents)."""
+    rows = await session.scalars(
+        select(Peer.domain).where(Peer.domain.in_(domains), Peer.policy == PeerPolicy.BLOCKED)
+    )
+    return set(rows)

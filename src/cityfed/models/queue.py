@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.actor import authority
 from cityfed.models.db import dialect_name
+from cityfed.models.states import CommentState, DeliveryState, InboxState
 from cityfed.models.tables import Delivery, InboxItem, Object
 
 Item = TypeVar("Item", InboxItem, Delivery)
 
-DUE_STATES = ("pending", "retry")
+DUE_STATES = (DeliveryState.PENDING, DeliveryState.RETRY)  # the same for InboxState
 
 
 async def _lease_ids(
@@ -203,7 +204,7 @@ async def reschedule(
     await session.execute(
         update(table)
         .where(table.id == row_id)
-        .values(state="retry", locked_until=None, next_attempt_at=at, **values)
+        .values(state=DeliveryState.RETRY, locked_until=None, next_attempt_at=at, **values)
         .execution_options(synchronize_session=False)
     )
 
@@ -244,14 +245,19 @@ async def inbox_backlog_by_domain(session: AsyncSession) -> dict[str, int]:
 
 # --- retention (federation/housekeeping.py) ----------------------------------------------------
 
-FINISHED_INBOX_STATES = ("done", "failed")
-FINISHED_DELIVERY_STATES = ("done", "failed", "dead", "cancelled")
+FINISHED_INBOX_STATES = (InboxState.DONE, InboxState.FAILED)
+FINISHED_DELIVERY_STATES = (
+    DeliveryState.DONE,
+    DeliveryState.FAILED,
+    DeliveryState.DEAD,
+    DeliveryState.CANCELLED,
+)
 
 
 def _not_held_comment() -> ColumnElement[bool]:
     # A held comment's approval forwards the original bytes (actions/moderation.py): keep them.
     held = select(Object.activity_ap_id).where(
-        Object.state == "held", Object.activity_ap_id.is_not(None)
+        Object.state == CommentState.HELD, Object.activity_ap_id.is_not(None)
     )
     return InboxItem.activity_ap_id.not_in(held)
 
@@ -299,3 +305,17 @@ async def delete_inbox_items(session: AsyncSession, before: datetime, limit: int
 async def delete_deliveries(session: AsyncSession, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` finished deliveries finished before ``before``."""
     return await _delete(session, Delivery, await _oldest_ids(session, Delivery, before, limit))
+
+
+async def inbox_item_of(session: AsyncSession, activity_ap_id: str) -> InboxItem | None:
+    """The inbox item that brought an activity (its body as received), if still kept."""
+    return await session.scalar(select(InboxItem).where(InboxItem.activity_ap_id == activity_ap_id))
+
+
+async def count_due(session: AsyncSession) -> int:
+    """Deliveries and inbox items still to handle (due now or later), together."""
+    total = 0
+    for table in (Delivery, InboxItem):
+        query = select(func.count()).select_from(table).where(table.state.in_(DUE_STATES))
+        total += await session.scalar(query) or 0
+    return total

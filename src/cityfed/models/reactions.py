@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.peers import actor_not_blocked
+from cityfed.models.states import FollowState
 from cityfed.models.tables import Actor, Follow, Reaction
 
 
@@ -97,7 +98,7 @@ async def boosters_followed(
     if not object_ids:
         return {}
     followed = select(Follow.followee_id).where(
-        Follow.follower_id == local_actor_id, Follow.state == "accepted"
+        Follow.follower_id == local_actor_id, Follow.state == FollowState.ACCEPTED
     )
     rows = await session.execute(
         select(Reaction.object_id, Actor)

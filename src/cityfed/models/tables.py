@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -25,6 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from cityfed.models.states import (
+    DeliveryState,
+    FollowState,
+    InboxState,
+    PeerPolicy,
+    check_sql,
+    object_state_check_sql,
+)
 from cityfed.models.types import UTCDateTime, utcnow
 
 URL = String(2048)
@@ -118,12 +127,16 @@ class Object(Base):
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     # What an Adoption or SolutionOffer is about (the project or challenge id).
     target: Mapped[str | None] = mapped_column(URL, index=True)
-    # Comments: published | held | removed. Offers: pending | accepted | rejected.
+    # Per type (models.states.OBJECT_STATES): a Note's CommentState, an Adoption's or a
+    # SolutionOffer's AnswerState; None for the other types.
     state: Mapped[str | None] = mapped_column(String(16))
     # The activity that brought the object (an Offer's id, for its Accept/Reject).
     activity_ap_id: Mapped[str | None] = mapped_column(URL, index=True)
 
-    __table_args__ = (Index("ix_objects_listing", "local", "type", "published"),)
+    __table_args__ = (
+        Index("ix_objects_listing", "local", "type", "published"),
+        CheckConstraint(object_state_check_sql(), name="state"),
+    )
 
 
 class Activity(Base):
@@ -158,11 +171,14 @@ class Follow(Base):
         ForeignKey("actors.id", ondelete="CASCADE"), index=True
     )
     activity_ap_id: Mapped[str] = mapped_column(URL, unique=True)
-    state: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
+    state: Mapped[str] = mapped_column(String(16))  # FollowState
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (UniqueConstraint("follower_id", "followee_id"),)
+    __table_args__ = (
+        UniqueConstraint("follower_id", "followee_id"),
+        CheckConstraint(check_sql("state", FollowState), name="state"),
+    )
 
 
 class InboxItem(Base):
@@ -179,7 +195,7 @@ class InboxItem(Base):
     )  # local handle, None for shared inbox
     body: Mapped[bytes]
     verified_by: Mapped[str] = mapped_column(String(32), default="http-signature")
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|retry|done|failed
+    state: Mapped[str] = mapped_column(String(16), default=InboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
@@ -191,6 +207,7 @@ class InboxItem(Base):
         Index("ix_inbox_items_due", "state", "next_attempt_at"),
         # The purge (federation/housekeeping.py) finds processed items by when they finished.
         Index("ix_inbox_items_finished_at", "finished_at"),
+        CheckConstraint(check_sql("state", InboxState), name="state"),
     )
 
 
@@ -204,9 +221,7 @@ class Delivery(Base):
     sender_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
     inbox: Mapped[str] = mapped_column(URL)
     domain: Mapped[str] = mapped_column(String(255), index=True)
-    state: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|retry|done|failed|dead|cancelled
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
@@ -219,6 +234,7 @@ class Delivery(Base):
         UniqueConstraint("activity_id", "inbox"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
         Index("ix_deliveries_finished_at", "finished_at"),
+        CheckConstraint(check_sql("state", DeliveryState), name="state"),
     )
 
 
@@ -228,7 +244,7 @@ class Peer(Base):
     __tablename__ = "peers"
 
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
-    policy: Mapped[str | None] = mapped_column(String(16))  # trusted | allowed | blocked | None
+    policy: Mapped[str | None] = mapped_column(String(16))  # PeerPolicy, or None: no decision
     note: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime | None]
@@ -242,6 +258,10 @@ class Peer(Base):
     # Set after days of failures: deliveries to the domain are held (not leased, not charged)
     # until it answers again, to a probe or by sending us something (as Mastodon does).
     unavailable_since: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(check_sql("policy", PeerPolicy, nullable=True), name="policy"),
+    )
 
 
 class GoneInbox(Base):

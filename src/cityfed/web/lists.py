@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions import profile as profile_actions
 from cityfed.activitypub.vocab.common import is_valid_hashtag
@@ -13,12 +14,15 @@ from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor
 from cityfed.node import Node
-from cityfed.web import paging, queries
+from cityfed.web import paging
 from cityfed.web.cards import cards
 from cityfed.web.cities import CityLinks, profile_url
 from cityfed.web.filters import KIND_LABELS
 from cityfed.web.render import render, render_error
 from cityfed.web.templates_key import TEMPLATES
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 KINDS = {"projects": ("project", "Project"), "challenges": ("challenge", "Challenge")}
 
@@ -128,13 +132,13 @@ async def tag_page(request: web.Request) -> web.Response:
         return _bad_page(request, node)
     size = paging.PAGE_SIZE
     async with node.db.session() as session:
-        rows, total = await queries.tagged_local_objects(
+        rows, total = await object_queries.tagged_local_objects(
             session, tag, offset=(number - 1) * size, limit=size
         )
         pager = paging.Pager(number, total, request.rel_url.raw_path)
         if pager.beyond_end:
             return _no_such_page(request, node)
-        authors = await queries.actors_by_id(session, {row.actor_id for row in rows})
+        authors = await actor_queries.actors_by_id(session, {row.actor_id for row in rows})
     return render(
         request.app[TEMPLATES],
         "list.html",

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, or_
-
 from cityfed.activitypub.actor import ActorParseError, RemoteActor
 from cityfed.activitypub.timefmt import parse_datetime
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
+from cityfed.models import follows as follow_queries
 from cityfed.models import remote_actors
-from cityfed.models.tables import Follow
 
 log = logging.getLogger("cityfed.handlers.actor")
 
@@ -41,10 +39,6 @@ async def update(ctx: Context) -> None:
 
 
 async def delete_actor(ctx: Context) -> None:
-    await ctx.session.execute(
-        delete(Follow).where(
-            or_(Follow.follower_id == ctx.sender.id, Follow.followee_id == ctx.sender.id)
-        )
-    )
+    await follow_queries.drop_follows_of_actor(ctx.session, ctx.sender.id)
     ctx.node.remote_keys.forget_owner(ctx.sender.ap_id)
     log.info("actor %s deleted itself; its follows are gone", ctx.sender.ap_id)

@@ -20,6 +20,7 @@ from cityfed.activitypub.vocab.cooperation import Adoption
 from cityfed.federation import outbox
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.models import objects as object_queries
+from cityfed.models.states import ADOPTION_GRAPH, AnswerState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 
@@ -96,7 +97,7 @@ async def _store(ctx: Context, adoption: Adoption, plain: dict[str, Any]) -> Non
             published=adoption.published or utcnow(),
             updated=adoption.updated,
             target=adoption.project,
-            state="accepted" if project.local else None,
+            state=AnswerState.ACCEPTED if project.local else None,
             activity_ap_id=id_of(ctx.activity.get("id")),
         )
     )
@@ -151,6 +152,6 @@ async def on_answer(ctx: Context, *, accepted: bool) -> bool:
         return False
     if not await _from_origin(ctx, row):
         raise Refuse("only the adopted project's owner may answer an adoption")
-    row.state = "accepted" if accepted else "rejected"
+    ADOPTION_GRAPH.move(row, AnswerState.ACCEPTED if accepted else AnswerState.REJECTED)
     log.info("adoption %s %s by %s", row.ap_id, row.state, ctx.sender.ap_id)
     return True

@@ -12,6 +12,7 @@ from cityfed.federation.handlers import adoptions, offers
 from cityfed.federation.handlers.base import Context, Handler, Ignore, Refuse
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
+from cityfed.models.states import FOLLOW_GRAPH, FollowState
 from cityfed.models.tables import Follow
 
 log = logging.getLogger("cityfed.handlers.answer")
@@ -42,7 +43,7 @@ async def accept(ctx: Context) -> None:
         if await _cooperation(ctx, accepted=True):
             return
         raise
-    follow.state = "accepted"
+    FOLLOW_GRAPH.move(follow, FollowState.ACCEPTED)
     log.info("follow %s accepted by %s", follow.activity_ap_id, ctx.sender.ap_id)
 
 
@@ -53,7 +54,7 @@ async def reject(ctx: Context) -> None:
         if await _cooperation(ctx, accepted=False):
             return
         raise
-    follow.state = "rejected"
+    FOLLOW_GRAPH.move(follow, FollowState.REJECTED)
     log.info("follow %s rejected by %s", follow.activity_ap_id, ctx.sender.ap_id)
 
 

@@ -9,9 +9,7 @@ who do not follow the commenter still see the whole discussion.
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
@@ -21,8 +19,12 @@ from cityfed.federation import outbox
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.handlers.comments")
 
@@ -112,7 +114,7 @@ async def on_create(ctx: Context) -> None:
         in_reply_to=parent.ap_id,
         context=parent.context or parent.ap_id,
         published=parse_datetime(obj.get("published"), "published") or utcnow(),
-        state="held" if held else "published",
+        state=CommentState.HELD if held else CommentState.PUBLISHED,
         activity_ap_id=ctx.activity.get("id"),
     )
     ctx.session.add(row)
@@ -137,7 +139,7 @@ async def on_update(ctx: Context) -> None:
     row.updated = updated
     parent = await object_queries.by_ap_id(ctx.session, row.in_reply_to or "")
     owner = await thread_owner(ctx.session, parent) if parent is not None else None
-    if owner is not None and row.state == "published" and is_public(ctx.activity):
+    if owner is not None and row.state == CommentState.PUBLISHED and is_public(ctx.activity):
         await forward(ctx, owner)
 
 
@@ -147,5 +149,5 @@ async def after_delete(ctx: Context, row: Object) -> None:
         return
     parent = await object_queries.by_ap_id(ctx.session, row.in_reply_to)
     owner = await thread_owner(ctx.session, parent) if parent is not None else None
-    if owner is not None and row.state == "published":
+    if owner is not None and row.state == CommentState.PUBLISHED:
         await forward(ctx, owner)

@@ -16,13 +16,14 @@ import unicodedata
 from typing import Any
 
 import nh3
-from sqlalchemy import select
 
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.activitypub.vocab.common import as_list, id_of
 from cityfed.federation.handlers.base import Context, Handler, Ignore
+from cityfed.models import actors as actor_queries
+from cityfed.models import objects as object_queries
 from cityfed.models import reports as report_queries
-from cityfed.models.tables import Actor, Object, Report
+from cityfed.models.tables import Actor, Report
 
 log = logging.getLogger("cityfed.handlers.flag")
 
@@ -97,27 +98,15 @@ async def apply(ctx: Context) -> None:
     if not ids:
         raise Ignore("Flag names nothing of ours")
     session = ctx.session
-    actors = {
-        a.ap_id: a
-        for a in await session.scalars(
-            select(Actor).where(
-                Actor.ap_id.in_(ids), Actor.local.is_(True), Actor.type != "Application"
-            )
-        )
-    }
-    objects = {
-        o.ap_id: o
-        for o in await session.scalars(
-            select(Object).where(Object.ap_id.in_(ids), Object.local.is_(True))
-        )
-    }
+    actors = {a.ap_id: a for a in await actor_queries.local_actors_among(session, ids)}
+    objects = {o.ap_id: o for o in await object_queries.local_among(session, ids)}
     named_actors = [actors[i] for i in ids if i in actors]
     named_objects = [objects[i] for i in ids if i in objects]
     if named_actors:
         target: Actor | None = named_actors[0]
     elif named_objects:
         # Only posts were named: the report is about their author.
-        target = await session.get(Actor, named_objects[0].actor_id)
+        target = await actor_queries.actor_by_id(session, named_objects[0].actor_id)
     else:
         raise Ignore("Flag names nothing of ours")
     assert target is not None

@@ -9,6 +9,7 @@ from cityfed.federation.follow_answer import answer_follow
 from cityfed.federation.handlers.base import Context, Handler, Ignore
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
+from cityfed.models.states import FOLLOW_GRAPH, FollowState
 from cityfed.models.tables import Follow
 
 log = logging.getLogger("cityfed.handlers.follow")
@@ -27,7 +28,7 @@ async def apply(ctx: Context) -> None:
             follower_id=ctx.sender.id,
             followee_id=target.id,
             activity_ap_id=ctx.activity["id"],
-            state="pending",
+            state=FollowState.PENDING,
         )
         ctx.session.add(follow)
     else:
@@ -40,13 +41,13 @@ async def apply(ctx: Context) -> None:
         await answer_follow(ctx.session, ctx.node, follow, accept=False, reason="federation policy")
         return
     if (
-        follow.state == "accepted"
+        follow.state == FollowState.ACCEPTED
         or not target.manually_approves_followers
         or policy.is_trusted(domain)
     ):
         await answer_follow(ctx.session, ctx.node, follow, accept=True)
     else:
-        follow.state = "pending"
+        FOLLOW_GRAPH.move(follow, FollowState.PENDING)
         log.info("follow of @%s by %s awaits approval", target.handle, ctx.sender.ap_id)
 
 

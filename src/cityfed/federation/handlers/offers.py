@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.vocab.common import has_type, id_of, read_as_default
 from cityfed.activitypub.vocab.cooperation import SolutionOffer
@@ -25,7 +23,9 @@ from cityfed.federation.handlers.base import (
     dereference_object,
     screen_reference,
 )
+from cityfed.models import activities as activity_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -87,7 +87,7 @@ async def apply(ctx: Context) -> None:
         if (
             earlier.actor_id == ctx.sender.id
             and id_of(earlier.document.get("cf:solution")) == offer.solution
-            and earlier.state != "rejected"
+            and earlier.state != AnswerState.REJECTED
         ):
             raise Ignore(f"{offer.solution} is already offered for {offer.challenge}")
     ctx.session.add(
@@ -99,7 +99,7 @@ async def apply(ctx: Context) -> None:
             document=plain,
             published=offer.published or utcnow(),
             target=offer.challenge,
-            state="pending",
+            state=AnswerState.PENDING,
             activity_ap_id=ctx.activity["id"],
         )
     )
@@ -117,7 +117,7 @@ async def _from_owner(ctx: Context, row: Object) -> bool:
 
 async def _keep_answer(ctx: Context, answered: str) -> None:
     ap_id = id_of(ctx.activity.get("id"))
-    if not ap_id or await ctx.session.scalar(select(Activity.id).where(Activity.ap_id == ap_id)):
+    if not ap_id or await activity_queries.is_known(ctx.session, ap_id):
         return
     kind = ctx.activity.get("type")
     ctx.session.add(
@@ -146,9 +146,9 @@ async def on_answer(ctx: Context, *, accepted: bool) -> bool:
         return False
     if not await _from_owner(ctx, row):
         raise Refuse("only the challenge's owner may answer an offer")
-    if row.state != "pending":
+    if not OFFER_GRAPH.allows(row.state, AnswerState.ACCEPTED):
         raise Ignore(f"offer {row.ap_id} is already {row.state}")
-    row.state = "accepted" if accepted else "rejected"
+    OFFER_GRAPH.move(row, AnswerState.ACCEPTED if accepted else AnswerState.REJECTED)
     await _keep_answer(ctx, answered or "")
     log.info("offer %s %s by %s", row.ap_id, row.state, ctx.sender.ap_id)
     return True

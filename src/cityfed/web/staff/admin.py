@@ -15,10 +15,12 @@ from cityfed.actions import moderation
 from cityfed.actions import peers as peer_actions
 from cityfed.actions import reports as report_actions
 from cityfed.appkeys import NODE
+from cityfed.models import actors as actor_queries
+from cityfed.models import comments as comment_queries
 from cityfed.models import peers as peer_queries
 from cityfed.models import reports as report_queries
+from cityfed.models.states import CommentState
 from cityfed.models.types import utcnow
-from cityfed.web.staff import queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, text
 from cityfed.web.staff.render import page, redirect
@@ -219,7 +221,7 @@ async def _keys_page(
     request: web.Request, *, status: int = 200, error: str | None = None
 ) -> web.Response:
     async with request.app[NODE].db.session() as session:
-        rows = await queries.keys(session)
+        rows = await actor_queries.local_keys(session)
     return page(request, "admin_keys.html", status=status, rows=rows, error=error)
 
 
@@ -256,11 +258,11 @@ async def rotate_keys(request: web.Request) -> web.StreamResponse:
 async def _moderation_page(
     request: web.Request, *, status: int = 200, error: str | None = None
 ) -> web.Response:
-    state = request.query.get("state", "held")
-    state = state if state in ("held", "published", "removed") else "held"
+    asked = request.query.get("state", "")
+    state = CommentState(asked) if asked in tuple(CommentState) else CommentState.HELD
     me = await city(request)
     async with request.app[NODE].db.session() as session:
-        rows = await queries.held_comments(session, state)
+        rows = await comment_queries.held_comments(session, state)
     return page(
         request,
         "admin_moderation.html",

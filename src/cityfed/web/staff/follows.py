@@ -9,7 +9,7 @@ from aiohttp import web
 
 from cityfed.actions import follows as follow_actions
 from cityfed.appkeys import NODE
-from cityfed.web.staff import queries
+from cityfed.models import follows as follow_queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, text
 from cityfed.web.staff.render import page, redirect
@@ -21,8 +21,8 @@ async def _page(
 ) -> web.Response:
     me = await city(request)
     async with request.app[NODE].db.session() as session:
-        following = await queries.follows(session, me.id, following=True)
-        followers = await queries.follows(session, me.id, following=False)
+        following = await follow_queries.listing(session, me.id, following=True)
+        followers = await follow_queries.listing(session, me.id, following=False)
     return page(
         request,
         "follows.html",

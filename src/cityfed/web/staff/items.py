@@ -12,6 +12,7 @@ from markupsafe import Markup
 from cityfed.actions import projects as project_actions
 from cityfed.actions.project_fields import KINDS, view
 from cityfed.appkeys import NODE
+from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.web.filters import LANGUAGE_NAMES
@@ -37,7 +38,7 @@ async def _own(request: web.Request, ap_id: str) -> tuple[Object, Actor] | None:
             return None
         if row.type not in ("Project", "Challenge"):
             return None
-        owner = await session.get(Actor, row.actor_id)
+        owner = await actor_queries.actor_by_id(session, row.actor_id)
     return (row, owner) if owner is not None else None
 
 

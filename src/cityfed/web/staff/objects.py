@@ -20,14 +20,14 @@ from cityfed.actions.adoption_fields import ADOPTION
 from cityfed.actions.project_fields import FieldError
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
 from cityfed.appkeys import NODE
+from cityfed.models import comments as comment_queries
+from cityfed.models import cooperation as cooperation_queries
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.objects import CITY_TYPES
 from cityfed.models.reactions import ReactionKind
-from cityfed.web import queries as web_queries
 from cityfed.web.object_view import object_view
 from cityfed.web.references import referenced_ids
-from cityfed.web.staff import queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, object_url, text
 from cityfed.web.staff.render import error_page, page, redirect
@@ -53,7 +53,7 @@ async def render_object(
     me = await city(request)
     node = request.app[NODE]
     async with node.db.session() as session:
-        found = await queries.object_and_author(session, ap_id) if ap_id else None
+        found = await object_queries.with_author(session, ap_id) if ap_id else None
         if found is None or found[0].type not in CITY_TYPES:
             return error_page(request, 404, _("This node holds no such project or challenge."))
         row, author = found
@@ -62,20 +62,20 @@ async def render_object(
         item = project_actions.load(row)
         kind = project_actions.kind_of(row)
         # Nested as on the public page: each reply under the comment it answers.
-        comments = discussion(row.context or row.ap_id, await queries.thread(session, row))
-        titles = await web_queries.titles(session, referenced_ids(item))
+        comments = discussion(row.context or row.ap_id, await comment_queries.thread(session, row))
+        titles = await object_queries.titles(session, referenced_ids(item))
         liked_by = await reaction_queries.reactors(session, row.id, ReactionKind.LIKE)
         boosted_by = await reaction_queries.reactors(session, row.id, ReactionKind.ANNOUNCE)
         adoptions: list[tuple[dict[str, Any], Any]] = []
         offers: list[tuple[dict[str, Any], Any]] = []
         our_projects = []
         if kind == "project":
-            for adoption, adopter in await queries.targeting_with_authors(
+            for adoption, adopter in await cooperation_queries.targeting_with_authors(
                 session, ADOPTION, row.ap_id
             ):
                 adoptions.append((adoption_graph.view(adoption), adopter))
         else:
-            rows = await queries.targeting_with_authors(
+            rows = await cooperation_queries.targeting_with_authors(
                 session, offer_actions.SOLUTION_OFFER, row.ap_id
             )
             answers = await offer_actions.answers(session, [offer for offer, _a in rows])
@@ -89,7 +89,7 @@ async def render_object(
                         session, me.id, ("Project",), limit=None
                     )
                 ]
-            titles |= await web_queries.titles(session, [o["project"] for o, _a in offers])
+            titles |= await object_queries.titles(session, [o["project"] for o, _a in offers])
     ours = row.local and row.actor_id == me.id
     mine = next((a for a, adopter in adoptions if adopter.id == me.id), None)
     return page(
@@ -158,7 +158,7 @@ async def _adopt_page(
 ) -> web.Response:
     _ = translator(request)
     async with request.app[NODE].db.session() as session:
-        found = await queries.object_and_author(session, project_id) if project_id else None
+        found = await object_queries.with_author(session, project_id) if project_id else None
     if found is None or found[0].type != "Project" or found[0].deleted_at is not None:
         return error_page(request, 404, _("This node holds no such project."))
     row, author = found

@@ -4,20 +4,23 @@ filtered by type, tag, goal (SDG) or phase."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.activitypub.vocab import Project
 from cityfed.appkeys import NODE
-from cityfed.web import queries as web_queries
+from cityfed.models import objects as object_queries
 from cityfed.web.references import Reference, reference
 from cityfed.web.staff import labels
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city
 from cityfed.web.staff.queries import Entry, TimelineFilter, timeline
 from cityfed.web.staff.render import page
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 PAGE_SIZE = 20
 
@@ -64,8 +67,8 @@ async def _origins(session: AsyncSession, entries: list[Entry]) -> dict[str, Ref
         for entry in entries
         if isinstance(entry.item, Project) and entry.item.is_based_on
     ]
-    titles = await web_queries.titles(session, based_on)
-    owners = await web_queries.owners(session, based_on)
+    titles = await object_queries.titles(session, based_on)
+    owners = await object_queries.owners(session, based_on)
     return {ap_id: reference(ap_id, titles, owners) for ap_id in based_on}
 
 
