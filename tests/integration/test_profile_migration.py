@@ -1,4 +1,4 @@
-"""Migration 0010 (profile) on SQLite and PostgreSQL: the tables match the models, the website and contact
+"""Migration 0010 on SQLite and PostgreSQL: the tables match the models, the website and contact
 a city had become its first profile fields, and the migration goes down and up again."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The schema refuses a state its kind does not have (CHECK constraints of migration 0009), and
+"""The schema refuses a state its kind does not have (CHECK constraints of migration 0011), and
 the migration keeps every row, also those that reference a rebuilt table on SQLite."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ async def test_migration_keeps_rows_and_checks_refuse_unknown_states(tmp_path: P
     async with database_url(tmp_path, "states", reuse=False) as url:
         db = open_database(url)
         try:
-            await migrate.upgrade(db, "0008")
+            await migrate.upgrade(db, "0010")
             async with db.transaction() as session:
                 city = Actor(ap_id="https://b.example/a", type="Organization", handle="b")
                 city.domain = "b.example"

@@ -16,9 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from cityfed.activitypub import profile as vocab
 from cityfed.activitypub.jsonld import PUBLIC
@@ -33,6 +31,9 @@ from cityfed.models.profile import ImageRole
 from cityfed.models.tables import Actor, AuditEntry
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.profile")
 

@@ -19,10 +19,9 @@ from __future__ import annotations
 import logging
 import re
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions import comments as comment_actions
 from cityfed.actions import follows as follow_actions
@@ -54,8 +53,12 @@ from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.notifications import Event, EventKind
 from cityfed.models.reactions import ReactionKind
+from cityfed.models.states import FollowState
 from cityfed.models.tables import Actor, Object
 from cityfed.node import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.mastodon.staff")
 
@@ -219,7 +222,7 @@ async def verify_credentials(request: web.Request) -> web.Response:
     me = await _city(node)
     async with node.db.session() as session:
         entity = dict(await Renderer(session, node, me).account(me))
-        requests = await follow_queries.count_followers(session, me.id, "pending")
+        requests = await follow_queries.count_followers(session, me.id, FollowState.PENDING)
     assert grant.user is not None
     entity["source"] = {
         "privacy": "public",

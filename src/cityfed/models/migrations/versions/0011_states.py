@@ -8,16 +8,16 @@ drops the old table, and with ``foreign_keys=ON`` that drop would cascade to the
 reference it (reactions, media links): ``cityfed.models.migrate`` runs migrations with foreign
 keys off, and this migration checks them before it commits.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
