@@ -32,7 +32,10 @@ Where the bundled files come from (content as published, not edited; tests pin t
 - ``litepub-0.1.json``: Pleroma's ``priv/static/schemas/litepub-0.1.jsonld``, which every
   Pleroma/Akkoma instance serves at ``/schemas/litepub-0.1.jsonld`` on its own host (Akkoma's
   copy has a few more terms of its own); served for that path on any host.
-- ``cf.json``: ours, ``context_document()`` serialised; served at /ns.
+
+Ours, https://cityfed.org/ns, is no file: it is ``context_document()``, built from ``CF_TERMS``
+(whose field terms come from ``cityfed.schemas``), so the document served at /ns, the inline
+context of our documents and the bundled copy the loader serves cannot disagree.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from cityfed.schemas.objects import ADOPTION, CHALLENGE, PROJECT
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -98,21 +103,15 @@ CF_TERMS: dict[str, Any] = {
     # A language map over cf:teaser, like AS2's nameMap over name. It cannot be called
     # "cf:teaserMap": a colon term must expand to its own compact-IRI expansion.
     "teaserMap": {"@id": _cf("teaser"), "@container": "@language"},
-    "cf:contact": _cf("contact"),
-    "cf:license": _cf("license"),
-    "cf:repository": _cf("repository"),
-    "cf:publiccode": _cf("publiccode"),
-    "cf:budget": _cf("budget"),
-    "cf:partners": _cf("partners"),
-    "cf:outcomes": _cf("outcomes"),
-    "cf:lessonsLearned": _cf("lessonsLearned"),
+    # The plain fields of projects and adoptions, as ``cityfed.schemas.objects`` declares them.
+    **{spec.term: _cf(spec.term_name) for spec in (*PROJECT, *ADOPTION)},
     "cf:isBasedOn": _cf_ref("isBasedOn"),
     "cf:addresses": _cf_ref("addresses"),
     "cf:adoptions": _cf_ref("adoptions"),
     "cf:solutions": _cf_ref("solutions"),
     "cf:resolvedBy": _cf_ref("resolvedBy"),
     "cf:deadline": {"@id": _cf("deadline"), "@type": _XSD_DATETIME},
-    "cf:requirements": _cf("requirements"),
+    **{spec.term: _cf(spec.term_name) for spec in CHALLENGE},
     "cf:adopter": _cf_ref("adopter"),
     "cf:localProject": _cf_ref("localProject"),
     "cf:status": _cf("status"),
@@ -167,7 +166,7 @@ _BUNDLED_FILES: dict[str, str] = {
     "gotosocial.org/ns": "gotosocial.json",
     "joinmastodon.org/ns": "joinmastodon.json",
     "purl.archive.org/socialweb/webfinger": "webfinger.json",
-    "cityfed.org/ns": "cf.json",
+    "cityfed.org/ns": "",  # no file: built from CF_TERMS (see _bundled_bytes)
     _LITEPUB_KEY: "litepub-0.1.json",
 }
 
@@ -198,6 +197,8 @@ def is_bundled(url: Any) -> bool:
 @functools.cache
 def _bundled_bytes(filename: str) -> bytes:
     # Read once per process, on first use (never at import).
+    if not filename:
+        return orjson.dumps(context_document())
     return resources.files("cityfed.activitypub").joinpath("contexts", filename).read_bytes()
 
 
