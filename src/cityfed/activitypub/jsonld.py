@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from cityfed.schemas.objects import ADOPTION, CHALLENGE, PROJECT
+from cityfed.schemas.objects import ADOPTION_SPECS, CHALLENGE_SPECS, PROJECT_SPECS
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -104,14 +104,14 @@ CF_TERMS: dict[str, Any] = {
     # "cf:teaserMap": a colon term must expand to its own compact-IRI expansion.
     "teaserMap": {"@id": _cf("teaser"), "@container": "@language"},
     # The plain fields of projects and adoptions, as ``cityfed.schemas.objects`` declares them.
-    **{spec.term: _cf(spec.term_name) for spec in (*PROJECT, *ADOPTION)},
+    **{spec.term: _cf(spec.term_name) for spec in (*PROJECT_SPECS, *ADOPTION_SPECS)},
     "cf:isBasedOn": _cf_ref("isBasedOn"),
     "cf:addresses": _cf_ref("addresses"),
     "cf:adoptions": _cf_ref("adoptions"),
     "cf:solutions": _cf_ref("solutions"),
     "cf:resolvedBy": _cf_ref("resolvedBy"),
     "cf:deadline": {"@id": _cf("deadline"), "@type": _XSD_DATETIME},
-    **{spec.term: _cf(spec.term_name) for spec in CHALLENGE},
+    **{spec.term: _cf(spec.term_name) for spec in CHALLENGE_SPECS},
     "cf:adopter": _cf_ref("adopter"),
     "cf:localProject": _cf_ref("localProject"),
     "cf:status": _cf("status"),

@@ -14,6 +14,7 @@ from typing import Any, Literal
 Kind = Literal["text", "url", "licence", "lines"]
 _SPEC = "cityfed.schema"
 DEFAULT_LIMIT = 2000  # a text field without a declared limit
+LICENCE_LIMIT = 100  # = actions.licences.MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,18 @@ class FieldSpec:
     limit: int = DEFAULT_LIMIT
     markdown: bool = False
     rows: int = 3  # the height of its textarea in the staff forms
+    doc: str = ""  # what it means, for the API's documentation
     name: str = ""
 
     @property
     def term_name(self) -> str:
-        """The term without its ``cf:`` prefix (``lessonsLearned``)."""
+        """The term without its ``cf:`` prefix (``isBasedOn`` for ``cf:isBasedOn``)."""
         return self.term.partition(":")[2]
+
+
+def N_(message: str) -> str:
+    """Mark a label for the staff pages' message catalogue; it is translated where it is shown."""
+    return message
 
 
 def _declare(spec: FieldSpec) -> Any:
@@ -41,25 +48,31 @@ def _declare(spec: FieldSpec) -> Any:
 
 
 def text(
-    term: str, label: str, *, limit: int = DEFAULT_LIMIT, markdown: bool = False, rows: int = 3
+    term: str,
+    label: str,
+    doc: str,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    markdown: bool = False,
+    rows: int = 3,
 ) -> Any:
     """An optional text (``str | None``); ``markdown`` texts are rendered on the pages."""
-    return _declare(FieldSpec(term, label, "text", limit, markdown, rows))
+    return _declare(FieldSpec(term, label, "text", limit, markdown, rows, doc))
 
 
-def url(term: str, label: str) -> Any:
+def url(term: str, label: str, doc: str) -> Any:
     """An optional http(s) URL."""
-    return _declare(FieldSpec(term, label, "url"))
+    return _declare(FieldSpec(term, label, "url", doc=doc))
 
 
-def licence(term: str, label: str) -> Any:
-    """An optional SPDX licence expression."""
-    return _declare(FieldSpec(term, label, "licence"))
+def licence(term: str, label: str, doc: str) -> Any:
+    """An optional SPDX licence expression (its length is checked with the SPDX rules)."""
+    return _declare(FieldSpec(term, label, "licence", LICENCE_LIMIT, doc=doc))
 
 
-def lines(term: str, label: str) -> Any:
+def lines(term: str, label: str, doc: str) -> Any:
     """A list of short texts, one per line in a form (``list[str]``)."""
-    return _declare(FieldSpec(term, label, "lines"))
+    return _declare(FieldSpec(term, label, "lines", doc=doc))
 
 
 def specs(group: type) -> tuple[FieldSpec, ...]:

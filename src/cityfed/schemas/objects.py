@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from cityfed.schemas.fields import FieldSpec, licence, lines, specs, text, url
+from cityfed.schemas.fields import N_, FieldSpec, licence, lines, specs, text, url
 
 PROJECT_PHASES = ("idea", "planning", "pilot", "operational", "completed", "discontinued")
 CHALLENGE_PHASES = ("open", "evaluating", "solved", "closed")
@@ -46,15 +46,42 @@ COMMON_FIELDS = (
 class ProjectFields:
     """A project's own plain fields (``cf:`` terms), after the ones every city object has."""
 
-    contact: str | None = text("cf:contact", "Contact", limit=500)
-    license: str | None = licence("cf:license", "License (SPDX)")
-    repository: str | None = url("cf:repository", "Source code repository")
-    publiccode: str | None = url("cf:publiccode", "publiccode.yml URL")
-    budget: str | None = text("cf:budget", "Budget", limit=200)
-    partners: list[str] = lines("cf:partners", "Partners")  # noqa: RUF009 (a field(), see fields)
-    outcomes: str | None = text("cf:outcomes", "Outcomes", limit=20_000, markdown=True, rows=4)
+    # In the order of the open-data CSV columns.
+    license: str | None = licence(
+        "cf:license",
+        N_("License"),
+        "An SPDX license identifier or expression (`cf:license`).",
+    )
+    repository: str | None = url(
+        "cf:repository", N_("Source code repository"), "The source repository, an http(s) URL."
+    )
+    publiccode: str | None = url(
+        "cf:publiccode", N_("publiccode.yml address"), "The URL of the project's publiccode.yml."
+    )
+    contact: str | None = text(
+        "cf:contact", N_("Contact"), "How to reach the team (`cf:contact`).", limit=500
+    )
+    budget: str | None = text(
+        "cf:budget", N_("Budget"), "Free text, e.g. `EUR 120,000 (2025)`.", limit=200
+    )
+    partners: list[str] = lines(  # noqa: RUF009 (a dataclass field, see schemas.fields)
+        "cf:partners", N_("Partners"), "Partner organisations; blank entries are dropped."
+    )
+    outcomes: str | None = text(
+        "cf:outcomes",
+        N_("Outcomes"),
+        "What the project achieved (Markdown).",
+        limit=20_000,
+        markdown=True,
+        rows=4,
+    )
     lessons_learned: str | None = text(
-        "cf:lessonsLearned", "Lessons learned", limit=20_000, markdown=True, rows=4
+        "cf:lessonsLearned",
+        N_("Lessons learned"),
+        "What others should know (Markdown).",
+        limit=20_000,
+        markdown=True,
+        rows=4,
     )
 
 
@@ -63,7 +90,12 @@ class ChallengeFields:
     """A challenge's own plain fields (its ``cf:deadline`` is a date, declared in the vocab)."""
 
     requirements: str | None = text(
-        "cf:requirements", "Requirements", limit=20_000, markdown=True, rows=4
+        "cf:requirements",
+        N_("Requirements"),
+        "What a solution must meet (Markdown).",
+        limit=20_000,
+        markdown=True,
+        rows=4,
     )
 
 
@@ -71,9 +103,19 @@ class ChallengeFields:
 class AdoptionFields:
     """What an adopting city reports back: how it went (the status is declared in the vocab)."""
 
-    outcomes: str | None = text("cf:outcomes", "Outcomes", limit=20_000, markdown=True)
+    outcomes: str | None = text(
+        "cf:outcomes",
+        N_("Outcomes"),
+        "What the adoption achieved (Markdown).",
+        limit=20_000,
+        markdown=True,
+    )
     lessons_learned: str | None = text(
-        "cf:lessonsLearned", "Lessons learned", limit=20_000, markdown=True
+        "cf:lessonsLearned",
+        N_("Lessons learned"),
+        "What the origin should hear back (Markdown).",
+        limit=20_000,
+        markdown=True,
     )
 
 
@@ -81,13 +123,16 @@ class AdoptionFields:
 class CityProfileFields:
     """The plain texts of a city's profile (its actor) that staff edit."""
 
-    contact: str | None = text("cf:contact", "Contact", limit=500)
+    contact: str | None = text(
+        "cf:contact", N_("Contact"), "How to reach the city's team.", limit=500
+    )
 
 
-PROJECT: tuple[FieldSpec, ...] = specs(ProjectFields)
-CHALLENGE: tuple[FieldSpec, ...] = specs(ChallengeFields)
-ADOPTION: tuple[FieldSpec, ...] = specs(AdoptionFields)
-OWN: dict[str, tuple[FieldSpec, ...]] = {"project": PROJECT, "challenge": CHALLENGE}
+PROJECT_SPECS: tuple[FieldSpec, ...] = specs(ProjectFields)
+CHALLENGE_SPECS: tuple[FieldSpec, ...] = specs(ChallengeFields)
+ADOPTION_SPECS: tuple[FieldSpec, ...] = specs(AdoptionFields)
+OWN: dict[str, tuple[FieldSpec, ...]] = {"project": PROJECT_SPECS, "challenge": CHALLENGE_SPECS}
+GROUPS: dict[str, tuple[FieldSpec, ...]] = {**OWN, "adoption": ADOPTION_SPECS}
 
 # Comments and offers: one text each, limits shared by the API, the forms and the inbox.
 COMMENT_MAX_LENGTH = 5000
@@ -97,5 +142,4 @@ OFFER_MAX_REASON = 2000
 
 def markdown_fields(kind: str) -> tuple[str, ...]:
     """The Markdown texts of a kind (``project``, ``challenge``, ``adoption``)."""
-    group = {"adoption": ADOPTION, **OWN}[kind]
-    return tuple(spec.name for spec in group if spec.markdown)
+    return tuple(spec.name for spec in GROUPS[kind] if spec.markdown)

@@ -34,7 +34,7 @@ from cityfed.activitypub.vocab.common import (
     types_of,
 )
 from cityfed.activitypub.vocab.project import read_fields, write_fields
-from cityfed.schemas.objects import ADOPTION, ADOPTION_STATUSES, AdoptionFields
+from cityfed.schemas.objects import ADOPTION_SPECS, ADOPTION_STATUSES, AdoptionFields
 
 __all__ = ["ADOPTION_STATUSES", "Adoption", "SolutionOffer", "adoption_card", "rationale_html"]
 
@@ -132,7 +132,7 @@ class Adoption(AdoptionFields):
         }
         if self.url:
             doc["url"] = self.url
-        write_fields(self, ADOPTION, doc)
+        write_fields(self, ADOPTION_SPECS, doc)
         if self.published:
             doc["published"] = format_datetime(self.published)
         if self.updated:
@@ -160,7 +160,7 @@ class Adoption(AdoptionFields):
             adopter=id_of(doc.get("cf:adopter")) or "",
             status=text_of(doc.get("cf:status")) or "considering",
             content=text_of(doc.get("content")) or "",
-            **read_fields(ADOPTION, doc),
+            **read_fields(ADOPTION_SPECS, doc),
             url=id_of(doc.get("url")),
             published=parse_datetime(doc.get("published"), "published"),
             updated=parse_datetime(doc.get("updated"), "updated"),

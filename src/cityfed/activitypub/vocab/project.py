@@ -22,10 +22,10 @@ from cityfed.activitypub.vocab.common import (
 )
 from cityfed.schemas.fields import FieldSpec
 from cityfed.schemas.objects import (
-    CHALLENGE,
     CHALLENGE_PHASES,
-    PROJECT,
+    CHALLENGE_SPECS,
     PROJECT_PHASES,
+    PROJECT_SPECS,
     ChallengeFields,
     ProjectFields,
 )
@@ -60,7 +60,7 @@ class Project(CityObject, ProjectFields):
     CF_TYPE: ClassVar[str] = "cf:Project"
     OWN_KEYS: ClassVar[frozenset[str]] = frozenset(
         {
-            *(spec.term for spec in PROJECT),
+            *(spec.term for spec in PROJECT_SPECS),
             "cf:isBasedOn",
             "cf:addresses",
             "cf:adoptions",
@@ -74,7 +74,7 @@ class Project(CityObject, ProjectFields):
     adoptions: str | None = None  # collection id
 
     def _write_own(self, doc: dict[str, Any]) -> None:
-        write_fields(self, PROJECT, doc)
+        write_fields(self, PROJECT_SPECS, doc)
         if self.is_based_on:
             doc["cf:isBasedOn"] = self.is_based_on
         if self.addresses:
@@ -85,7 +85,7 @@ class Project(CityObject, ProjectFields):
     @classmethod
     def _read_own(cls, doc: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            **read_fields(PROJECT, doc),
+            **read_fields(PROJECT_SPECS, doc),
             "is_based_on": id_of(doc.get("cf:isBasedOn")),
             "addresses": ids_of(doc.get("cf:addresses")),
             "adoptions": id_of(doc.get("cf:adoptions")),
@@ -101,7 +101,7 @@ class Challenge(CityObject, ChallengeFields):
     OWN_KEYS: ClassVar[frozenset[str]] = frozenset(
         {
             "cf:deadline",
-            *(spec.term for spec in CHALLENGE),
+            *(spec.term for spec in CHALLENGE_SPECS),
             "cf:solutions",
             "cf:resolvedBy",
         }
@@ -124,7 +124,7 @@ class Challenge(CityObject, ChallengeFields):
     def _write_own(self, doc: dict[str, Any]) -> None:
         if self.deadline:
             doc["cf:deadline"] = format_datetime(self.deadline)
-        write_fields(self, CHALLENGE, doc)
+        write_fields(self, CHALLENGE_SPECS, doc)
         if self.solutions:
             doc["cf:solutions"] = self.solutions
         if self.resolved_by:
@@ -134,7 +134,7 @@ class Challenge(CityObject, ChallengeFields):
     def _read_own(cls, doc: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "deadline": parse_datetime(doc.get("cf:deadline"), "cf:deadline"),
-            **read_fields(CHALLENGE, doc),
+            **read_fields(CHALLENGE_SPECS, doc),
             "solutions": id_of(doc.get("cf:solutions")),
             "resolved_by": ids_of(doc.get("cf:resolvedBy")),
         }
