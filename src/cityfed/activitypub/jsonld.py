@@ -10,7 +10,7 @@ bundled as JSON files next to this module and served to pyld by ``document_loade
 refuses every other URL; a document naming any other context is read for the terms we know
 (``read_as_default``), as Mastodon reads it.
 
-pyld costs ~1-2 ms per document (§6), so it is kept off the hot path: ``is_known_context`` tells
+pyld is slow per document (§6; bench/README.md keeps the figures), so it is kept off the hot path: ``is_known_context`` tells
 callers when a document's ``@context`` is one we can read as plain JSON, and only the rest goes
 through ``expand``/``compact_to_default``. pyld itself is imported lazily, so importing this module
 is cheap and has no side effects; ``install_document_loader`` is called once at app start.
@@ -222,8 +222,8 @@ def _pyld() -> ModuleType:
 def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A pyld document loader that serves only the bundled contexts and never the network.
 
-    The ``"static"`` tag lets pyld cache the processed context across operations, which makes
-    repeated expansion/normalisation 1.5-2x faster.
+    The ``"static"`` tag lets pyld cache the processed context across operations, so repeated
+    expansion/normalisation does not process it again.
     """
     try:
         document = bundled_document(url)
