@@ -34,10 +34,11 @@ from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+from cityfed.schemas.objects import COMMENT_MAX_LENGTH
 
 log = logging.getLogger("cityfed.actions.comments")
 
-MAX_LENGTH = 5000
+MAX_LENGTH = COMMENT_MAX_LENGTH  # declared in cityfed.schemas
 DEFAULT_LANGUAGE = "en"
 
 

@@ -10,10 +10,11 @@ bundled as JSON files next to this module and served to pyld by ``document_loade
 refuses every other URL; a document naming any other context is read for the terms we know
 (``read_as_default``), as Mastodon reads it.
 
-pyld is slow per document (§6; bench/README.md keeps the figures), so it is kept off the hot path: ``is_known_context`` tells
-callers when a document's ``@context`` is one we can read as plain JSON, and only the rest goes
-through ``expand``/``compact_to_default``. pyld itself is imported lazily, so importing this module
-is cheap and has no side effects; ``install_document_loader`` is called once at app start.
+pyld is slow per document (§6; bench/README.md keeps the figures), so it is kept off the hot
+path: ``is_known_context`` tells callers when a document's ``@context`` is one we can read as
+plain JSON, and only the rest goes through ``expand``/``compact_to_default``. pyld itself is
+imported lazily, so importing this module is cheap and has no side effects;
+``install_document_loader`` is called once at app start.
 
 Where the bundled files come from (content as published, not edited; tests pin their digests):
 - ``activitystreams.json``: https://www.w3.org/ns/activitystreams as vendored by Fedify 2.3.6

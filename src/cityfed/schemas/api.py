@@ -3,7 +3,8 @@
 ``properties(group, request=...)`` writes, through msgspec, the JSON Schema of each field a group
 declares (``schemas.objects``): in a request a field is optional and may be ``null``, with its
 length limit and format; in a response it is always present. ``DERIVED`` says which component
-schemas of the OpenAPI document carry which groups; ``api.openapi`` adds them to the document.
+schemas of the OpenAPI document carry which groups (and ``TEXT_LIMITS`` where the one text of a
+comment, offer or report is); ``api.openapi`` adds them to the document.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import msgspec
 from msgspec import Meta
 
 from cityfed.schemas.fields import FieldSpec
-from cityfed.schemas.objects import ADOPTION_SPECS, CHALLENGE_SPECS, PROJECT_SPECS
+from cityfed.schemas.objects import (
+    ADOPTION_SPECS,
+    CHALLENGE_SPECS,
+    COMMENT_MAX_LENGTH,
+    OFFER_MAX_CONTENT,
+    OFFER_MAX_REASON,
+    PROJECT_SPECS,
+    REPORT_MAX_CONTENT,
+)
 
 # As in ``actions.licences``: an SPDX expression of ids, operators and parentheses.
 _LICENCE_PATTERN = r"^[A-Za-z0-9.+\-() ]{1,100}$"
@@ -81,8 +90,21 @@ DERIVED: dict[str, list[Derived]] = {
 }
 
 
+# The one text of a comment, offer or report: (schema, property) → its length limit.
+TEXT_LIMITS = {
+    ("CommentCreate", "content"): COMMENT_MAX_LENGTH,
+    ("CommentEdit", "content"): COMMENT_MAX_LENGTH,
+    ("OfferCreate", "content"): OFFER_MAX_CONTENT,
+    ("OfferReject", "reason"): OFFER_MAX_REASON,
+    ("ReportCreate", "content"): REPORT_MAX_CONTENT,
+}
+
+
 def complete(components: dict[str, dict[str, Any]]) -> None:
-    """Add the declared fields to the component schemas ``DERIVED`` names (in place)."""
+    """Add the declared fields to the component schemas ``DERIVED`` names, and the declared
+    limits to ``TEXT_LIMITS``' properties (in place)."""
+    for (name, prop), limit in TEXT_LIMITS.items():
+        components[name]["properties"][prop]["maxLength"] = limit
     for name, parts in DERIVED.items():
         schema = components[name]
         for part in parts:

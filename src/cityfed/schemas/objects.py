@@ -119,25 +119,18 @@ class AdoptionFields:
     )
 
 
-@dataclass(kw_only=True)
-class CityProfileFields:
-    """The plain texts of a city's profile (its actor) that staff edit."""
-
-    contact: str | None = text(
-        "cf:contact", N_("Contact"), "How to reach the city's team.", limit=500
-    )
-
-
 PROJECT_SPECS: tuple[FieldSpec, ...] = specs(ProjectFields)
 CHALLENGE_SPECS: tuple[FieldSpec, ...] = specs(ChallengeFields)
 ADOPTION_SPECS: tuple[FieldSpec, ...] = specs(AdoptionFields)
 OWN: dict[str, tuple[FieldSpec, ...]] = {"project": PROJECT_SPECS, "challenge": CHALLENGE_SPECS}
 GROUPS: dict[str, tuple[FieldSpec, ...]] = {**OWN, "adoption": ADOPTION_SPECS}
 
-# Comments and offers: one text each, limits shared by the API, the forms and the inbox.
+# Comments, offers and reports: one text each (``content``; an offer's rejection has a reason),
+# limited for the API, the forms and the OpenAPI document alike.
 COMMENT_MAX_LENGTH = 5000
 OFFER_MAX_CONTENT = 5000
 OFFER_MAX_REASON = 2000
+REPORT_MAX_CONTENT = 2000
 
 
 def markdown_fields(kind: str) -> tuple[str, ...]:
