@@ -3,11 +3,11 @@
 The document is generated, on the first request, then kept on the application (nothing happens
 at import):
 
-- the operations (summaries, scopes, parameters, responses) and the schemas that carry no declared
-  field come from ``openapi_base.json`` next to this module (package data);
-- the declared fields of projects, challenges and adoptions are added to their request and
-  response schemas from ``cityfed.schemas`` (``schemas.api.complete``), so a field declared there
-  is documented without touching this package;
+- the operations (summaries, scopes, parameters, responses) come from ``openapi_base.json`` next
+  to this module (package data);
+- every request and response schema is written by msgspec from the structs of
+  ``cityfed.schemas`` (``schemas.api.components``): a field declared there is documented without
+  touching this package;
 - the operations are checked against the application's real routes: a route without an operation,
   or an operation without a route, is an error (500 here, and a failing test in
   ``tests/integration/test_openapi.py``), never a silently wrong document.
@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from cityfed.schemas.api import complete
+from cityfed.schemas.api import components
 from cityfed.urls import API_PREFIX
 
 PATH = f"{API_PREFIX}/openapi.json"
@@ -34,12 +34,12 @@ _WORDS = re.compile(r"[\w.-]+(\|[\w.-]+)*")
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document: the base with the declared fields added."""
+    """The OpenAPI document: the operations with the schemas of ``cityfed.schemas``."""
     doc: dict[str, Any] = orjson.loads(resources.files(PACKAGE).joinpath(RESOURCE).read_bytes())
     version = doc.get("openapi")
     if not isinstance(version, str) or not version.startswith("3.1."):
         raise RuntimeError(f"{PACKAGE}/{RESOURCE} is not an OpenAPI 3.1 document")
-    complete(doc["components"]["schemas"])
+    doc["components"]["schemas"] = components()
     return doc
 
 

@@ -1,20 +1,22 @@
-"""The REST API's view of the declared fields: JSON Schema for requests and responses.
+"""The REST API's schemas, complete: ``rest``'s structs plus the fields ``schemas.objects``
+declares.
 
-``properties(group, request=...)`` writes, through msgspec, the JSON Schema of each field a group
-declares (``schemas.objects``): in a request a field is optional and may be ``null``, with its
-length limit and format; in a response it is always present. ``DERIVED`` says which component
-schemas of the OpenAPI document carry which groups (and ``TEXT_LIMITS`` where the one text of a
-comment, offer or report is); ``api.openapi`` adds them to the document.
+``declared_fields(group, request=...)`` turns a group's declarations into msgspec fields: in a
+request a field is optional and may be ``null``, with its length limit and format; in a response
+it is always present. The structs of ``rest`` whose names start with ``_`` get them here
+(``ProjectCreate``, ``Project``, ``AdoptionProgress``, ...). ``components()`` is the
+``components.schemas`` of the OpenAPI document, written by msgspec from all of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
 from typing import Annotated, Any
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
+from cityfed.schemas import rest
 from cityfed.schemas.fields import FieldSpec
 from cityfed.schemas.objects import (
     ADOPTION_SPECS,
@@ -46,26 +48,21 @@ def field_type(spec: FieldSpec, *, request: bool) -> Any:
     return text | None
 
 
-def properties(
+def declared_fields(
     group: tuple[FieldSpec, ...], *, request: bool, suffix: str = ""
-) -> dict[str, dict[str, Any]]:
-    """The JSON Schema of each field of ``group``, by name (descriptions on requests only)."""
-    out: dict[str, dict[str, Any]] = {}
+) -> list[tuple[str, Any, Any]]:
+    """msgspec field definitions (name, type, default) of the fields of ``group``: optional in a
+    request (with their description), required in a response."""
+    out: list[tuple[str, Any, Any]] = []
     for spec in group:
         kind = field_type(spec, request=request)
-        if request and spec.doc:
-            kind = Annotated[kind, Meta(description=spec.doc + suffix)]
-        out[spec.name] = msgspec.json.schema(kind)
+        if request:
+            if spec.doc:
+                kind = Annotated[kind, Meta(description=spec.doc + suffix)]
+            out.append((spec.name, kind | UnsetType, UNSET))
+        else:
+            out.append((spec.name, kind, msgspec.NODEFAULT))
     return out
-
-
-@dataclass(frozen=True)
-class Derived:
-    """Component schema ``name`` carries the fields of ``groups`` (responses require them all)."""
-
-    groups: tuple[tuple[FieldSpec, ...], ...]
-    request: bool
-    suffix: str = ""
 
 
 # The project fields an adoption request may override are the project's, less the progress
@@ -74,20 +71,46 @@ _OVERRIDABLE = tuple(
     spec for spec in PROJECT_SPECS if spec.name not in {s.name for s in ADOPTION_SPECS}
 )
 
-DERIVED: dict[str, list[Derived]] = {
-    "ProjectCreate": [Derived((PROJECT_SPECS,), request=True)],
-    "ProjectPatch": [Derived((PROJECT_SPECS,), request=True)],
-    "ChallengeCreate": [Derived((CHALLENGE_SPECS,), request=True)],
-    "ChallengePatch": [Derived((CHALLENGE_SPECS,), request=True)],
-    "Project": [Derived((PROJECT_SPECS,), request=False)],
-    "Challenge": [Derived((CHALLENGE_SPECS,), request=False)],
-    "AdoptionCreate": [
-        Derived((ADOPTION_SPECS,), request=True),
-        Derived((_OVERRIDABLE,), request=True, suffix=OVERRIDES),
-    ],
-    "AdoptionProgress": [Derived((ADOPTION_SPECS,), request=True)],
-    "Adoption": [Derived((ADOPTION_SPECS,), request=False)],
-}
+
+def _complete(base: type[msgspec.Struct], *parts: list[tuple[str, Any, Any]]) -> Any:
+    """``base`` (``rest._Name``) with the declared fields added, as the struct ``Name``."""
+    config = base.__struct_config__
+    struct = msgspec.defstruct(
+        base.__name__.lstrip("_"),
+        [field for part in parts for field in part],
+        bases=(base,),
+        kw_only=True,
+        forbid_unknown_fields=config.forbid_unknown_fields,
+        module=__name__,
+    )
+    struct.__doc__ = base.__doc__  # msgspec's description of the schema
+    return struct
+
+
+ProjectCreate = _complete(rest._ProjectCreate, declared_fields(PROJECT_SPECS, request=True))
+ProjectPatch = _complete(rest._ProjectPatch, declared_fields(PROJECT_SPECS, request=True))
+ChallengeCreate = _complete(rest._ChallengeCreate, declared_fields(CHALLENGE_SPECS, request=True))
+ChallengePatch = _complete(rest._ChallengePatch, declared_fields(CHALLENGE_SPECS, request=True))
+Project = _complete(rest._Project, declared_fields(PROJECT_SPECS, request=False))
+Challenge = _complete(rest._Challenge, declared_fields(CHALLENGE_SPECS, request=False))
+AdoptionCreate = _complete(
+    rest._AdoptionCreate,
+    declared_fields(ADOPTION_SPECS, request=True),
+    declared_fields(_OVERRIDABLE, request=True, suffix=OVERRIDES),
+)
+AdoptionProgress = _complete(rest._AdoptionProgress, declared_fields(ADOPTION_SPECS, request=True))
+Adoption = _complete(rest._Adoption, declared_fields(ADOPTION_SPECS, request=False))
+_DERIVED = (
+    ProjectCreate,
+    ProjectPatch,
+    ChallengeCreate,
+    ChallengePatch,
+    Project,
+    Challenge,
+    AdoptionCreate,
+    AdoptionProgress,
+    Adoption,
+)
 
 
 # The one text of a comment, offer or report: (schema, property) → its length limit.
@@ -100,16 +123,25 @@ TEXT_LIMITS = {
 }
 
 
-def complete(components: dict[str, dict[str, Any]]) -> None:
-    """Add the declared fields to the component schemas ``DERIVED`` names, and the declared
-    limits to ``TEXT_LIMITS``' properties (in place)."""
+def components() -> dict[str, dict[str, Any]]:
+    """``components.schemas`` of the OpenAPI document: every struct of ``rest`` (the completed
+    ones under their own names) and the raw schemas, with the declared text limits."""
+    structs = [
+        value
+        for name, value in vars(rest).items()
+        if isinstance(value, type)
+        and issubclass(value, msgspec.Struct)
+        and value is not msgspec.Struct
+        and not name.startswith("_")
+    ]
+    _, found = msgspec.json.schema_components(
+        [*structs, *_DERIVED], ref_template="#/components/schemas/{name}"
+    )
+    schemas: dict[str, dict[str, Any]] = {**found, **copy.deepcopy(rest.RAW)}
+    for name, extra in rest.STRUCT_EXTRA.items():
+        schemas[name].update(copy.deepcopy(extra))
     for (name, prop), limit in TEXT_LIMITS.items():
-        components[name]["properties"][prop]["maxLength"] = limit
-    for name, parts in DERIVED.items():
-        schema = components[name]
-        for part in parts:
-            for group in part.groups:
-                found = properties(group, request=part.request, suffix=part.suffix)
-                schema.setdefault("properties", {}).update(found)
-                if not part.request:
-                    schema["required"] = [*schema.get("required", []), *found]
+        schema = schemas[name]["properties"][prop]
+        texts = [o for o in schema.get("anyOf", [schema]) if o.get("type") == "string"]
+        texts[0]["maxLength"] = limit
+    return schemas
