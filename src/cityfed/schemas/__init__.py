@@ -10,7 +10,9 @@ label, its length limit and whether it is Markdown. Everything else reads that d
 - the API parser (``actions.project_fields``, ``actions.adoption_fields``) validates by them, and
   the API's JSON views are built from them;
 - the staff forms, the object page and the open-data export list their fields from them;
-- the OpenAPI document (``api.openapi``) is generated from the msgspec structs in ``schemas.api``.
+- every REST request and response is a msgspec struct (``schemas.rest``, completed with the
+  declared fields in ``schemas.api``), and the OpenAPI document (``api.openapi``) is generated from
+  them.
 
 The package is pure: it imports msgspec and the standard library, nothing of ours, so the
 protocol core may import it (see the import-linter contracts in pyproject.toml).
