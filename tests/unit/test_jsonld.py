@@ -25,6 +25,7 @@ from cityfed.activitypub.jsonld import (
     PUBLIC,
     SECURITY_V1_URL,
     binds_cf,
+    bundled_document,
     compact_to_default,
     context_document,
     document_loader,
@@ -110,8 +111,9 @@ def test_vendored_contexts_have_their_published_content() -> None:
     assert multikey["Multikey"]["@id"] == "https://w3id.org/security#Multikey"
 
 
-def test_cf_json_is_the_ns_document() -> None:
-    assert json.loads(_read("cf.json")) == context_document()
+def test_the_bundled_cf_context_is_the_ns_document() -> None:
+    assert bundled_document(CF_CONTEXT_URL) == context_document()
+    assert bundled_document(CF_CONTEXT_URL) is not bundled_document(CF_CONTEXT_URL)
 
 
 # --- the cf: vocabulary -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """What an adoption request may carry, and parsing it: progress and the adopting city's project.
 
-``parse_progress`` reads ``status``/``outcomes``/``lessons_learned``; ``project_body`` makes our new
-project's form from the origin project and the fields the request overrides.
+``parse_progress`` reads the status and the fields ``schemas.objects.AdoptionFields`` declares;
+``project_body`` makes our new project's form from the origin project and the fields the request
+overrides.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 from cityfed.actions.project_fields import ALLOWED, LIMITS, FieldError
 from cityfed.activitypub.vocab import Project
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
+from cityfed.schemas.objects import ADOPTION_SPECS
 
 ADOPTION = "Adoption"
-PROGRESS_FIELDS = frozenset({"status", "outcomes", "lessons_learned"})
+PROGRESS_FIELDS = frozenset({"status", *(spec.name for spec in ADOPTION_SPECS)})
 # Project fields a city may override when adopting; outcomes and lessons learned belong to the
 # adoption itself (they are what the origin wants to hear back).
 PROJECT_OVERRIDES = ALLOWED["project"] - PROGRESS_FIELDS
@@ -22,27 +24,27 @@ ADOPT_FIELDS = PROGRESS_FIELDS | PROJECT_OVERRIDES | {"project"}
 _HASHTAG = re.compile(r"^\w{1,100}$")
 
 
-def _text(name: str, value: Any) -> str | None:
+def _text(name: str, value: Any, limit: int) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
         raise FieldError(name, "expected a string")
-    if len(value.strip()) > LIMITS[name]:
-        raise FieldError(name, f"at most {LIMITS[name]} characters")
+    if len(value.strip()) > limit:
+        raise FieldError(name, f"at most {limit} characters")
     return value.strip()
 
 
 def parse_progress(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    """``status``/``outcomes``/``lessons_learned`` → Adoption keyword arguments."""
+    """The status and the declared progress texts → Adoption keyword arguments."""
     values: dict[str, Any] = {}
     if not partial or "status" in body:
         status = body.get("status") or "considering"
         if status not in ADOPTION_STATUSES:
             raise FieldError("status", f"one of {', '.join(ADOPTION_STATUSES)}")
         values["status"] = status
-    for name in ("outcomes", "lessons_learned"):
-        if not partial or name in body:
-            values[name] = _text(name, body.get(name))
+    for spec in ADOPTION_SPECS:
+        if not partial or spec.name in body:
+            values[spec.name] = _text(spec.name, body.get(spec.name), spec.limit)
     return values
 
 

@@ -16,6 +16,7 @@ from cityfed.activitypub.vocab.common import id_of, text_of
 from cityfed.activitypub.vocab.cooperation import Adoption
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
+from cityfed.schemas.objects import ADOPTION_SPECS
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,8 +36,7 @@ def view(row: Object) -> dict[str, Any]:
         "adopter": adoption.adopter,
         "status": adoption.status,
         "state": row.state,
-        "outcomes": adoption.outcomes,
-        "lessons_learned": adoption.lessons_learned,
+        **{spec.name: getattr(adoption, spec.name) for spec in ADOPTION_SPECS},
         "published": format_datetime(row.published),
         "updated": format_datetime(row.updated) if row.updated else None,
     }

@@ -33,13 +33,14 @@ from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+from cityfed.schemas.objects import COMMENT_MAX_LENGTH
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.comments")
 
-MAX_LENGTH = 5000
+MAX_LENGTH = COMMENT_MAX_LENGTH  # declared in cityfed.schemas
 DEFAULT_LANGUAGE = "en"
 
 

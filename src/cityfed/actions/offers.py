@@ -31,6 +31,7 @@ from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Actor, Object
 from cityfed.models.types import utcnow
 from cityfed.node import Node
+from cityfed.schemas.objects import OFFER_MAX_CONTENT, OFFER_MAX_REASON
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,8 +40,8 @@ log = logging.getLogger("cityfed.actions.offers")
 
 SOLUTION_OFFER = "SolutionOffer"
 OFFER_FIELDS = frozenset({"challenge", "project", "content"})
-MAX_CONTENT = 5000
-MAX_REASON = 2000
+MAX_CONTENT = OFFER_MAX_CONTENT  # declared in cityfed.schemas
+MAX_REASON = OFFER_MAX_REASON
 _PARAGRAPH_BREAK = re.compile(r"</p>\s*<p>", re.IGNORECASE)
 
 

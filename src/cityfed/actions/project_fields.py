@@ -15,6 +15,14 @@ from urllib.parse import urlsplit
 from cityfed.actions.licences import spdx_expression
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.activitypub.vocab.common import Place
+from cityfed.schemas.fields import FieldSpec
+from cityfed.schemas.objects import (
+    CHALLENGE_SPECS,
+    COMMON_FIELDS,
+    COMMON_LIMITS,
+    OWN,
+    PROJECT_SPECS,
+)
 
 CityObject = Project | Challenge
 
@@ -24,46 +32,15 @@ TYPE_NAMES = {"project": "Project", "challenge": "Challenge"}
 _HASHTAG = re.compile(r"^[\w]{1,100}$", re.UNICODE)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
-COMMON = frozenset(
-    {
-        "title",
-        "teaser",
-        "description",
-        "phase",
-        "tags",
-        "language",
-        "sdgs",
-        "location",
-        "start_date",
-        "end_date",
-        "translations",
-        "featured",
-    }
-)
-PROJECT_ONLY = frozenset(
-    {
-        "contact",
-        "license",
-        "repository",
-        "publiccode",
-        "budget",
-        "partners",
-        "outcomes",
-        "lessons_learned",
-        "addresses",
-    }
-)
-CHALLENGE_ONLY = frozenset({"deadline", "requirements"})
+COMMON = frozenset(COMMON_FIELDS)
+# A project's own fields: those ``schemas.objects.ProjectFields`` declares, and the challenges it
+# addresses; a challenge's: its deadline and what ``ChallengeFields`` declares.
+PROJECT_ONLY = frozenset({*(spec.name for spec in PROJECT_SPECS), "addresses"})
+CHALLENGE_ONLY = frozenset({"deadline", *(spec.name for spec in CHALLENGE_SPECS)})
 ALLOWED = {"project": COMMON | PROJECT_ONLY, "challenge": COMMON | CHALLENGE_ONLY}
 LIMITS = {
-    "title": 300,
-    "teaser": 500,
-    "description": 100_000,
-    "contact": 500,
-    "budget": 200,
-    "outcomes": 20_000,
-    "lessons_learned": 20_000,
-    "requirements": 20_000,
+    **COMMON_LIMITS,
+    **{spec.name: spec.limit for spec in (*PROJECT_SPECS, *CHALLENGE_SPECS) if spec.kind == "text"},
 }
 
 
@@ -189,6 +166,22 @@ def _translations(value: Any) -> dict[str, dict[str, str]]:
     return maps
 
 
+def _declared(spec: FieldSpec, value: Any) -> Any:
+    """One field declared in ``cityfed.schemas``, checked as its kind says."""
+    if spec.kind == "lines":
+        return _list_of_text(spec.name, value)
+    if spec.kind == "url":
+        return _url(spec.name, value)
+    # A licence's length is one of the SPDX rules, checked (with its own message) below.
+    text = _text(spec.name, value, limit=spec.limit if spec.kind == "text" else None)
+    if spec.kind == "licence" and text is not None:
+        try:
+            return spdx_expression(text)
+        except ValueError as exc:
+            raise FieldError(spec.name, str(exc)) from None
+    return text
+
+
 def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
     """Validate an API body; ``partial`` (PATCH) means only the given fields change."""
     unknown = sorted(set(body) - ALLOWED[kind])
@@ -228,33 +221,16 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
         values["end_time"] = _datetime("end_date", body.get("end_date"))
     if given("translations"):
         values.update(_translations(body.get("translations")))
-    if kind == "project":
-        for name in ("contact", "budget", "outcomes", "lessons_learned"):
-            if given(name):
-                values[name] = _text(name, body.get(name))
-        for name in ("repository", "publiccode"):
-            if given(name):
-                values[name] = _url(name, body.get(name))
-        if given("license"):
-            license_id = _text("license", body.get("license"))
-            if license_id is not None:
-                try:
-                    license_id = spdx_expression(license_id)
-                except ValueError as exc:
-                    raise FieldError("license", str(exc)) from None
-            values["license"] = license_id
-        if given("partners"):
-            values["partners"] = _list_of_text("partners", body.get("partners"))
-        if given("addresses"):
-            values["addresses"] = [
-                _url("addresses", item) or ""
-                for item in _list_of_text("addresses", body.get("addresses"))
-            ]
-    else:
-        if given("deadline"):
-            values["deadline"] = _datetime("deadline", body.get("deadline"))
-        if given("requirements"):
-            values["requirements"] = _text("requirements", body.get("requirements"))
+    if kind == "challenge" and given("deadline"):
+        values["deadline"] = _datetime("deadline", body.get("deadline"))
+    for spec in OWN[kind]:
+        if given(spec.name):
+            values[spec.name] = _declared(spec, body.get(spec.name))
+    if kind == "project" and given("addresses"):
+        values["addresses"] = [
+            _url("addresses", item) or ""
+            for item in _list_of_text("addresses", body.get("addresses"))
+        ]
     primary = values.get("language")
     for target in ("name_map", "teaser_map", "description_map"):
         if primary and primary in values.get(target, {}):
@@ -321,27 +297,14 @@ def view(
         "likes": likes,
         "boosts": boosts,
     }
+    if isinstance(obj, Challenge):
+        out["deadline"] = _date(obj.deadline)
+    for spec in OWN[kind]:
+        value = getattr(obj, spec.name)
+        out[spec.name] = list(value) if spec.kind == "lines" else value
     if isinstance(obj, Project):
-        out.update(
-            {
-                "contact": obj.contact,
-                "license": obj.license,
-                "repository": obj.repository,
-                "publiccode": obj.publiccode,
-                "budget": obj.budget,
-                "partners": list(obj.partners),
-                "outcomes": obj.outcomes,
-                "lessons_learned": obj.lessons_learned,
-                "is_based_on": obj.is_based_on,
-                "addresses": list(obj.addresses),
-            }
-        )
+        out["is_based_on"] = obj.is_based_on
+        out["addresses"] = list(obj.addresses)
     else:
-        out.update(
-            {
-                "deadline": _date(obj.deadline),
-                "requirements": obj.requirements,
-                "resolved_by": list(obj.resolved_by),
-            }
-        )
+        out["resolved_by"] = list(obj.resolved_by)
     return out

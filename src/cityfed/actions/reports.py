@@ -21,13 +21,14 @@ from cityfed.models import reports as report_queries
 from cityfed.models.tables import Actor, AuditEntry, Report
 from cityfed.models.types import utcnow
 from cityfed.node import MissingKeyError, Node
+from cityfed.schemas.objects import REPORT_MAX_CONTENT
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("cityfed.actions.reports")
 
-MAX_CONTENT = 2000
+MAX_CONTENT = REPORT_MAX_CONTENT  # declared in cityfed.schemas
 MAX_NOTE = 2000
 # Mastodon lets a report name any number of posts; a bound keeps one Flag (and the lookups it
 # costs the receiver) small.

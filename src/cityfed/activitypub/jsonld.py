@@ -10,10 +10,11 @@ bundled as JSON files next to this module and served to pyld by ``document_loade
 refuses every other URL; a document naming any other context is read for the terms we know
 (``read_as_default``), as Mastodon reads it.
 
-pyld costs ~1-2 ms per document (§6), so it is kept off the hot path: ``is_known_context`` tells
-callers when a document's ``@context`` is one we can read as plain JSON, and only the rest goes
-through ``expand``/``compact_to_default``. pyld itself is imported lazily, so importing this module
-is cheap and has no side effects; ``install_document_loader`` is called once at app start.
+pyld is slow per document (§6; bench/README.md keeps the figures), so it is kept off the hot
+path: ``is_known_context`` tells callers when a document's ``@context`` is one we can read as
+plain JSON, and only the rest goes through ``expand``/``compact_to_default``. pyld itself is
+imported lazily, so importing this module is cheap and has no side effects;
+``install_document_loader`` is called once at app start.
 
 Where the bundled files come from (content as published, not edited; tests pin their digests):
 - ``activitystreams.json``: https://www.w3.org/ns/activitystreams as vendored by Fedify 2.3.6
@@ -32,7 +33,10 @@ Where the bundled files come from (content as published, not edited; tests pin t
 - ``litepub-0.1.json``: Pleroma's ``priv/static/schemas/litepub-0.1.jsonld``, which every
   Pleroma/Akkoma instance serves at ``/schemas/litepub-0.1.jsonld`` on its own host (Akkoma's
   copy has a few more terms of its own); served for that path on any host.
-- ``cf.json``: ours, ``context_document()`` serialised; served at /ns.
+
+Ours, https://cityfed.org/ns, is no file: it is ``context_document()``, built from ``CF_TERMS``
+(whose field terms come from ``cityfed.schemas``), so the document served at /ns, the inline
+context of our documents and the bundled copy the loader serves cannot disagree.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from cityfed.schemas.objects import ADOPTION_SPECS, CHALLENGE_SPECS, PROJECT_SPECS
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -98,21 +104,15 @@ CF_TERMS: dict[str, Any] = {
     # A language map over cf:teaser, like AS2's nameMap over name. It cannot be called
     # "cf:teaserMap": a colon term must expand to its own compact-IRI expansion.
     "teaserMap": {"@id": _cf("teaser"), "@container": "@language"},
-    "cf:contact": _cf("contact"),
-    "cf:license": _cf("license"),
-    "cf:repository": _cf("repository"),
-    "cf:publiccode": _cf("publiccode"),
-    "cf:budget": _cf("budget"),
-    "cf:partners": _cf("partners"),
-    "cf:outcomes": _cf("outcomes"),
-    "cf:lessonsLearned": _cf("lessonsLearned"),
+    # The plain fields of projects and adoptions, as ``cityfed.schemas.objects`` declares them.
+    **{spec.term: _cf(spec.term_name) for spec in (*PROJECT_SPECS, *ADOPTION_SPECS)},
     "cf:isBasedOn": _cf_ref("isBasedOn"),
     "cf:addresses": _cf_ref("addresses"),
     "cf:adoptions": _cf_ref("adoptions"),
     "cf:solutions": _cf_ref("solutions"),
     "cf:resolvedBy": _cf_ref("resolvedBy"),
     "cf:deadline": {"@id": _cf("deadline"), "@type": _XSD_DATETIME},
-    "cf:requirements": _cf("requirements"),
+    **{spec.term: _cf(spec.term_name) for spec in CHALLENGE_SPECS},
     "cf:adopter": _cf_ref("adopter"),
     "cf:localProject": _cf_ref("localProject"),
     "cf:status": _cf("status"),
@@ -167,7 +167,7 @@ _BUNDLED_FILES: dict[str, str] = {
     "gotosocial.org/ns": "gotosocial.json",
     "joinmastodon.org/ns": "joinmastodon.json",
     "purl.archive.org/socialweb/webfinger": "webfinger.json",
-    "cityfed.org/ns": "cf.json",
+    "cityfed.org/ns": "",  # no file: built from CF_TERMS (see _bundled_bytes)
     _LITEPUB_KEY: "litepub-0.1.json",
 }
 
@@ -198,6 +198,8 @@ def is_bundled(url: Any) -> bool:
 @functools.cache
 def _bundled_bytes(filename: str) -> bytes:
     # Read once per process, on first use (never at import).
+    if not filename:
+        return orjson.dumps(context_document())
     return resources.files("cityfed.activitypub").joinpath("contexts", filename).read_bytes()
 
 
@@ -221,8 +223,8 @@ def _pyld() -> ModuleType:
 def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A pyld document loader that serves only the bundled contexts and never the network.
 
-    The ``"static"`` tag lets pyld cache the processed context across operations, which makes
-    repeated expansion/normalisation 1.5-2x faster.
+    The ``"static"`` tag lets pyld cache the processed context across operations, so repeated
+    expansion/normalisation does not process it again.
     """
     try:
         document = bundled_document(url)

@@ -36,7 +36,7 @@ Order with an integrity proof (FEP-8b32, Fedify): the proof first, over the docu
 
 The document is read with pyld and only the bundled contexts (``jsonld.document_loader`` plus
 identity/v1, served by ``document_loader`` here); a document naming any other remote context
-cannot be canonicalised offline and fails with LdSignatureError. pyld costs ~1 ms per document
+cannot be canonicalised offline and fails with LdSignatureError. pyld is slow per document
 (§6), which is why LD signatures are made once per activity and checked only for forwarded ones.
 """
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-# The properties whose values are links: ActivityStreams' @id-typed terms and ours (cf.json),
+# The properties whose values are links: ActivityStreams' @id-typed terms and ours (CF_TERMS),
 # and the security vocabulary's key owner/controller. Addressing (to, cc, bto, bcc, audience)
 # is left out: "as:Public" and "Public" are compact IRIs there, not links anyone follows.
 LINK_KEYS = frozenset(

@@ -34,11 +34,13 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from cityfed.activitypub.sanitize import sanitize_html
+from cityfed.schemas.profile import (
+    MAX_BIO_CHARS,
+    MAX_FIELD_CHARS,
+    MAX_FIELDS,
+    MAX_NAME_CHARS,
+)
 
-MAX_FIELDS = 8
-MAX_FIELD_CHARS = 255  # Mastodon: Account::Field::MAX_CHARACTERS_LOCAL, for name and value
-MAX_NAME_CHARS = 100
-MAX_BIO_CHARS = 5000
 # Mastodon's VerifyLinkService only follows https links; a node served over http (tests, a
 # local demo) may verify http links too.
 VERIFIABLE_SCHEMES = ("https",)

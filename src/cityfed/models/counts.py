@@ -1,7 +1,7 @@
 """Totals that cost a scan (an outbox's size, a timeline's), remembered for a few seconds.
 
-A listing page needs one ``count(*)``, and on a node with 100k objects that scan costs 60-120 ms
-on SQLite, ten times the page itself. Once a total is large it is kept for ``ttl`` seconds
+A listing page needs one ``count(*)``, and on a node with many objects that scan costs several
+times the page itself on SQLite. Once a total is large it is kept for ``ttl`` seconds
 (``totalItems`` of a big collection may lag a few seconds, as Mastodon's cached counts do); a
 small total is always counted afresh, so it is exact wherever it is cheap.
 """

@@ -2,7 +2,7 @@
 
 On SQLite every write goes through one connection that opens its transactions with
 ``BEGIN IMMEDIATE``: writers queue in-process for that connection instead of fighting for SQLite's
-lock (which is what pushed p99 latency to ~600 ms with the default pool), and a transaction never
+lock (which is what made the tail latency blow up with the default pool), and a transaction never
 fails half-way on a read-to-write lock upgrade. Reads use their own small pool and WAL snapshots.
 On PostgreSQL one pooled engine serves both.
 """

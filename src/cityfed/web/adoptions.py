@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from cityfed.activitypub.vocab.cooperation import Adoption
 from cityfed.models.tables import Actor, Object
+from cityfed.schemas.objects import markdown_fields
 from cityfed.web.cities import City, city
 from cityfed.web.markdown import render_markdown
 from cityfed.web.references import Reference, reference
@@ -23,8 +24,7 @@ class AdoptionView:
     adopter: City
     status: str
     project: Reference  # the adopter's own project (which is based on the adopted one)
-    outcomes: Markup
-    lessons_learned: Markup
+    texts: Mapping[str, Markup]  # its Markdown fields (``schemas.objects.AdoptionFields``)
     published: datetime
     updated: datetime | None
 
@@ -48,8 +48,10 @@ def adoption_view(
         status=adoption.status,
         project=Reference(project.url, project.label, who),
         # Under the adoption's <h4> labels: a "#" heading in the text becomes an <h5>.
-        outcomes=Markup(render_markdown(adoption.outcomes, heading_offset=4)),
-        lessons_learned=Markup(render_markdown(adoption.lessons_learned, heading_offset=4)),
+        texts={
+            name: Markup(render_markdown(getattr(adoption, name), heading_offset=4))
+            for name in markdown_fields("adoption")
+        },
         published=row.published,
         updated=row.updated,
     )

@@ -13,6 +13,7 @@ from cityfed.actions.project_fields import CityObject
 from cityfed.actions.projects import kind_of
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.models.tables import Actor, Object
+from cityfed.schemas.objects import markdown_fields
 from cityfed.web.cities import profile_url
 from cityfed.web.filters import KIND_LABELS, SDG_NAMES, language_name, sdg_url, web_url
 from cityfed.web.markdown import render_markdown
@@ -38,9 +39,8 @@ class ObjectView:
     author_name: str
     author_url: str | None
     description: Markup
-    outcomes: Markup
-    lessons_learned: Markup
-    requirements: Markup
+    # The kind's Markdown fields (``cityfed.schemas``), rendered: outcomes, requirements, ...
+    texts: Mapping[str, Markup]
     translations: list[Translation]
     sdgs: list[tuple[int, str, str]]
     based_on: Reference | None = None
@@ -102,27 +102,26 @@ def object_view(
     """The page of ``row`` (whose vocabulary object is ``item``); ``titles`` and ``owners`` name
     the objects it links to and their cities, where known."""
     titles = titles or {}
-    outcomes = lessons = requirements = ""
     based_on: Reference | None = None
     addresses: list[Reference] = []
     resolved_by: list[Reference] = []
+    kind = kind_of(row)
+    texts = {
+        name: Markup(render_markdown(getattr(item, name, None)))
+        for name in markdown_fields("project" if isinstance(item, Project) else "challenge")
+    }
     if isinstance(item, Project):
-        outcomes = render_markdown(item.outcomes)
-        lessons = render_markdown(item.lessons_learned)
         based_on = reference(item.is_based_on, titles, owners) if item.is_based_on else None
         addresses = [reference(ap_id, titles, owners) for ap_id in item.addresses]
     elif isinstance(item, Challenge):
-        requirements = render_markdown(item.requirements)
         resolved_by = [reference(ap_id, titles, owners) for ap_id in item.resolved_by]
     return ObjectView(
         item=item,
-        kind=kind_of(row),
+        kind=kind,
         author_name=(author.name or author.handle) if author else item.attributed_to,
         author_url=profile_url(author) if author else web_url(item.attributed_to),
         description=Markup(render_markdown(item.description)),
-        outcomes=Markup(outcomes),
-        lessons_learned=Markup(lessons),
-        requirements=Markup(requirements),
+        texts=texts,
         translations=_translations(item),
         sdgs=[(goal, SDG_NAMES[goal], sdg_url(goal)) for goal in item.sdgs],
         based_on=based_on,

@@ -24,15 +24,18 @@ from cityfed.http.responses import error
 from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
+from cityfed.schemas.fields import FieldSpec
+from cityfed.schemas.objects import PROJECT_SPECS
 from cityfed.web.cities import CityLinks
 from cityfed.web.opendata_http import open_document
 
 JSONLD_TYPE = "application/ld+json; charset=utf-8"
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
+# A project's declared fields (``cityfed.schemas``) but the long Markdown texts, in their order.
+EXPORTED = tuple(spec for spec in PROJECT_SPECS if not spec.markdown)
 CSV_COLUMNS = (
     "id", "type", "title", "teaser", "phase", "tags", "sdgs", "location", "start_date",
-    "end_date", "license", "repository", "publiccode", "contact", "budget", "partners", "url",
-    "published", "updated",
+    "end_date", *(spec.name for spec in EXPORTED), "url", "published", "updated",
 )  # fmt: skip
 LIST_SEPARATOR = "; "
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading
@@ -62,6 +65,13 @@ def _date(value: Any) -> str:
     return value.date().isoformat() if value else ""
 
 
+def _cell(project: Project | None, spec: FieldSpec) -> str:
+    value = getattr(project, spec.name) if project is not None else None
+    if spec.kind == "lines":
+        return LIST_SEPARATOR.join(value or ())
+    return value or ""
+
+
 def csv_row(row: Object) -> list[str]:
     item = load(row)
     project = item if isinstance(item, Project) else None
@@ -82,12 +92,7 @@ def csv_row(row: Object) -> list[str]:
         location,
         _date(item.start_time),
         _date(item.end_time),
-        (project and project.license) or "",
-        (project and project.repository) or "",
-        (project and project.publiccode) or "",
-        (project and project.contact) or "",
-        (project and project.budget) or "",
-        LIST_SEPARATOR.join(project.partners) if project else "",
+        *(_cell(project, spec) for spec in EXPORTED),
         item.url or item.id,
         format_datetime(published) if published else "",
         format_datetime(item.updated) if item.updated else "",

@@ -338,7 +338,7 @@ def read_as_default(doc: Mapping[str, Any] | list[Any], *, context: Any = None) 
     (e.g. the activity's). A document with no context at all is taken to be in our default
     context, unless it is in expanded form. Documents whose context ``is_known_context`` are
     returned unchanged (no pyld); the rest are compacted with pyld against ``DEFAULT_CONTEXT``
-    (~2-3 ms). A context URL we do not bundle is never fetched and never a reason to refuse:
+    (the slow path). A context URL we do not bundle is never fetched and never a reason to refuse:
     it is left out and the terms we know are read, as Mastodon reads any document as plain
     JSON. Raises ValueError when pyld cannot process the document (invalid JSON-LD), and
     UnsafeLinkError (a ValueError) when a link in it is not http(s) (links.py).

@@ -33,8 +33,10 @@ from cityfed.activitypub.vocab.common import (
     text_of,
     types_of,
 )
+from cityfed.activitypub.vocab.project import read_fields, write_fields
+from cityfed.schemas.objects import ADOPTION_SPECS, ADOPTION_STATUSES, AdoptionFields
 
-ADOPTION_STATUSES = ("considering", "planned", "piloting", "operational", "discontinued")
+__all__ = ["ADOPTION_STATUSES", "Adoption", "SolutionOffer", "adoption_card", "rationale_html"]
 
 # How the card says each status: "City of Berlin <verb> City of Hamburg's Heat-risk map".
 _STATUS_VERBS = {
@@ -88,7 +90,7 @@ def rationale_html(text: str) -> str:
 
 
 @dataclass(kw_only=True)
-class Adoption:
+class Adoption(AdoptionFields):
     """A city adopts another city's project (§5 Adopt); ``project`` is the adopted one."""
 
     CF_TYPE: ClassVar[str] = "cf:Adoption"
@@ -101,8 +103,7 @@ class Adoption:
     adopter: str = ""  # the adopting city (cf:adopter); defaults to attributed_to
     status: str = "considering"
     content: str = ""  # the card (see ``adoption_card``)
-    outcomes: str | None = None
-    lessons_learned: str | None = None
+    # outcomes, lessons learned: declared in ``schemas.objects.AdoptionFields``
     url: str | None = None
     published: datetime | None = None
     updated: datetime | None = None
@@ -131,10 +132,7 @@ class Adoption:
         }
         if self.url:
             doc["url"] = self.url
-        if self.outcomes is not None:
-            doc["cf:outcomes"] = self.outcomes
-        if self.lessons_learned is not None:
-            doc["cf:lessonsLearned"] = self.lessons_learned
+        write_fields(self, ADOPTION_SPECS, doc)
         if self.published:
             doc["published"] = format_datetime(self.published)
         if self.updated:
@@ -162,8 +160,7 @@ class Adoption:
             adopter=id_of(doc.get("cf:adopter")) or "",
             status=text_of(doc.get("cf:status")) or "considering",
             content=text_of(doc.get("content")) or "",
-            outcomes=text_of(doc.get("cf:outcomes")),
-            lessons_learned=text_of(doc.get("cf:lessonsLearned")),
+            **read_fields(ADOPTION_SPECS, doc),
             url=id_of(doc.get("url")),
             published=parse_datetime(doc.get("published"), "published"),
             updated=parse_datetime(doc.get("updated"), "updated"),

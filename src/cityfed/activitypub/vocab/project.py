@@ -20,27 +20,47 @@ from cityfed.activitypub.vocab.common import (
     text_of,
     texts_of,
 )
+from cityfed.schemas.fields import FieldSpec
+from cityfed.schemas.objects import (
+    CHALLENGE_PHASES,
+    CHALLENGE_SPECS,
+    PROJECT_PHASES,
+    PROJECT_SPECS,
+    ChallengeFields,
+    ProjectFields,
+)
 
-PROJECT_PHASES = ("idea", "planning", "pilot", "operational", "completed", "discontinued")
-CHALLENGE_PHASES = ("open", "evaluating", "solved", "closed")
+__all__ = ["CHALLENGE_PHASES", "PROJECT_PHASES", "Challenge", "Project"]
+
+
+def write_fields(obj: object, group: tuple[FieldSpec, ...], doc: dict[str, Any]) -> None:
+    """The declared plain fields of ``obj`` as their ``cf:`` terms (unset ones left out)."""
+    for spec in group:
+        value = getattr(obj, spec.name)
+        if spec.kind == "lines":
+            if value:
+                doc[spec.term] = list(value)
+        elif value is not None:
+            doc[spec.term] = value
+
+
+def read_fields(group: tuple[FieldSpec, ...], doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The declared plain fields read back from their ``cf:`` terms."""
+    return {
+        spec.name: (texts_of if spec.kind == "lines" else text_of)(doc.get(spec.term))
+        for spec in group
+    }
 
 
 @dataclass(kw_only=True)
-class Project(CityObject):
+class Project(CityObject, ProjectFields):
     """A city's project (§4): what it does, how far it is, and where others can reuse it."""
 
     PHASES: ClassVar[tuple[str, ...]] = PROJECT_PHASES
     CF_TYPE: ClassVar[str] = "cf:Project"
     OWN_KEYS: ClassVar[frozenset[str]] = frozenset(
         {
-            "cf:contact",
-            "cf:license",
-            "cf:repository",
-            "cf:publiccode",
-            "cf:budget",
-            "cf:partners",
-            "cf:outcomes",
-            "cf:lessonsLearned",
+            *(spec.term for spec in PROJECT_SPECS),
             "cf:isBasedOn",
             "cf:addresses",
             "cf:adoptions",
@@ -48,33 +68,13 @@ class Project(CityObject):
     )
 
     phase: str = "idea"
-    contact: str | None = None
-    license: str | None = None  # SPDX identifier
-    repository: str | None = None
-    publiccode: str | None = None  # URL of a publiccode.yml
-    budget: str | None = None
-    partners: list[str] = field(default_factory=list)
-    outcomes: str | None = None
-    lessons_learned: str | None = None
+    # contact, license, repository, ... : declared in ``schemas.objects.ProjectFields``
     is_based_on: str | None = None  # the project this one adopts
     addresses: list[str] = field(default_factory=list)  # challenge ids
     adoptions: str | None = None  # collection id
 
     def _write_own(self, doc: dict[str, Any]) -> None:
-        optional = {
-            "cf:contact": self.contact,
-            "cf:license": self.license,
-            "cf:repository": self.repository,
-            "cf:publiccode": self.publiccode,
-            "cf:budget": self.budget,
-        }
-        doc.update({key: value for key, value in optional.items() if value is not None})
-        if self.partners:
-            doc["cf:partners"] = list(self.partners)
-        if self.outcomes is not None:
-            doc["cf:outcomes"] = self.outcomes
-        if self.lessons_learned is not None:
-            doc["cf:lessonsLearned"] = self.lessons_learned
+        write_fields(self, PROJECT_SPECS, doc)
         if self.is_based_on:
             doc["cf:isBasedOn"] = self.is_based_on
         if self.addresses:
@@ -85,14 +85,7 @@ class Project(CityObject):
     @classmethod
     def _read_own(cls, doc: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "contact": text_of(doc.get("cf:contact")),
-            "license": text_of(doc.get("cf:license")),
-            "repository": text_of(doc.get("cf:repository")),
-            "publiccode": text_of(doc.get("cf:publiccode")),
-            "budget": text_of(doc.get("cf:budget")),
-            "partners": texts_of(doc.get("cf:partners")),
-            "outcomes": text_of(doc.get("cf:outcomes")),
-            "lessons_learned": text_of(doc.get("cf:lessonsLearned")),
+            **read_fields(PROJECT_SPECS, doc),
             "is_based_on": id_of(doc.get("cf:isBasedOn")),
             "addresses": ids_of(doc.get("cf:addresses")),
             "adoptions": id_of(doc.get("cf:adoptions")),
@@ -100,7 +93,7 @@ class Project(CityObject):
 
 
 @dataclass(kw_only=True)
-class Challenge(CityObject):
+class Challenge(CityObject, ChallengeFields):
     """A problem a city wants solved (§4); partner cities answer with SolutionOffers."""
 
     PHASES: ClassVar[tuple[str, ...]] = CHALLENGE_PHASES
@@ -108,7 +101,7 @@ class Challenge(CityObject):
     OWN_KEYS: ClassVar[frozenset[str]] = frozenset(
         {
             "cf:deadline",
-            "cf:requirements",
+            *(spec.term for spec in CHALLENGE_SPECS),
             "cf:solutions",
             "cf:resolvedBy",
         }
@@ -116,7 +109,7 @@ class Challenge(CityObject):
 
     phase: str = "open"
     deadline: datetime | None = None
-    requirements: str | None = None
+    # requirements: declared in ``schemas.objects.ChallengeFields``
     solutions: str | None = None  # collection of accepted offers
     resolved_by: list[str] = field(default_factory=list)
 
@@ -131,8 +124,7 @@ class Challenge(CityObject):
     def _write_own(self, doc: dict[str, Any]) -> None:
         if self.deadline:
             doc["cf:deadline"] = format_datetime(self.deadline)
-        if self.requirements is not None:
-            doc["cf:requirements"] = self.requirements
+        write_fields(self, CHALLENGE_SPECS, doc)
         if self.solutions:
             doc["cf:solutions"] = self.solutions
         if self.resolved_by:
@@ -142,7 +134,7 @@ class Challenge(CityObject):
     def _read_own(cls, doc: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "deadline": parse_datetime(doc.get("cf:deadline"), "cf:deadline"),
-            "requirements": text_of(doc.get("cf:requirements")),
+            **read_fields(CHALLENGE_SPECS, doc),
             "solutions": id_of(doc.get("cf:solutions")),
             "resolved_by": ids_of(doc.get("cf:resolvedBy")),
         }

@@ -15,9 +15,11 @@ from typing import Any
 from multidict import MultiDictProxy
 
 from cityfed.actions.project_fields import ALLOWED, FieldError, Submission, parse
+from cityfed.schemas.objects import CHALLENGE_SPECS, PROJECT_SPECS
 from cityfed.web.staff.i18n import N_
 
 MAX_TRANSLATIONS = 8
+_DECLARED = (*PROJECT_SPECS, *CHALLENGE_SPECS)  # the fields ``cityfed.schemas`` declares
 TEXT_FIELDS = (
     "title",
     "teaser",
@@ -26,17 +28,11 @@ TEXT_FIELDS = (
     "language",
     "start_date",
     "end_date",
-    "contact",
-    "license",
-    "repository",
-    "publiccode",
-    "budget",
-    "outcomes",
-    "lessons_learned",
+    *(spec.name for spec in PROJECT_SPECS if spec.kind != "lines"),
     "deadline",
-    "requirements",
+    *(spec.name for spec in CHALLENGE_SPECS if spec.kind != "lines"),
 )
-LINE_FIELDS = ("partners", "addresses")
+LINE_FIELDS = (*(spec.name for spec in _DECLARED if spec.kind == "lines"), "addresses")
 DATE_FIELDS = ("start_date", "end_date", "deadline")
 _TAG_SPLIT = re.compile(r"[,\s]+")
 

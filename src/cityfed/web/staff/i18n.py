@@ -118,7 +118,9 @@ def extract(paths: Iterable[Path]) -> list[str]:
 
 
 def sources() -> list[Path]:
-    """The files messages are extracted from: staff templates and the staff package."""
+    """The files messages are extracted from: staff templates, the staff package, and the field
+    labels the schemas declare (the forms show them)."""
     web = Path(__file__).resolve().parent.parent
     templates = web.joinpath("templates", "staff").glob("*.html")
-    return sorted([*templates, *web.joinpath("staff").glob("*.py")])
+    schemas = web.parent / "schemas" / "objects.py"
+    return sorted([*templates, *web.joinpath("staff").glob("*.py"), schemas])

@@ -26,6 +26,7 @@ from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
 from cityfed.models.objects import CITY_TYPES
 from cityfed.models.reactions import ReactionKind
+from cityfed.schemas.objects import ADOPTION_SPECS
 from cityfed.web.object_view import object_view
 from cityfed.web.references import referenced_ids
 from cityfed.web.staff.auth import requires
@@ -195,7 +196,7 @@ async def adopt(request: web.Request) -> web.StreamResponse:
 async def update_adoption(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     back = text(data, "back")
-    body = {name: data.get(name, "") for name in ("status", "outcomes", "lessons_learned")}
+    body = {name: data.get(name, "") for name in ("status", *(s.name for s in ADOPTION_SPECS))}
     try:
         await adoption_actions.update(request.app[NODE], text(data, "id"), body)
     except FieldError as exc:

@@ -9,9 +9,9 @@ from aiohttp import web
 
 from cityfed.actions import profile as profile_actions
 from cityfed.actions.profile import ImageRole, ProfileError
-from cityfed.activitypub.profile import MAX_FIELDS
 from cityfed.appkeys import NODE
 from cityfed.media.errors import MediaRejected
+from cityfed.schemas.profile import MAX_FIELDS
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, text
 from cityfed.web.staff.render import page, redirect

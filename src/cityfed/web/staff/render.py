@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from cityfed.appkeys import NODE
+from cityfed.schemas.objects import GROUPS
 from cityfed.web.staff import i18n
 from cityfed.web.staff.common import object_url
 from cityfed.web.staff.i18n import N_
@@ -126,6 +127,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
         "object_url": object_url,
         "in_page_language": shown,
         "path": request.path,
+        "fields": GROUPS,  # the declared fields of each kind, for the forms
     }
     values.update(context)
     body = request.app[TEMPLATES].get_template(f"staff/{template}").render(values)
