@@ -311,10 +311,10 @@ def serialize_sf_dictionary(
     for key, (value, params) in members.items():
         if not _KEY_RE.fullmatch(key):
             raise ValueError(f"not a structured-field key: {key!r}")
-        if isinstance(value, list | tuple):
-            parts.append(f"{key}={serialize_inner_list(value, params)}")
-        elif value is True:
+        if value is True:
             parts.append(key + serialize_params(params))
-        else:
+        elif isinstance(value, int | float | str | bytes):  # bool is an int
             parts.append(f"{key}={serialize_sf_item(value, params)}")
+        else:
+            parts.append(f"{key}={serialize_inner_list(value, params)}")
     return ", ".join(parts)
