@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cityfed.federation.availability import Prober
-from cityfed.federation.circuit import HostWindow, circuit_open_seconds
+from cityfed.federation.circuit import Breaker, HostWindow, circuit_open_seconds
 from cityfed.federation.delivery_lease import Job, Lease, Leaser, Payload
 from cityfed.federation.delivery_record import Recorder
 from cityfed.federation.delivery_send import Sender
@@ -255,11 +255,11 @@ class _Pipeline:
                 known = self.hosts.get(job.domain)
                 failures = lease.failures.get(job.domain, 0)
                 if known is None:
-                    self.hosts[job.domain] = HostWindow(
+                    self.hosts[job.domain] = HostWindow.leased(
                         asyncio.Semaphore(self.worker.per_host), failures
                     )
                 else:
-                    known.failures, known.downs_since_up = failures, 0
+                    known.breaker = Breaker.at_lease(failures)
             self.held[job.domain] += 1
             self.held_total += 1
             self.unrecorded[job.id] = job
