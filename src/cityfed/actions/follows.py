@@ -10,6 +10,7 @@ import logging
 
 from sqlalchemy import select
 
+from cityfed.actions.errors import DOMAIN_BLOCKED, ActionError
 from cityfed.activitypub.webfinger import WebfingerError, parse_account
 from cityfed.federation import outbox
 from cityfed.federation.follow_answer import answer_follow, follow_activity
@@ -21,7 +22,7 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.actions.follows")
 
 
-class FollowError(ValueError):
+class FollowError(ActionError):
     """The follow request cannot be made; the message says why (shown to the user)."""
 
 
@@ -39,16 +40,16 @@ async def resolve_target(node: Node, target: str) -> Actor:
     try:
         return await resolve_reference(node, target)
     except ResolveError as exc:
-        raise FollowError(f"account: cannot find {target}: {exc}") from None
+        raise FollowError(f"cannot find {target}: {exc}", field="account") from None
 
 
 async def follow(node: Node, follower: Actor, target: str) -> Follow:
     """Ask a remote actor to let our city follow it. Pending until its Accept arrives."""
     remote = await resolve_target(node, target)
     if remote.local:
-        raise FollowError("account: cannot follow an actor of this node")
+        raise FollowError("cannot follow an actor of this node", field="account")
     if node.policy.is_blocked(remote.domain):
-        raise FollowError(f"account: {remote.domain} is blocked")
+        raise FollowError(DOMAIN_BLOCKED, field="account", domain=remote.domain)
     async with node.db.transaction() as session:
         existing = await follow_queries.find(session, follower.id, remote.id)
         if existing is not None and existing.state in {"pending", "accepted"}:

@@ -12,6 +12,15 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
+from cityfed.actions.errors import (
+    EXPECTED_STRING,
+    ONE_OF,
+    REQUIRED,
+    TOO_LONG,
+    ActionError,
+    FieldError,
+    Problem,
+)
 from cityfed.actions.licences import spdx_expression
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.activitypub.vocab.common import Place
@@ -67,12 +76,8 @@ LIMITS = {
 }
 
 
-class FieldError(ValueError):
-    """A submitted field is invalid; ``str()`` starts with the field name."""
-
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
-        self.field = name
+NOT_A_HASHTAG = Problem("not_a_hashtag", "{tag!r} is not a hashtag (letters, digits, _)")
+NOT_A_FIELD = Problem("unknown_field", "not a field of a {kind}")
 
 
 @dataclass(frozen=True)
@@ -86,14 +91,14 @@ class Submission:
 def _text(name: str, value: Any, *, required: bool = False, limit: int | None = None) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise FieldError(name, "this field is required")
+            raise FieldError(name, REQUIRED)
         return None
     if not isinstance(value, str):
-        raise FieldError(name, "expected a string")
+        raise FieldError(name, EXPECTED_STRING)
     value = str(value).strip()
     limit = limit or LIMITS.get(name, 2000)
     if len(value) > limit:
-        raise FieldError(name, f"at most {limit} characters")
+        raise FieldError(name, TOO_LONG, limit=limit)
     return value
 
 
@@ -134,7 +139,7 @@ def _tags(value: Any) -> list[str]:
     for tag in _list_of_text("tags", value):
         tag = tag.lstrip("#")
         if not _HASHTAG.match(tag):
-            raise FieldError("tags", f"{tag!r} is not a hashtag (letters, digits, _)")
+            raise FieldError("tags", NOT_A_HASHTAG, tag=tag)
         if tag not in tags:
             tags.append(tag)
     return tags
@@ -193,7 +198,7 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
     """Validate an API body; ``partial`` (PATCH) means only the given fields change."""
     unknown = sorted(set(body) - ALLOWED[kind])
     if unknown:
-        raise FieldError(unknown[0], f"not a field of a {kind}")
+        raise FieldError(unknown[0], NOT_A_FIELD, kind=kind)
     cls = KINDS[kind]
     values: dict[str, Any] = {}
 
@@ -209,7 +214,7 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
     if given("phase"):
         phase = body.get("phase") or cls.__dataclass_fields__["phase"].default
         if phase not in cls.PHASES:
-            raise FieldError("phase", f"one of {', '.join(cls.PHASES)}")
+            raise FieldError("phase", ONE_OF, choices=", ".join(cls.PHASES))
         values["phase"] = phase
     if given("language"):
         language = body.get("language") or "en"
@@ -240,8 +245,8 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
             if license_id is not None:
                 try:
                     license_id = spdx_expression(license_id)
-                except ValueError as exc:
-                    raise FieldError("license", str(exc)) from None
+                except ActionError as exc:
+                    raise exc.at("license") from None
             values["license"] = license_id
         if given("partners"):
             values["partners"] = _list_of_text("partners", body.get("partners"))

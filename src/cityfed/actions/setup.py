@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.actions.errors import ActionError
 from cityfed.keys.generate import KeyPairPem, generate_ed25519, generate_rsa
 from cityfed.models import actors as actor_queries
 from cityfed.models.tables import Actor, Key
@@ -14,7 +15,7 @@ from cityfed.urls import Urls
 HANDLE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,61}[a-z0-9_])?$")  # Mastodon: no trailing . or -
 
 
-class SetupError(ValueError):
+class SetupError(ActionError):
     """The city cannot be set up as asked (bad handle or name, or it exists already)."""
 
 

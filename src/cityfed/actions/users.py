@@ -20,6 +20,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from cityfed.actions.errors import NOT_FOUND, ONE_OF, TOO_LONG, TOO_SHORT, FieldError
 from cityfed.actions.password_hashing import HashingGate
 from cityfed.models import tokens as token_queries
 from cityfed.models import users as user_queries
@@ -36,13 +37,8 @@ SESSION_LIFETIME = timedelta(hours=12)  # a working day; then sign in again
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
-class UserError(ValueError):
+class UserError(FieldError):
     """An account change is refused; ``str()`` starts with the field name, like FieldError."""
-
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
-        self.field = name
-        self.problem = problem
 
 
 @functools.cache
@@ -70,15 +66,15 @@ def normalize_email(raw: str) -> str:
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise UserError("role", f"one of {', '.join(ROLES)}")
+        raise UserError("role", ONE_OF, choices=", ".join(ROLES))
     return role
 
 
 def check_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise UserError("password", f"at least {MIN_PASSWORD} characters")
+        raise UserError("password", TOO_SHORT, limit=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise UserError("password", f"at most {MAX_PASSWORD} characters")
+        raise UserError("password", TOO_LONG, limit=MAX_PASSWORD)
     return password
 
 
@@ -277,7 +273,7 @@ async def create_api_token(node: Node, name: str, scope: str, *, who: str) -> st
     if not name or len(name) > 255:
         raise UserError("name", "give the token a name (what it is for), at most 255 characters")
     if scope not in token_queries.SCOPES:
-        raise UserError("scope", f"one of {', '.join(token_queries.SCOPES)}")
+        raise UserError("scope", ONE_OF, choices=", ".join(token_queries.SCOPES))
     async with node.db.transaction() as session:
         secret = await token_queries.create_token(session, name, scope)
         session.add(
@@ -291,7 +287,7 @@ async def revoke_api_token(node: Node, token_id: int, *, who: str) -> ApiToken:
     async with node.db.transaction() as session:
         token = await session.get(ApiToken, token_id)
         if token is None:
-            raise UserError("token", "no such token")
+            raise UserError("token", NOT_FOUND, what="token")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             session.add(
