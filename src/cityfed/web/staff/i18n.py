@@ -8,6 +8,9 @@ rewords). The templates get ``_``, ``gettext`` and ``ngettext`` of the request's
 environment has ``jinja2.ext.i18n``, so ``{% trans %}`` works too); placeholders are
 ``{name}``, filled with ``str.format`` after translation.
 
+``python -m cityfed.web.staff.i18n`` extracts the messages again and merges them into each
+``.po`` (new ones untranslated, gone ones dropped); test_staff_i18n checks that none is missing.
+
 The ``.po`` files are compiled in memory the first time a language is used (Babel's ``read_po``
 and ``write_mo``, a few milliseconds once per process): no ``.mo`` in the repository to go stale,
 and no build step, so a fresh ``pip install`` runs as it is.
@@ -32,7 +35,7 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from cityfed.actions.errors import ActionError
 
@@ -180,3 +183,29 @@ def sources() -> list[Path]:
     templates = web.joinpath("templates", "staff").glob("*.html")
     actions = web.parent.joinpath("actions").glob("*.py")
     return sorted([*templates, *web.joinpath("staff").glob("*.py"), *actions])
+
+
+def _write(catalog: Catalog, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(
+            handle, catalog, width=100, no_location=True, sort_output=True, ignore_obsolete=True
+        )
+
+
+def update_catalogues() -> None:
+    """Extract every message into ``messages.pot`` and merge it into each language's ``.po``."""
+    template = Catalog(project="cityfed", domain=DOMAIN, copyright_holder="cityfed")
+    for message in extract(sources()):
+        template.add(message)
+    _write(template, TEMPLATE)
+    for lang in LANGUAGES:
+        path = po_path(lang)
+        with path.open("rb") as handle:
+            current = read_po(handle, locale=lang, domain=DOMAIN)
+        current.update(template, no_fuzzy_matching=True)
+        _write(current, path)
+
+
+if __name__ == "__main__":
+    update_catalogues()
