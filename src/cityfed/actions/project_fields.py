@@ -78,6 +78,14 @@ LIMITS = {
 
 NOT_A_HASHTAG = Problem("not_a_hashtag", "{tag!r} is not a hashtag (letters, digits, _)")
 NOT_A_FIELD = Problem("unknown_field", "not a field of a {kind}")
+NOT_A_URL = Problem("not_a_url", "expected an http(s) URL")
+NOT_A_LIST = Problem("not_a_list", "expected a list of strings")
+NOT_A_DATE = Problem("not_a_date", "expected an ISO 8601 date (2026-05-01) or date-time")
+NOT_GOALS = Problem("not_goals", "expected a list of goal numbers 1-17")
+GOAL_RANGE = Problem("goal_range", "goals are numbered 1 to 17")
+NOT_A_LANGUAGE = Problem("not_a_language", "expected a language tag such as en or pt-BR")
+NOT_A_BOOLEAN = Problem("not_a_boolean", "expected true or false")
+ENDS_BEFORE_START = Problem("ends_before_start", "must not be before start_date")
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ def _url(name: str, value: Any) -> str | None:
         return None
     parts = urlsplit(text)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise FieldError(name, "expected an http(s) URL")
+        raise FieldError(name, NOT_A_URL)
     return text
 
 
@@ -116,7 +124,7 @@ def _list_of_text(name: str, value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise FieldError(name, "expected a list of strings")
+        raise FieldError(name, NOT_A_LIST)
     return [v.strip() for v in value if v.strip()]
 
 
@@ -124,13 +132,13 @@ def _datetime(name: str, value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise FieldError(name, "expected an ISO 8601 date (2026-05-01) or date-time")
+        raise FieldError(name, NOT_A_DATE)
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise FieldError(name, "expected an ISO 8601 date (2026-05-01) or date-time") from None
+        raise FieldError(name, NOT_A_DATE) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -151,9 +159,9 @@ def _sdgs(value: Any) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
-        raise FieldError("sdgs", "expected a list of goal numbers 1-17")
+        raise FieldError("sdgs", NOT_GOALS)
     if any(not 1 <= v <= 17 for v in value):
-        raise FieldError("sdgs", "goals are numbered 1 to 17")
+        raise FieldError("sdgs", GOAL_RANGE)
     return sorted(set(value))
 
 
@@ -219,7 +227,7 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
     if given("language"):
         language = body.get("language") or "en"
         if not isinstance(language, str) or not _LANGUAGE.match(language):
-            raise FieldError("language", "expected a language tag such as en or pt-BR")
+            raise FieldError("language", NOT_A_LANGUAGE)
         values["language"] = language
     if given("tags"):
         values["tags"] = _tags(body.get("tags"))
@@ -268,13 +276,13 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
             )
     featured = body.get("featured")
     if featured is not None and not isinstance(featured, bool):
-        raise FieldError("featured", "expected true or false")
+        raise FieldError("featured", NOT_A_BOOLEAN)
     if (
         values.get("start_time")
         and values.get("end_time")
         and values["end_time"] < values["start_time"]
     ):
-        raise FieldError("end_date", "must not be before start_date")
+        raise FieldError("end_date", ENDS_BEFORE_START)
     return Submission(values, featured)
 
 
