@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy import select
 
-from cityfed.actions.errors import DOMAIN_BLOCKED, ActionError
+from cityfed.actions.errors import DOMAIN_BLOCKED, ActionError, Problem
 from cityfed.activitypub.webfinger import WebfingerError, parse_account
 from cityfed.federation import outbox
 from cityfed.federation.follow_answer import answer_follow, follow_activity
@@ -22,21 +22,24 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.actions.follows")
 
 
+NOT_AN_ACCOUNT = Problem(
+    "not_an_account", "{target!r} is neither an account like name@city.example nor an actor URL"
+)
+
+
 class FollowError(ActionError):
     """The follow request cannot be made; the message says why (shown to the user)."""
 
 
 async def resolve_target(node: Node, target: str) -> Actor:
     """``handle@host``, ``@handle@host`` or an actor URL → the remote actor (network, no tx).
-    The message of a FollowError starts with ``account:``, the field the target came from."""
+    A FollowError names ``account``, the field the target came from."""
     target = target.strip()
     if not target.startswith(("https://", "http://")):
         try:
             parse_account(target)
         except WebfingerError:
-            raise FollowError(
-                f"account: {target!r} is neither an account like name@city.example nor an actor URL"
-            ) from None
+            raise FollowError(NOT_AN_ACCOUNT, field="account", target=target) from None
     try:
         return await resolve_reference(node, target)
     except ResolveError as exc:
