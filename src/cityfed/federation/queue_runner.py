@@ -151,9 +151,7 @@ class QueueRunner:
         ``also`` was set (the poll or a wake-up: look for new work)."""
         waits = [asyncio.ensure_future(e.wait()) for e in (self.wakeup, *also)]
         try:
-            done, _ = await asyncio.wait(
-                waits, timeout=poll, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(waits, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for wait in waits:
                 wait.cancel()
