@@ -7,7 +7,7 @@ value could differ from what the sender signed (parameter order, ``?1`` vs a bar
 
 Why not the ``http-sfv`` package: it parses to its own objects and throws the member text away,
 so the verbatim signature base would have to be rebuilt by re-serialising, which is exactly what
-RFC 9421 warns against; and on a typical Signature-Input it is 2 to 4 times slower than this
+RFC 9421 warns against; and it is slower on every field we parse than this
 parser (``bench/sfv.py`` measures both). Decimals are returned as ``float`` (at most 12 + 3
 digits, exact for every value the grammar allows to round-trip).
 
