@@ -259,6 +259,15 @@ async def test_validation_errors_name_the_field(nodes) -> None:
     for body, name in cases:
         answer = await b.api("POST", "/projects", json=body, status=422)
         assert answer["error"].startswith(name), (body, answer)
+        assert answer["field"] == name and answer["code"], (body, answer)  # structured too
+    # The code and parameters a client can act on without reading the English text.
+    answer = await b.api("POST", "/projects", json={}, status=422)
+    assert (answer["code"], answer["field"], answer["params"]) == ("required", "title", {})
+    answer = await b.api("POST", "/projects", json={"title": "x" * 301}, status=422)
+    assert (answer["code"], answer["params"]) == ("too_long", {"limit": 300})
+    assert answer["error"] == "title: at most 300 characters"
+    answer = await b.api("POST", "/projects", json={"title": "x", "license": "WTFPL-9"}, status=422)
+    assert (answer["code"], answer["params"]) == ("licence_unknown", {"names": "WTFPL-9"})
     answer = await b.api("POST", "/challenges", json={"title": "x", "license": "MIT"}, status=422)
     assert answer["error"].startswith("license")
     assert (await b.api("GET", "/projects"))["total"] == 0

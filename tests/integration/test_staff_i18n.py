@@ -4,12 +4,15 @@ POST form. tests/browser/ checks the rendered pages with axe-core."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import quote
 
+from babel.messages.pofile import read_po
+
+from cityfed.actions.errors import TOO_LONG, FieldError
 from cityfed.web.staff import i18n
 from tests.integration import test_staff_auth as shared
 from tests.integration.test_projects import CHALLENGE, HEAT_MAP
@@ -22,14 +25,19 @@ fast_hashing, staff = shared.fast_hashing, shared.staff
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
+def _po(path: Path) -> dict[str, str]:
+    with path.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and isinstance(m.id, str)}
+
+
 def test_catalogs_list_every_message_and_german_translates_each() -> None:
-    en = json.loads((i18n.LOCALES / "en.json").read_text(encoding="utf-8"))
-    de = json.loads((i18n.LOCALES / "de.json").read_text(encoding="utf-8"))
-    messages = {key for key in en if not key.startswith("@")}
+    template = _po(i18n.TEMPLATE)
+    de = _po(i18n.po_path("de"))
+    messages = set(template)
     assert messages == set(i18n.extract(i18n.sources())), (
-        "en.json is out of date: rebuild it from cityfed.web.staff.i18n.extract(sources())"
+        "messages.pot is out of date: extract it again (cityfed.web.staff.i18n.extract(sources()))"
     )
-    assert {key for key in de if not key.startswith("@")} == messages
+    assert set(de) == messages and set(_po(i18n.po_path("en"))) == messages
     for key in messages:
         assert de[key].strip() and de[key] != "", key
         assert sorted(_PLACEHOLDER.findall(de[key])) == sorted(_PLACEHOLDER.findall(key)), key
@@ -44,7 +52,10 @@ def test_language_choice() -> None:
     assert i18n.choose("xx", None, None) == "en"
     german = i18n.Translator("de")
     assert german.problem("this field is required") == ("dieses Feld ist erforderlich", None)
-    assert german.problem("at most 300 characters") == ("höchstens 300 Zeichen", None)
+    # An action's refusal is translated by its template, its parameters filled in after.
+    refusal = FieldError("teaser", TOO_LONG, limit=300)
+    assert german.problem(refusal) == ("höchstens 300 Zeichen", None)
+    assert i18n.Translator("en").problem(refusal) == ("at most 300 characters", None)
     assert german.problem("cannot find x@y: gone") == ("cannot find x@y: gone", "en")
 
 

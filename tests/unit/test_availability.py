@@ -26,7 +26,7 @@ events = st.lists(
 
 @given(events)
 def test_unavailable_exactly_when_failures_span_the_threshold(steps) -> None:
-    window = HostWindow(asyncio.Semaphore(1), 0)
+    window = HostWindow.leased(asyncio.Semaphore(1), 0)
     failing_since: datetime | None = None
     unavailable_since: datetime | None = None
     now = START

@@ -1,4 +1,4 @@
-"""Tests for the Digest / Content-Digest helpers and the structured-field parser."""
+"""Tests for the Digest / Content-Digest helpers (the structured-field parser: test_sfv.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cityfed.activitypub.digest import (
-    SFItem,
-    Token,
     content_digest_header,
     digest_header,
-    parse_sf_dictionary,
-    serialize_sf_string,
     verify_content_digest,
     verify_digest_header,
 )
@@ -130,63 +126,3 @@ def test_digest_detects_any_changed_byte(body: bytes, data: st.DataObject) -> No
         verify_digest_header(digest_header(body), tampered)
     with pytest.raises(SignatureError):
         verify_content_digest(content_digest_header(body), tampered)
-
-
-# --- RFC 8941 dictionary parser ----------------------------------------------------------
-
-
-def test_parse_dictionary_item_types() -> None:
-    d = parse_sf_dictionary(
-        'i=-42, d=1.5, s="a \\"q\\" \\\\", t=tok/en:1, b=:aGk=:, y=?1, n=?0, flag;x=1'
-    )
-    assert d["i"].value == -42
-    assert d["d"].value == 1.5
-    assert d["s"].value == 'a "q" \\'
-    assert d["t"].value == "tok/en:1" and isinstance(d["t"].value, Token)
-    assert d["b"].value == b"hi"
-    assert d["y"].value is True and d["n"].value is False
-    assert d["flag"].value is True and d["flag"].params == {"x": 1}
-
-
-def test_parse_dictionary_inner_list_and_raw_text() -> None:
-    text = 'sig1=( "@method"  "x";name="y" );created=1;keyid="k", sig2=()'
-    d = parse_sf_dictionary(text)
-    assert d["sig1"].value == [SFItem("@method", {}), SFItem("x", {"name": "y"})]
-    assert d["sig1"].params == {"created": 1, "keyid": "k"}
-    # The member text is kept verbatim, odd spacing included: RFC 9421 signs it as sent.
-    assert d["sig1"].raw == '( "@method"  "x";name="y" );created=1;keyid="k"'
-    assert d["sig2"].value == [] and d["sig2"].raw == "()"
-
-
-def test_parse_dictionary_later_key_wins() -> None:
-    assert parse_sf_dictionary("a=1, a=2")["a"].value == 2
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "A=1",  # keys are lower case
-        "a=1,",
-        "a=1 b=2",
-        "a=(",
-        'a=("x""y")',
-        'a="unterminated',
-        'a="bad \\n escape"',
-        "a=:not base64!:",
-        "a=1234567890123456",
-        "a=1.2345",
-        "a=?2",
-        "a=@",
-        "a=1;B=2",
-        "a=é",
-    ],
-)
-def test_parse_dictionary_rejects(text: str) -> None:
-    with pytest.raises(SignatureError, match="malformed structured field"):
-        parse_sf_dictionary(text)
-
-
-def test_serialize_sf_string() -> None:
-    assert serialize_sf_string('a"b\\c') == '"a\\"b\\\\c"'
-    with pytest.raises(ValueError):
-        serialize_sf_string("line\nbreak")

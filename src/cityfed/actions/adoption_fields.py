@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cityfed.actions.errors import EXPECTED_STRING, ONE_OF, TOO_LONG
 from cityfed.actions.project_fields import ALLOWED, LIMITS, FieldError
 from cityfed.activitypub.vocab import Project
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
@@ -28,9 +29,9 @@ def _text(name: str, value: Any, limit: int) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise FieldError(name, "expected a string")
+        raise FieldError(name, EXPECTED_STRING)
     if len(value.strip()) > limit:
-        raise FieldError(name, f"at most {limit} characters")
+        raise FieldError(name, TOO_LONG, limit=limit)
     return value.strip()
 
 
@@ -40,7 +41,7 @@ def parse_progress(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if not partial or "status" in body:
         status = body.get("status") or "considering"
         if status not in ADOPTION_STATUSES:
-            raise FieldError("status", f"one of {', '.join(ADOPTION_STATUSES)}")
+            raise FieldError("status", ONE_OF, choices=", ".join(ADOPTION_STATUSES))
         values["status"] = status
     for spec in ADOPTION_SPECS:
         if not partial or spec.name in body:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cityfed.actions.errors import DOMAIN_BLOCKED, NOT_FOUND
 from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, FieldError
 from cityfed.actions.projects import load
 from cityfed.activitypub.actor import authority, is_http_url
@@ -60,9 +61,9 @@ async def find_city_object(node: Node, ap_id: str, kind: str, name: str) -> Foun
             raise FieldError(name, f"{ap_id} is not a {kind}")
         return Found(load(row), owner, row)
     if authority(ap_id) == authority(node.urls.base):
-        raise Missing(name, f"no such {kind}")
+        raise Missing(name, NOT_FOUND, what=kind)
     if node.policy.is_blocked(authority(ap_id)):
-        raise FieldError(name, f"{authority(ap_id)} is blocked")
+        raise FieldError(name, DOMAIN_BLOCKED, domain=authority(ap_id))
     try:
         document = await fetch_object(node, ap_id)
     except FetchError as exc:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from cityfed.actions.errors import REQUIRED, TOO_LONG, ActionError
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.activitypub.sanitize import hashtags_in, text_to_html
@@ -44,7 +45,7 @@ MAX_LENGTH = COMMENT_MAX_LENGTH  # declared in cityfed.schemas
 DEFAULT_LANGUAGE = "en"
 
 
-class CommentError(ValueError):
+class CommentError(ActionError):
     """The comment cannot be made; the message names the field."""
 
 
@@ -64,16 +65,16 @@ async def resolve_target(node: Node, in_reply_to: str) -> Target:
         owner = await session.get(Actor, row.actor_id) if row is not None else None
     if row is not None and owner is not None:
         if row.deleted_at is not None:
-            raise CommentError("in_reply_to: that object was deleted")
+            raise CommentError("that object was deleted", field="in_reply_to")
         return Target(row.ap_id, row.context or row.ap_id, owner)
     try:
         document = await fetch_object(node, in_reply_to)
         owner_id = id_of(document.get("attributedTo"))
         if not owner_id or authority(owner_id) != authority(in_reply_to):
-            raise CommentError("in_reply_to: the object has no owner on its own host")
+            raise CommentError("the object has no owner on its own host", field="in_reply_to")
         owner = await get_actor(node, owner_id)
     except (FetchError, ResolveError) as exc:
-        raise CommentError(f"in_reply_to: cannot find {in_reply_to}: {exc}") from None
+        raise CommentError(f"cannot find {in_reply_to}: {exc}", field="in_reply_to") from None
     context = id_of(document.get("context"))
     if not context or authority(context) != authority(in_reply_to):
         context = in_reply_to
@@ -138,7 +139,7 @@ def _check_language(language: Any) -> str:
     try:
         return canonical_language(language)
     except ValueError as exc:
-        raise CommentError(f"language: {exc}") from None
+        raise CommentError(f"{exc}", field="language") from None
 
 
 def language_of(document: dict[str, Any]) -> str:
@@ -150,9 +151,9 @@ def language_of(document: dict[str, Any]) -> str:
 
 def _check_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise CommentError("content: this field is required")
+        raise CommentError(REQUIRED, field="content")
     if len(text) > MAX_LENGTH:
-        raise CommentError(f"content: at most {MAX_LENGTH} characters")
+        raise CommentError(TOO_LONG, field="content", limit=MAX_LENGTH)
     return text.strip()
 
 
@@ -186,7 +187,7 @@ async def comment(
     text = _check_text(text)
     language = _check_language(language)
     if not isinstance(in_reply_to, str) or not in_reply_to.startswith(("https://", "http://")):
-        raise CommentError("in_reply_to: expected the id (URL) of the object answered")
+        raise CommentError("expected the id (URL) of the object answered", field="in_reply_to")
     target = await resolve_target(node, in_reply_to)
     now = utcnow()
     note_id = node.urls.new_object_id("comments")

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from cityfed.actions.errors import ActionError, Problem
 from cityfed.actions.peers import PolicyError, normalize_domain
 from cityfed.federation import outbox
 from cityfed.models import deliveries as delivery_queries
@@ -24,7 +25,10 @@ log = logging.getLogger("cityfed.actions.deliveries")
 MAX_IDS = 1000
 
 
-class SelectionError(ValueError):
+ID_COUNT = Problem("id_count", "give 1 to {limit} delivery ids")
+
+
+class SelectionError(ActionError):
     """Neither or both of ids and domain were given, or they are malformed."""
 
 
@@ -36,9 +40,9 @@ def _selection(
         raise SelectionError("give either ids (a list of delivery ids) or a domain")
     if ids is not None:
         if not ids or len(ids) > MAX_IDS:
-            raise SelectionError(f"ids: give 1 to {MAX_IDS} delivery ids")
+            raise SelectionError(ID_COUNT, field="ids", limit=MAX_IDS)
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise SelectionError("ids: expected a list of integers")
+            raise SelectionError("expected a list of integers", field="ids")
         return list(ids), None
     assert domain is not None
     try:

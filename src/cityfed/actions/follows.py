@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from cityfed.actions.errors import DOMAIN_BLOCKED, ActionError, Problem
 from cityfed.activitypub.webfinger import WebfingerError, parse_account
 from cityfed.federation import outbox
 from cityfed.federation.follow_answer import answer_follow, follow_activity
@@ -21,34 +22,37 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.actions.follows")
 
 
-class FollowError(ValueError):
+NOT_AN_ACCOUNT = Problem(
+    "not_an_account", "{target!r} is neither an account like name@city.example nor an actor URL"
+)
+
+
+class FollowError(ActionError):
     """The follow request cannot be made; the message says why (shown to the user)."""
 
 
 async def resolve_target(node: Node, target: str) -> Actor:
     """``handle@host``, ``@handle@host`` or an actor URL → the remote actor (network, no tx).
-    The message of a FollowError starts with ``account:``, the field the target came from."""
+    A FollowError names ``account``, the field the target came from."""
     target = target.strip()
     if not target.startswith(("https://", "http://")):
         try:
             parse_account(target)
         except WebfingerError:
-            raise FollowError(
-                f"account: {target!r} is neither an account like name@city.example nor an actor URL"
-            ) from None
+            raise FollowError(NOT_AN_ACCOUNT, field="account", target=target) from None
     try:
         return await resolve_reference(node, target)
     except ResolveError as exc:
-        raise FollowError(f"account: cannot find {target}: {exc}") from None
+        raise FollowError(f"cannot find {target}: {exc}", field="account") from None
 
 
 async def follow(node: Node, follower: Actor, target: str) -> Follow:
     """Ask a remote actor to let our city follow it. Pending until its Accept arrives."""
     remote = await resolve_target(node, target)
     if remote.local:
-        raise FollowError("account: cannot follow an actor of this node")
+        raise FollowError("cannot follow an actor of this node", field="account")
     if node.policy.is_blocked(remote.domain):
-        raise FollowError(f"account: {remote.domain} is blocked")
+        raise FollowError(DOMAIN_BLOCKED, field="account", domain=remote.domain)
     async with node.db.transaction() as session:
         existing = await follow_queries.find(session, follower.id, remote.id)
         if existing is not None and existing.state in {FollowState.PENDING, FollowState.ACCEPTED}:

@@ -8,7 +8,14 @@ import functools
 
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
+from cityfed.actions.errors import TOO_LONG, ActionError, Problem
+
 MAX_LENGTH = 100
+NOT_SPDX = Problem("licence_syntax", "not an SPDX licence expression ({reason})")
+NO_LICENCE = Problem("licence_missing", "expected an SPDX identifier such as EUPL-1.2")
+UNKNOWN = Problem(
+    "licence_unknown", "{names} is not on the SPDX licence list (such as EUPL-1.2 or MIT)"
+)
 
 
 @functools.cache
@@ -18,18 +25,18 @@ def _licensing() -> Licensing:
 
 def spdx_expression(text: str) -> str:
     """``text`` as a known SPDX identifier or expression (``mit`` → ``MIT``,
-    ``Apache-2.0 OR MIT``); ValueError names what is wrong."""
+    ``Apache-2.0 OR MIT``); an ActionError (a ValueError) says what is wrong."""
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"at most {MAX_LENGTH} characters")
+        raise ActionError(TOO_LONG, limit=MAX_LENGTH)
     licensing = _licensing()
     try:
         parsed = licensing.parse(text, strict=True)
     except ExpressionError as exc:
-        raise ValueError(f"not an SPDX licence expression ({exc})") from None
+        raise ActionError(NOT_SPDX, reason=str(exc)) from None
     if parsed is None:
-        raise ValueError("expected an SPDX identifier such as EUPL-1.2")
+        raise ActionError(NO_LICENCE)
     unknown = licensing.unknown_license_keys(parsed)
     if unknown:
         names = ", ".join(sorted(unknown))
-        raise ValueError(f"{names} is not on the SPDX licence list (such as EUPL-1.2 or MIT)")
+        raise ActionError(UNKNOWN, names=names)
     return str(licensing.parse(text, validate=True, strict=True).render())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from cityfed.actions.city_objects import Conflict, Missing, find_city_object, keep_copy
+from cityfed.actions.errors import EXPECTED_STRING, REQUIRED, TOO_LONG
 from cityfed.actions.project_fields import FieldError, Submission
 from cityfed.actions.projects import edit_in, load
 from cityfed.activitypub.sanitize import html_to_text, text_to_html
@@ -47,17 +48,17 @@ _PARAGRAPH_BREAK = re.compile(r"</p>\s*<p>", re.IGNORECASE)
 
 def _required_text(name: str, value: Any, limit: int) -> str:
     if value is not None and not isinstance(value, str):
-        raise FieldError(name, "expected a string")
+        raise FieldError(name, EXPECTED_STRING)
     if value is None or not value.strip():
-        raise FieldError(name, "this field is required")
+        raise FieldError(name, REQUIRED)
     if len(value.strip()) > limit:
-        raise FieldError(name, f"at most {limit} characters")
+        raise FieldError(name, TOO_LONG, limit=limit)
     return value.strip()
 
 
 async def _our_project(node: Node, offerer: Actor, project_id: Any) -> Object:
     if not isinstance(project_id, str) or not project_id:
-        raise FieldError("project", "this field is required")
+        raise FieldError("project", REQUIRED)
     async with node.db.session() as session:
         row = await object_queries.by_ap_id(session, project_id)
     if (
@@ -77,7 +78,7 @@ async def offer(node: Node, offerer: Actor, body: dict[str, Any]) -> Object:
     if unknown:
         raise FieldError(unknown[0], "not a field of a solution offer")
     if not isinstance(body.get("challenge"), str) or not body["challenge"].strip():
-        raise FieldError("challenge", "this field is required")
+        raise FieldError("challenge", REQUIRED)
     project = await _our_project(node, offerer, body.get("project"))
     rationale = _required_text("content", body.get("content"), MAX_CONTENT)
     found = await find_city_object(node, body["challenge"].strip(), "challenge", "challenge")
@@ -141,7 +142,7 @@ async def offer(node: Node, offerer: Actor, body: dict[str, Any]) -> Object:
 async def _received(session: AsyncSession, offer_id: Any) -> tuple[Object, Object, Actor, Actor]:
     """An offer made to one of our live challenges: (offer, challenge, owner, offerer)."""
     if not isinstance(offer_id, str) or not offer_id:
-        raise FieldError("offer", "this field is required")
+        raise FieldError("offer", REQUIRED)
     row = await object_queries.by_ap_id(session, offer_id)
     challenge = await object_queries.by_ap_id(session, row.target) if row and row.target else None
     if (

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.actions.errors import ActionError
 from cityfed.activitypub.actor import authority
 from cityfed.models import peers as peer_queries
 from cityfed.models.deliveries import CANCELLABLE
@@ -38,7 +39,7 @@ _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _NOT_IN_A_DOMAIN = frozenset("/@?#\\ \t\r\n")
 
 
-class PolicyError(ValueError):
+class PolicyError(ActionError):
     """The change cannot be made; the message says why (shown to the admin as is)."""
 
 

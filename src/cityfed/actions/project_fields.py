@@ -12,6 +12,15 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
+from cityfed.actions.errors import (
+    EXPECTED_STRING,
+    ONE_OF,
+    REQUIRED,
+    TOO_LONG,
+    ActionError,
+    FieldError,
+    Problem,
+)
 from cityfed.actions.licences import spdx_expression
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.activitypub.vocab.common import Place
@@ -44,12 +53,16 @@ LIMITS = {
 }
 
 
-class FieldError(ValueError):
-    """A submitted field is invalid; ``str()`` starts with the field name."""
-
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
-        self.field = name
+NOT_A_HASHTAG = Problem("not_a_hashtag", "{tag!r} is not a hashtag (letters, digits, _)")
+NOT_A_FIELD = Problem("unknown_field", "not a field of a {kind}")
+NOT_A_URL = Problem("not_a_url", "expected an http(s) URL")
+NOT_A_LIST = Problem("not_a_list", "expected a list of strings")
+NOT_A_DATE = Problem("not_a_date", "expected an ISO 8601 date (2026-05-01) or date-time")
+NOT_GOALS = Problem("not_goals", "expected a list of goal numbers 1-17")
+GOAL_RANGE = Problem("goal_range", "goals are numbered 1 to 17")
+NOT_A_LANGUAGE = Problem("not_a_language", "expected a language tag such as en or pt-BR")
+NOT_A_BOOLEAN = Problem("not_a_boolean", "expected true or false")
+ENDS_BEFORE_START = Problem("ends_before_start", "must not be before start_date")
 
 
 @dataclass(frozen=True)
@@ -63,14 +76,14 @@ class Submission:
 def _text(name: str, value: Any, *, required: bool = False, limit: int | None = None) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise FieldError(name, "this field is required")
+            raise FieldError(name, REQUIRED)
         return None
     if not isinstance(value, str):
-        raise FieldError(name, "expected a string")
+        raise FieldError(name, EXPECTED_STRING)
     value = str(value).strip()
     limit = limit or LIMITS.get(name, 2000)
     if len(value) > limit:
-        raise FieldError(name, f"at most {limit} characters")
+        raise FieldError(name, TOO_LONG, limit=limit)
     return value
 
 
@@ -80,7 +93,7 @@ def _url(name: str, value: Any) -> str | None:
         return None
     parts = urlsplit(text)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise FieldError(name, "expected an http(s) URL")
+        raise FieldError(name, NOT_A_URL)
     return text
 
 
@@ -88,7 +101,7 @@ def _list_of_text(name: str, value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise FieldError(name, "expected a list of strings")
+        raise FieldError(name, NOT_A_LIST)
     return [v.strip() for v in value if v.strip()]
 
 
@@ -96,13 +109,13 @@ def _datetime(name: str, value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise FieldError(name, "expected an ISO 8601 date (2026-05-01) or date-time")
+        raise FieldError(name, NOT_A_DATE)
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise FieldError(name, "expected an ISO 8601 date (2026-05-01) or date-time") from None
+        raise FieldError(name, NOT_A_DATE) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -111,7 +124,7 @@ def _tags(value: Any) -> list[str]:
     for tag in _list_of_text("tags", value):
         tag = tag.lstrip("#")
         if not _HASHTAG.match(tag):
-            raise FieldError("tags", f"{tag!r} is not a hashtag (letters, digits, _)")
+            raise FieldError("tags", NOT_A_HASHTAG, tag=tag)
         if tag not in tags:
             tags.append(tag)
     return tags
@@ -123,9 +136,9 @@ def _sdgs(value: Any) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
-        raise FieldError("sdgs", "expected a list of goal numbers 1-17")
+        raise FieldError("sdgs", NOT_GOALS)
     if any(not 1 <= v <= 17 for v in value):
-        raise FieldError("sdgs", "goals are numbered 1 to 17")
+        raise FieldError("sdgs", GOAL_RANGE)
     return sorted(set(value))
 
 
@@ -177,8 +190,8 @@ def _declared(spec: FieldSpec, value: Any) -> Any:
     if spec.kind == "licence" and text is not None:
         try:
             return spdx_expression(text)
-        except ValueError as exc:
-            raise FieldError(spec.name, str(exc)) from None
+        except ActionError as exc:
+            raise exc.at(spec.name) from None
     return text
 
 
@@ -186,7 +199,7 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
     """Validate an API body; ``partial`` (PATCH) means only the given fields change."""
     unknown = sorted(set(body) - ALLOWED[kind])
     if unknown:
-        raise FieldError(unknown[0], f"not a field of a {kind}")
+        raise FieldError(unknown[0], NOT_A_FIELD, kind=kind)
     cls = KINDS[kind]
     values: dict[str, Any] = {}
 
@@ -202,12 +215,12 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
     if given("phase"):
         phase = body.get("phase") or cls.__dataclass_fields__["phase"].default
         if phase not in cls.PHASES:
-            raise FieldError("phase", f"one of {', '.join(cls.PHASES)}")
+            raise FieldError("phase", ONE_OF, choices=", ".join(cls.PHASES))
         values["phase"] = phase
     if given("language"):
         language = body.get("language") or "en"
         if not isinstance(language, str) or not _LANGUAGE.match(language):
-            raise FieldError("language", "expected a language tag such as en or pt-BR")
+            raise FieldError("language", NOT_A_LANGUAGE)
         values["language"] = language
     if given("tags"):
         values["tags"] = _tags(body.get("tags"))
@@ -239,13 +252,13 @@ def parse(kind: str, body: dict[str, Any], *, partial: bool) -> Submission:
             )
     featured = body.get("featured")
     if featured is not None and not isinstance(featured, bool):
-        raise FieldError("featured", "expected true or false")
+        raise FieldError("featured", NOT_A_BOOLEAN)
     if (
         values.get("start_time")
         and values.get("end_time")
         and values["end_time"] < values["start_time"]
     ):
-        raise FieldError("end_date", "must not be before start_date")
+        raise FieldError("end_date", ENDS_BEFORE_START)
     return Submission(values, featured)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from cityfed.actions.errors import vocabulary_checks
 from cityfed.actions.project_fields import KINDS, TYPE_NAMES, CityObject, Submission
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.activitypub.timefmt import format_datetime
@@ -90,15 +91,16 @@ async def publish_in(
     now = utcnow()
     object_id = node.urls.new_object_id(PATHS[kind])
     values = dict(submission.values)
-    item: CityObject = KINDS[kind](
-        id=object_id,
-        attributed_to=actor.ap_id,
-        url=object_id,
-        published=now,
-        updated=None,
-        replies=f"{object_id}/replies",
-        **values,
-    )
+    with vocabulary_checks():
+        item: CityObject = KINDS[kind](
+            id=object_id,
+            attributed_to=actor.ap_id,
+            url=object_id,
+            published=now,
+            updated=None,
+            replies=f"{object_id}/replies",
+            **values,
+        )
     if isinstance(item, Project):
         item.adoptions = f"{object_id}/adoptions"
     else:
@@ -156,7 +158,8 @@ async def edit_in(
     previous = current.updated or current.published or now
     # Receivers ignore an Update that is not newer than their copy: never send an equal time.
     updated = max(now, previous + timedelta(milliseconds=1))
-    changed = dataclasses.replace(current, **submission.values, updated=updated)
+    with vocabulary_checks():
+        changed = dataclasses.replace(current, **submission.values, updated=updated)
     doc = _document(node, actor, changed)
     row.document = doc
     row.updated = updated

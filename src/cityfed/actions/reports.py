@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cityfed.actions.errors import DOMAIN_BLOCKED, TOO_LONG, TOO_MANY, ActionError
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.federation import outbox
 from cityfed.federation.remote import ResolveError, resolve_reference
@@ -35,7 +36,7 @@ MAX_NOTE = 2000
 MAX_OBJECTS = 50
 
 
-class ReportError(ValueError):
+class ReportError(ActionError):
     """The report cannot be made or resolved; the message says why (shown to the user)."""
 
 
@@ -74,9 +75,9 @@ def flag_activity(
 def _content(content: str) -> str:
     text = content.strip()
     if not text:
-        raise ReportError("content: give the reason for the report")
+        raise ReportError("give the reason for the report", field="content")
     if len(text) > MAX_CONTENT:
-        raise ReportError(f"content: at most {MAX_CONTENT} characters")
+        raise ReportError(TOO_LONG, field="content", limit=MAX_CONTENT)
     return text
 
 
@@ -93,14 +94,14 @@ def _object_ids(target: Actor, object_ids: list[str]) -> list[str]:
     for ap_id in object_ids:
         ap_id = ap_id.strip()
         if not is_http_url(ap_id):
-            raise ReportError(f"objects: {ap_id!r} is not an http(s) id")
+            raise ReportError(f"{ap_id!r} is not an http(s) id", field="objects")
         # §6: an object's id shares the host of its actor; anything else is not theirs to answer.
         if authority(ap_id) != authority(target.ap_id):
-            raise ReportError(f"objects: {ap_id} is not on {target.domain}")
+            raise ReportError(f"{ap_id} is not on {target.domain}", field="objects")
         if ap_id not in ids:
             ids.append(ap_id)
     if len(ids) > MAX_OBJECTS:
-        raise ReportError(f"objects: at most {MAX_OBJECTS}")
+        raise ReportError(TOO_MANY, field="objects", limit=MAX_OBJECTS)
     return ids
 
 
@@ -110,7 +111,7 @@ async def _check_authorship(session: AsyncSession, target: Actor, object_ids: li
     for ap_id in object_ids:
         row = await object_queries.by_ap_id(session, ap_id)
         if row is not None and row.actor_id != target.id:
-            raise ReportError(f"objects: {ap_id} is not by {target.ap_id}")
+            raise ReportError(f"{ap_id} is not by {target.ap_id}", field="objects")
 
 
 async def report(
@@ -123,7 +124,7 @@ async def report(
         raise ReportError("cannot report an actor of this node")
     if node.policy.is_blocked(remote.domain):
         # Nothing is ever delivered to a blocked domain, so the report could not arrive.
-        raise ReportError(f"{remote.domain} is blocked")
+        raise ReportError(DOMAIN_BLOCKED, domain=remote.domain)
     ids = _object_ids(remote, object_ids or [])
     inbox = remote.shared_inbox or remote.inbox
     if not inbox:
@@ -156,7 +157,7 @@ async def resolve(node: Node, report_id: int, *, who: str, note: str | None) -> 
     """Close a received report with a note; the resolution is recorded in the audit log."""
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
-        raise ReportError(f"note: at most {MAX_NOTE} characters")
+        raise ReportError(TOO_LONG, field="note", limit=MAX_NOTE)
     async with node.db.transaction() as session:
         row = await report_queries.by_id(session, report_id)
         if row is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from cityfed.actions.errors import ActionError
 from cityfed.activitypub import profile as vocab
 from cityfed.keys.generate import KeyPairPem, generate_ed25519, generate_rsa
 from cityfed.models import actors as actor_queries
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 HANDLE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,61}[a-z0-9_])?$")  # Mastodon: no trailing . or -
 
 
-class SetupError(ValueError):
+class SetupError(ActionError):
     """The city cannot be set up as asked (bad handle or name, or it exists already)."""
 
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from cityfed.actions.errors import NOT_FOUND, ONE_OF, TOO_LONG, TOO_SHORT, FieldError, Problem
 from cityfed.actions.password_hashing import HashingGate
 from cityfed.models import tokens as token_queries
 from cityfed.models import users as user_queries
@@ -34,15 +35,17 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # argon2 copes with more, but a megabyte "password" is an attack, not a secret
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; then sign in again
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+NOT_AN_EMAIL = Problem("not_an_email", "expected an e-mail address such as name@city.example")
+EMAIL_TAKEN = Problem("email_taken", "an account for {email} exists already")
+NO_ACCOUNT = Problem("no_account", "no account for {email}")
+WRONG_PASSWORD = Problem("wrong_password", "this is not your current password")
+SAME_PASSWORD = Problem("same_password", "choose a password different from the current one")
+LAST_ADMIN = Problem("last_admin", "the last admin account cannot be deleted")
+TOKEN_NAME = Problem("token_name", "give the token a name (what it is for), at most 255 characters")
 
 
-class UserError(ValueError):
+class UserError(FieldError):
     """An account change is refused; ``str()`` starts with the field name, like FieldError."""
-
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
-        self.field = name
-        self.problem = problem
 
 
 @functools.cache
@@ -64,21 +67,21 @@ def _digest(token: str) -> str:
 def normalize_email(raw: str) -> str:
     email = (raw or "").strip().lower()
     if not _EMAIL.match(email):
-        raise UserError("email", "expected an e-mail address such as name@city.example")
+        raise UserError("email", NOT_AN_EMAIL)
     return email
 
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise UserError("role", f"one of {', '.join(ROLES)}")
+        raise UserError("role", ONE_OF, choices=", ".join(ROLES))
     return role
 
 
 def check_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise UserError("password", f"at least {MIN_PASSWORD} characters")
+        raise UserError("password", TOO_SHORT, limit=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise UserError("password", f"at most {MAX_PASSWORD} characters")
+        raise UserError("password", TOO_LONG, limit=MAX_PASSWORD)
     return password
 
 
@@ -121,7 +124,7 @@ async def create_user(
     hashed = await _hash(secret)
     async with node.db.transaction() as session:
         if await user_queries.by_email(session, email) is not None:
-            raise UserError("email", f"an account for {email} exists already")
+            raise UserError("email", EMAIL_TAKEN, email=email)
         user = StaffUser(
             email=email, role=role, password_hash=hashed, must_change_password=one_time
         )
@@ -144,7 +147,7 @@ async def reset_password(
     async with node.db.transaction() as session:
         user = await user_queries.by_email(session, email)
         if user is None:
-            raise UserError("email", f"no account for {email}")
+            raise UserError("email", NO_ACCOUNT, email=email)
         user.password_hash, user.must_change_password = hashed, one_time
         await user_queries.end_sessions_of(session, user.id)
         session.add(AuditEntry(who=who, action="staff.password_reset", target=email, detail={}))
@@ -167,9 +170,9 @@ async def change_password(
     async with node.db.session() as session:
         user = await session.get(StaffUser, user_id)
     if user is None or not await _verify(user.password_hash, current or "", gate):
-        raise UserError("current_password", "this is not your current password")
+        raise UserError("current_password", WRONG_PASSWORD)
     if new == current:
-        raise UserError("password", "choose a password different from the current one")
+        raise UserError("password", SAME_PASSWORD)
     hashed = await _hash(new, gate)
     async with node.db.transaction() as session:
         row = await session.get(StaffUser, user_id)
@@ -192,9 +195,9 @@ async def delete_user(node: Node, email: str, *, who: str) -> None:
     async with node.db.transaction() as session:
         user = await user_queries.by_email(session, email)
         if user is None:
-            raise UserError("email", f"no account for {email}")
+            raise UserError("email", NO_ACCOUNT, email=email)
         if user.role == "admin" and await user_queries.count_admins(session) <= 1:
-            raise UserError("email", "the last admin account cannot be deleted")
+            raise UserError("email", LAST_ADMIN)
         await user_queries.end_sessions_of(session, user.id)
         await session.delete(user)
         session.add(AuditEntry(who=who, action="staff.delete", target=email, detail={}))
@@ -275,9 +278,9 @@ async def create_api_token(node: Node, name: str, scope: str, *, who: str) -> st
     """A new bearer token for the REST API; the secret is returned once and stored hashed."""
     name = (name or "").strip()
     if not name or len(name) > 255:
-        raise UserError("name", "give the token a name (what it is for), at most 255 characters")
+        raise UserError("name", TOKEN_NAME)
     if scope not in token_queries.SCOPES:
-        raise UserError("scope", f"one of {', '.join(token_queries.SCOPES)}")
+        raise UserError("scope", ONE_OF, choices=", ".join(token_queries.SCOPES))
     async with node.db.transaction() as session:
         secret = await token_queries.create_token(session, name, scope)
         session.add(
@@ -291,7 +294,7 @@ async def revoke_api_token(node: Node, token_id: int, *, who: str) -> ApiToken:
     async with node.db.transaction() as session:
         token = await session.get(ApiToken, token_id)
         if token is None:
-            raise UserError("token", "no such token")
+            raise UserError("token", NOT_FOUND, what="token")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             session.add(

@@ -5,9 +5,7 @@ Two header formats are in use on the fediverse:
 * ``Digest: SHA-256=<base64>`` (RFC 3230), which draft-cavage signatures cover;
 * ``Content-Digest: sha-256=:<base64>:`` (RFC 9530), which RFC 9421 signatures cover.
 
-Content-Digest is an RFC 8941 structured-field Dictionary, and so are the RFC 9421
-``Signature-Input`` / ``Signature`` fields, so the small structured-field parser both need
-lives here too (rfc9421 imports it; keeping it here avoids an import cycle).
+Content-Digest is an RFC 8941 structured-field Dictionary, parsed by ``sfv``.
 """
 
 from __future__ import annotations
@@ -15,10 +13,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
-import re
 from collections.abc import Callable
-from typing import NamedTuple
 
+from cityfed.activitypub.sfv import parse_sf_dictionary
 from cityfed.activitypub.sigerrors import SignatureError
 
 # Algorithms we accept, keyed by their lower-cased registry names (both header formats use
@@ -111,183 +108,3 @@ def verify_content_digest(value: str, body: bytes) -> None:
         checked = True
     if not checked:
         raise SignatureError("Content-Digest has no supported algorithm (sha-256 or sha-512)")
-
-
-# --------------------------------------------------------------------------------------
-# RFC 8941 structured fields: the subset needed for Dictionaries of Items and Inner Lists
-# --------------------------------------------------------------------------------------
-
-
-class Token(str):
-    """An RFC 8941 Token, kept distinct from a quoted String (``foo`` vs ``"foo"``)."""
-
-    __slots__ = ()
-
-
-BareItem = int | float | str | bytes | bool
-Params = dict[str, BareItem]
-
-
-class SFItem(NamedTuple):
-    """An Item: a bare value plus its parameters."""
-
-    value: BareItem
-    params: Params
-
-
-class SFMember(NamedTuple):
-    """A Dictionary member. ``raw`` is the member value exactly as it appeared in the field
-    (everything after ``key=``, parameters included): RFC 9421 signs that text verbatim."""
-
-    value: BareItem | list[SFItem]
-    params: Params
-    raw: str
-
-
-# Regexes are compiled once; each is matched at a position, never searched.
-_KEY_RE = re.compile(r"[a-z*][a-z0-9_\-.*]*")
-_STRING_RE = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
-_UNESCAPE_RE = re.compile(r"\\(.)")
-_TOKEN_RE = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
-_BINARY_RE = re.compile(r":([A-Za-z0-9+/=]*):")
-_NUMBER_RE = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
-_OWS_RE = re.compile(r"[ \t]*")
-_SP_RE = re.compile(r" *")
-_ALPHA = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_DIGITS = frozenset("0123456789")
-
-
-def _sf_error(what: str, pos: int) -> SignatureError:
-    return SignatureError(f"malformed structured field: {what} at offset {pos}")
-
-
-def _parse_bare_item(s: str, pos: int) -> tuple[BareItem, int]:
-    if pos >= len(s):
-        raise _sf_error("missing value", pos)
-    c = s[pos]
-    if c == '"':
-        m = _STRING_RE.match(s, pos)
-        if m is None:
-            raise _sf_error("bad string", pos)
-        text = m.group(1)
-        if "\\" in text:
-            text = _UNESCAPE_RE.sub(r"\1", text)
-        return text, m.end()
-    if c == ":":
-        m = _BINARY_RE.match(s, pos)
-        if m is None:
-            raise _sf_error("bad byte sequence", pos)
-        return _b64decode(m.group(1), "byte sequence"), m.end()
-    if c == "?":
-        flag = s[pos + 1 : pos + 2]
-        if flag not in ("0", "1"):
-            raise _sf_error("bad boolean", pos)
-        return flag == "1", pos + 2
-    if c == "-" or c in _DIGITS:
-        m = _NUMBER_RE.match(s, pos)
-        if m is None:
-            raise _sf_error("bad number", pos)
-        whole, frac = m.group(1), m.group(2)
-        if frac is None:
-            if len(whole) > 15:
-                raise _sf_error("integer too long", pos)
-            return int(m.group()), m.end()
-        if len(whole) > 12 or len(frac) > 3:
-            raise _sf_error("decimal too long", pos)
-        return float(m.group()), m.end()
-    if c in _ALPHA or c == "*":
-        m = _TOKEN_RE.match(s, pos)
-        assert m is not None  # the first character already matches
-        return Token(m.group()), m.end()
-    raise _sf_error(f"unexpected character {c!r}", pos)
-
-
-def _skip(pattern: re.Pattern[str], s: str, pos: int) -> int:
-    """``pos`` after the run of ``pattern`` there (it matches the empty string: never None)."""
-    m = pattern.match(s, pos)
-    assert m is not None
-    return m.end()
-
-
-def _parse_params(s: str, pos: int) -> tuple[Params, int]:
-    params: Params = {}
-    n = len(s)
-    while pos < n and s[pos] == ";":
-        pos = _skip(_SP_RE, s, pos + 1)
-        m = _KEY_RE.match(s, pos)
-        if m is None:
-            raise _sf_error("bad parameter key", pos)
-        pos = m.end()
-        value: BareItem = True
-        if pos < n and s[pos] == "=":
-            value, pos = _parse_bare_item(s, pos + 1)
-        params[m.group()] = value
-    return params, pos
-
-
-def _parse_inner_list(s: str, pos: int) -> tuple[list[SFItem], int]:
-    # s[pos] == "("; the list's own parameters are parsed by the caller.
-    items: list[SFItem] = []
-    n = len(s)
-    pos += 1
-    while True:
-        pos = _skip(_SP_RE, s, pos)
-        if pos >= n:
-            raise _sf_error("unterminated inner list", pos)
-        if s[pos] == ")":
-            return items, pos + 1
-        value, pos = _parse_bare_item(s, pos)
-        params, pos = _parse_params(s, pos)
-        items.append(SFItem(value, params))
-        if pos >= n or s[pos] not in " )":
-            raise _sf_error("inner list items must be separated by spaces", pos)
-
-
-def parse_sf_dictionary(text: str) -> dict[str, SFMember]:
-    """Parse an RFC 8941 Dictionary. Raises SignatureError on any syntax error.
-
-    Supports Items (integers, decimals, strings, tokens, byte sequences, booleans) and
-    Inner Lists, each with parameters. A key without ``=value`` is Boolean true. As the RFC
-    requires, a repeated key overrides the earlier one.
-    """
-    s = text.strip(" \t")
-    out: dict[str, SFMember] = {}
-    n = len(s)
-    if n == 0:
-        return out
-    pos = 0
-    while True:
-        m = _KEY_RE.match(s, pos)
-        if m is None:
-            raise _sf_error("bad dictionary key", pos)
-        key = m.group()
-        pos = start = m.end()
-        value: BareItem | list[SFItem]
-        if pos < n and s[pos] == "=":
-            start = pos + 1
-            if start < n and s[start] == "(":
-                value, pos = _parse_inner_list(s, start)
-            else:
-                value, pos = _parse_bare_item(s, start)
-        else:
-            value = True
-        params, pos = _parse_params(s, pos)
-        out[key] = SFMember(value, params, s[start:pos])
-        pos = _skip(_OWS_RE, s, pos)
-        if pos >= n:
-            return out
-        if s[pos] != ",":
-            raise _sf_error("expected ',' between dictionary members", pos)
-        pos = _skip(_OWS_RE, s, pos + 1)
-        if pos >= n:
-            raise _sf_error("trailing comma", pos)
-
-
-_PRINTABLE_RE = re.compile(r"[\x20-\x7e]*")
-
-
-def serialize_sf_string(value: str) -> str:
-    """Serialize ``value`` as an RFC 8941 String (quoted, with ``\\`` and ``"`` escaped)."""
-    if not _PRINTABLE_RE.fullmatch(value):
-        raise ValueError(f"not representable as a structured-field string: {value!r}")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

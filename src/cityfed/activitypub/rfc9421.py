@@ -23,14 +23,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from cityfed.activitypub import sigalgs
-from cityfed.activitypub.digest import (
-    Token,
-    content_digest_header,
-    parse_sf_dictionary,
-    serialize_sf_string,
-    verify_content_digest,
-)
+from cityfed.activitypub.digest import content_digest_header, verify_content_digest
 from cityfed.activitypub.headers import lower_headers, request_authority, timestamp
+from cityfed.activitypub.sfv import Token, parse_sf_dictionary, serialize_sf_string
 from cityfed.activitypub.sigerrors import SignatureError
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey

@@ -45,7 +45,7 @@ def _domain(request: web.Request) -> str:
     try:
         return peer_actions.normalize_domain(request.match_info["domain"])
     except peer_actions.PolicyError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
 
 
 # --- peers --------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ async def put_peer(request: web.Request) -> web.Response:
     try:
         change = await peer_actions.set_policy(node, _domain(request), policy, note, token.name)
     except peer_actions.PolicyError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     if policy != "blocked":
         # Best effort: the peer's software for the view; a slow or silent peer leaves it unknown.
         with contextlib.suppress(TimeoutError):
@@ -96,7 +96,7 @@ async def delete_peer(request: web.Request) -> web.Response:
     try:
         await peer_actions.set_policy(node, _domain(request), None, None, token.name)
     except peer_actions.PolicyError as exc:
-        raise ApiError(404, str(exc)) from None
+        raise ApiError.refused(exc, 404) from None
     return web.Response(status=204)
 
 
@@ -120,7 +120,7 @@ async def put_federation(request: web.Request) -> web.Response:
     try:
         previous = await peer_actions.set_federation_mode(node, mode, token.name)
     except peer_actions.PolicyError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     return reply({"mode": mode, "previous": previous})
 
 
@@ -178,7 +178,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
         try:
             domain = peer_actions.normalize_domain(domain)
         except peer_actions.PolicyError as exc:
-            raise ApiError(422, str(exc)) from None
+            raise ApiError.refused(exc) from None
     page, per_page = paging(request)
     async with request.app[NODE].db.session() as session:
         rows, total = await peer_queries.deliveries(
@@ -220,7 +220,7 @@ async def _dead_rows(request: web.Request, *, retry: bool) -> web.Response:
     try:
         count = await action(request.app[NODE], token.name, ids=ids, domain=domain)
     except delivery_actions.SelectionError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     return reply({"retried" if retry else "dropped": count})
 
 

@@ -27,10 +27,10 @@ from cityfed.urls import API_PREFIX
 def refusal(exc: FieldError) -> ApiError:
     """The API status of a refused cooperation request (the message names the field)."""
     if isinstance(exc, Missing):
-        return ApiError(404, str(exc))
+        return ApiError.refused(exc, 404)
     if isinstance(exc, Conflict):
-        return ApiError(409, str(exc))
-    return ApiError(422, str(exc))
+        return ApiError.refused(exc, 409)
+    return ApiError.refused(exc)
 
 
 def _ap_id(request: web.Request) -> str:

@@ -60,7 +60,7 @@ async def create(request: web.Request) -> web.Response:
             language=body.get("language"),
         )
     except comment_actions.CommentError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     return reply({"id": row.ap_id, "url": row.ap_id}, 201)
 
 
@@ -100,7 +100,7 @@ async def edit(request: web.Request) -> web.Response:
     except LookupError:
         raise ApiError(404, "no such comment of ours") from None
     except comment_actions.CommentError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     return reply({"id": comment_id})
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from cityfed.actions.errors import ActionError
 from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
 from cityfed.models import tokens
@@ -21,10 +22,21 @@ MAX_PAGE = 100
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, refusal: ActionError | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.refusal = refusal
+
+    @classmethod
+    def refused(cls, exc: ActionError, status: int = 422) -> ApiError:
+        """An action's structured refusal: ``error`` in English plus its code, field, params."""
+        return cls(status, str(exc), refusal=exc)
+
+    def body(self) -> dict[str, Any]:
+        if self.refusal is not None:
+            return self.refusal.as_json()
+        return {"error": self.message}
 
 
 def reply(doc: Any, status: int = 200) -> web.Response:
@@ -53,7 +65,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except ApiError as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="cityfed"'} if exc.status == 401 else None
-        response = reply({"error": exc.message}, exc.status)
+        response = reply(exc.body(), exc.status)
         if headers:
             response.headers.update(headers)
         return response

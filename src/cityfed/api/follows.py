@@ -77,7 +77,7 @@ async def create_follow(request: web.Request) -> web.Response:
     try:
         follow = await follow_actions.follow(node, me, target)
     except follow_actions.FollowError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     async with node.db.session() as session:
         remote = await actor_queries.actor_by_id(session, follow.followee_id)
     assert remote is not None
@@ -95,7 +95,7 @@ async def delete_follow(request: web.Request) -> web.Response:
         try:
             target = (await follow_actions.resolve_target(node, target)).ap_id
         except follow_actions.FollowError as exc:
-            raise ApiError(404, str(exc)) from None
+            raise ApiError.refused(exc, 404) from None
     if not await follow_actions.unfollow(node, me, target):
         raise ApiError(404, "not following that actor")
     return web.Response(status=204)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cityfed.actions import projects as project_actions
+from cityfed.actions.errors import ActionError
 from cityfed.actions.project_fields import FieldError, parse, view
 from cityfed.api.common import ApiError, acting_actor, json_body, paged, paging, reply, require
 from cityfed.appkeys import NODE
@@ -49,11 +50,11 @@ async def create(request: web.Request) -> web.Response:
     try:
         submission = parse(kind, body, partial=False)
     except FieldError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     try:
         row = await project_actions.publish(request.app[NODE], actor, kind, submission)
-    except ValueError as exc:  # the vocabulary's own checks (e.g. language vs. translations)
-        raise ApiError(422, str(exc)) from None
+    except ActionError as exc:  # the vocabulary's own checks (e.g. language vs. translations)
+        raise ApiError.refused(exc) from None
     return reply({"id": row.ap_id, "url": row.ap_id}, 201)
 
 
@@ -100,15 +101,15 @@ async def patch(request: web.Request) -> web.Response:
     try:
         submission = parse(kind, body, partial=True)
     except FieldError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     node = request.app[NODE]
     actor = await _owner(request, row)
     try:
         row = await project_actions.edit(node, actor, row.ap_id, submission, kind)
     except project_actions.NotFound:
         raise ApiError(404, f"no such {kind}") from None
-    except ValueError as exc:
-        raise ApiError(422, str(exc)) from None
+    except ActionError as exc:
+        raise ApiError.refused(exc) from None
     (item,) = await _counted(node, [row])
     return reply(item)
 

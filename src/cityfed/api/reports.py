@@ -49,7 +49,7 @@ async def create_report(request: web.Request) -> web.Response:
     try:
         row = await report_actions.report(request.app[NODE], target, content, objects)
     except report_actions.ReportError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     return reply(view(row), 201)
 
 
@@ -107,7 +107,7 @@ async def resolve_report(request: web.Request) -> web.Response:
     except report_actions.AlreadyResolved as exc:
         raise ApiError(409, str(exc)) from None
     except report_actions.ReportError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError.refused(exc) from None
     return reply(view(resolution.report))
 
 

@@ -1,10 +1,22 @@
-"""The per-domain circuit breaker of the delivery worker (§3 Outbound).
+"""The per-domain circuit breaker of the delivery worker (§3 Outbound): a state machine.
 
-After ``CIRCUIT_THRESHOLD`` consecutive 5xx/network failures a domain is left alone for 60 s,
-doubling per further failure up to 1 h. Its state lives in the ``peers`` row, so every worker
-process shares it; the worker counts what it sees of each domain in a ``HostWindow`` and, with
-each batch of recorded outcomes, writes what was seen since the last write (``take_report``) with
-``update_circuits``.
+A domain's circuit is in one of three states (``CircuitState``):
+
+* **closed**: rows are sent. ``CIRCUIT_THRESHOLD`` consecutive 5xx/network failures open it.
+* **open**: rows are held, not sent and not charged an attempt, for 60 s, doubling per further
+  failure up to 1 h (``circuit_open_seconds``). An open circuit's rows are not even leased.
+* **half-open**: the open time is over but the failures are still on record: rows are sent as
+  probes; the first answer closes the circuit, the first failure opens it again.
+
+What a worker does with a row follows from the state as one typed ``Decision``: **send**, **hold**
+(open circuit, or a domain marked unavailable) or **drop** (the domain is blocked: the row is
+cancelled, §7). ``TRANSITIONS`` declares which state changes exist; ``Breaker`` is one domain's
+circuit as a worker sees it while sending, started from the peers row at lease time.
+
+The state lives in the ``peers`` row (``consecutive_failures`` and ``circuit_open_until``), so
+every worker process shares it; the worker counts what it sees of each domain in a
+``HostWindow`` and, with each batch of recorded outcomes, writes what was seen since the last
+write (``take_report``) with ``update_circuits``.
 
 Over days the same row tracks availability, as Mastodon's ``DeliveryFailureTracker`` does (it
 counts the days with failures and marks the domain an ``UnavailableDomain`` after 7; one success
@@ -19,8 +31,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -39,6 +52,36 @@ CIRCUIT_BASE_SECONDS = 60.0
 CIRCUIT_MAX_SECONDS = 3600.0
 
 
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+class Decision(StrEnum):
+    """What to do with a row for a domain."""
+
+    SEND = "send"
+    HOLD = "hold"  # not now, uncharged: the circuit is open or the domain unavailable
+    DROP = "drop"  # never: the domain is blocked, the row is cancelled
+
+
+# Every state change there is, and what causes it ("up": the host answered, "down": a 5xx,
+# timeout or network error; "expired": the open time is over). A closed circuit stays closed on
+# a failure until the threshold is reached (``Breaker.observe``).
+TRANSITIONS: dict[tuple[CircuitState, str], frozenset[CircuitState]] = {
+    (CircuitState.CLOSED, "up"): frozenset({CircuitState.CLOSED}),
+    (CircuitState.CLOSED, "down"): frozenset({CircuitState.CLOSED, CircuitState.OPEN}),
+    (CircuitState.OPEN, "expired"): frozenset({CircuitState.HALF_OPEN}),
+    # Answers to requests already in flight when the circuit opened (a domain has several
+    # slots): an answer closes it, a failure keeps it open.
+    (CircuitState.OPEN, "up"): frozenset({CircuitState.CLOSED}),
+    (CircuitState.OPEN, "down"): frozenset({CircuitState.OPEN}),
+    (CircuitState.HALF_OPEN, "up"): frozenset({CircuitState.CLOSED}),
+    (CircuitState.HALF_OPEN, "down"): frozenset({CircuitState.OPEN}),
+}
+
+
 def circuit_open_seconds(failures: int) -> float | None:
     """How long a domain is left alone after ``failures`` consecutive failures (None: not open)."""
     if failures < CIRCUIT_THRESHOLD:
@@ -46,6 +89,56 @@ def circuit_open_seconds(failures: int) -> float | None:
     return min(
         CIRCUIT_BASE_SECONDS * 2.0 ** min(failures - CIRCUIT_THRESHOLD, 30), CIRCUIT_MAX_SECONDS
     )
+
+
+def state_of(
+    failures: int, open_until: datetime | None, now: datetime, *, unavailable: bool = False
+) -> CircuitState:
+    """A domain's circuit as its peers row records it, at ``now``."""
+    if unavailable or (open_until is not None and open_until > now):
+        return CircuitState.OPEN
+    return CircuitState.HALF_OPEN if failures >= CIRCUIT_THRESHOLD else CircuitState.CLOSED
+
+
+def decide(state: CircuitState, *, blocked: bool = False) -> Decision:
+    """The one rule from state to decision: blocked drops, open holds, anything else sends."""
+    if blocked:
+        return Decision.DROP
+    return Decision.HOLD if state is CircuitState.OPEN else Decision.SEND
+
+
+@dataclass
+class Breaker:
+    """One domain's circuit while a worker sends to it.
+
+    Started at lease time from the peers row: a domain leased at all is not open (open ones are
+    not leased), so it starts closed, or half-open when its failures are still on record (the
+    circuit just expired: its rows go out as probes).
+    """
+
+    failures: int  # consecutive failures: as recorded at lease time, counted on while sending
+    state: CircuitState = CircuitState.CLOSED
+
+    @classmethod
+    def at_lease(cls, failures: int) -> Breaker:
+        leased = CircuitState.HALF_OPEN if failures >= CIRCUIT_THRESHOLD else CircuitState.CLOSED
+        return cls(failures, leased)
+
+    def decide(self) -> Decision:
+        return decide(self.state)
+
+    def observe(self, answer: HostState | None) -> None:
+        if answer is None:
+            return  # nothing was sent
+        if answer == "up":
+            self.failures, after = 0, CircuitState.CLOSED
+        else:
+            self.failures += 1
+            opens = self.state is CircuitState.HALF_OPEN or self.failures >= CIRCUIT_THRESHOLD
+            after = CircuitState.OPEN if opens else self.state
+        if after is not self.state:
+            assert after in TRANSITIONS.get((self.state, answer), ()), (self.state, answer, after)
+        self.state = after
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,41 +154,36 @@ class HostReport:
 
 @dataclass
 class HostWindow:
-    """One domain as the worker sees it: its concurrency slots and the answers it gave.
-
-    Two views: ``failures``/``downs_since_up`` decide, while rows are being sent, whether the
-    circuit tripped (then the rest wait, unsent); the report fields collect what has not been
-    written to the peers row yet, so outcomes recorded in several batches are counted once.
-    """
+    """One domain as the worker sees it: its concurrency slots, its circuit (``breaker``, which
+    decides while rows are being sent) and the answers not yet written to the peers row (the
+    report fields, so outcomes recorded in several batches are counted once)."""
 
     semaphore: asyncio.Semaphore
-    failures: int  # consecutive failures known at lease time, counted on while sending
-    downs_since_up: int = 0
+    breaker: Breaker = field(default_factory=lambda: Breaker(0))
     saw_up: bool = False
     downs: int = 0
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
     first_down_at: datetime | None = None
 
-    @property
-    def tripped(self) -> bool:
-        return self.failures >= CIRCUIT_THRESHOLD
+    @classmethod
+    def leased(cls, semaphore: asyncio.Semaphore, failures: int) -> HostWindow:
+        return cls(semaphore, Breaker.at_lease(failures))
 
     @property
     def dirty(self) -> bool:
         return self.saw_up or bool(self.downs)
 
     def observe(self, state: HostState | None, at: datetime) -> None:
+        self.breaker.observe(state)
         if state == "up":
-            self.saw_up, self.downs, self.downs_since_up, self.failures = True, 0, 0, 0
+            self.saw_up, self.downs = True, 0
             self.last_success_at = at
             self.first_down_at = None
         elif state == "down":
             if not self.downs:
                 self.first_down_at = at
             self.downs += 1
-            self.downs_since_up += 1
-            self.failures += 1
             self.last_failure_at = at
 
     def take_report(self) -> HostReport | None:
@@ -188,6 +276,8 @@ def _circuit(
 ) -> dict[str, Any]:
     new_failures = host.downs + (0 if host.saw_up else failures)
     seconds = circuit_open_seconds(new_failures)
+    # Reaching the threshold opens (or keeps open, for longer) the circuit; an answer with no
+    # failure after it closes it; failures below the threshold leave it closed.
     if seconds is not None:
         until = now + timedelta(seconds=seconds)
         if open_until is None or until > open_until:

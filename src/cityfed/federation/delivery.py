@@ -22,6 +22,8 @@ add.
 On ``stop`` (SIGTERM) the worker leases nothing more and finishes the rows in hand; when the
 grace period runs out and it is cancelled, it records what finished and hands the rest back
 (``queue.release``: due at once, uncharged), so a restart sends them without waiting for the lease.
+The leases held, ``stop`` and the hand-back are the shared ``queue_runner``'s; retries are
+scheduled by ``retry.RetryPolicy`` with ``delivery_max_attempts``.
 
 Circuit breaker (federation/circuit.py): a domain whose circuit is open is not leased, so its rows
 are not charged attempts, and when the circuit trips while its rows are being sent the rest go
@@ -45,12 +47,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cityfed.federation.availability import Prober
-from cityfed.federation.circuit import HostWindow, circuit_open_seconds
+from cityfed.federation.circuit import Breaker, HostWindow, circuit_open_seconds
 from cityfed.federation.delivery_lease import Job, Lease, Leaser, Payload
 from cityfed.federation.delivery_record import Recorder
 from cityfed.federation.delivery_send import Sender
+from cityfed.federation.queue_runner import Leases, QueueRunner
 from cityfed.keys.store import SigningKey
-from cityfed.models import queue
 from cityfed.models.tables import Delivery
 from cityfed.models.types import utcnow
 from cityfed.node import MissingKeyError, Node
@@ -71,7 +73,7 @@ class _Stretch:
     more: bool  # work was left waiting (a full lease, rows handed back)
 
 
-class DeliveryWorker:
+class DeliveryWorker(QueueRunner):
     """Sends the node's queued deliveries; ``run`` forever, or ``run_once`` from tests and tools."""
 
     def __init__(
@@ -82,7 +84,7 @@ class DeliveryWorker:
         idle_poll: float = IDLE_POLL_SECONDS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.node = node
+        super().__init__(node, node.delivery_wakeup, Leases(node, Delivery, "deliveries"))
         self.clock = clock
         self.idle_poll = idle_poll
         self.settings = node.settings
@@ -91,7 +93,6 @@ class DeliveryWorker:
         self.leaser = Leaser(node, share=HOST_SHARE_WAVES * self.per_host)
         self.sender = Sender(node, rng or random.Random(), clock)
         self.prober = Prober(node, clock)
-        self.stopping = False
 
     @property
     def batch_size(self) -> int:
@@ -111,12 +112,14 @@ class DeliveryWorker:
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Deliver until cancelled; idle, wait for a kick or the next poll."""
-        wakeup = self.node.delivery_wakeup
+        """Deliver until cancelled, or until ``stop``; idle, wait for a kick or the next poll."""
         log.info("delivery worker started")
+        await self.released_after_stop(self._loop)
+
+    async def _loop(self) -> None:
         while not self.stopping:
             # Clear before leasing: a kick that arrives while the pipeline runs stays set.
-            wakeup.clear()
+            self.wakeup.clear()
             try:
                 await self.prober.maybe_probe()
                 stretch = await _Pipeline(self, self.batch_size, refill=True).run()
@@ -126,13 +129,7 @@ class DeliveryWorker:
                 continue
             if stretch.more or self.stopping:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), self.idle_poll)
-
-    def stop(self) -> None:
-        """Lease nothing more; ``run`` returns once the rows in hand are sent and recorded."""
-        self.stopping = True
-        self.node.delivery_wakeup.set()
+            await self.idle(self.idle_poll)
 
     async def run_once(self, limit: int | None = None) -> int:
         """Lease, send and record one batch; returns how many deliveries were attempted."""
@@ -164,7 +161,8 @@ class _Pipeline:
         self.tasks: set[asyncio.Task[None]] = set()
         self._keys: dict[int | str, SigningKey | None] = {}
         self.leasing = True  # another lease may be taken
-        self.unrecorded: dict[int, Job] = {}  # leased rows whose outcome is not written yet
+        self.leases = worker.leases  # leased rows whose outcome is not written yet
+        self.mine: set[int] = set()  # those this pipeline leased
         self.finished: list[int] = []  # of those, the ones handed to the recorder
 
     async def run(self) -> _Stretch:
@@ -208,6 +206,7 @@ class _Pipeline:
         finally:
             # Failed (or killed): stop sending; what was leased comes back after the lease.
             await self._stop_sending()
+            self.leases.drop_all(self.mine)
 
     async def _stop_sending(self) -> None:
         for task in list(self.tasks):
@@ -219,29 +218,16 @@ class _Pipeline:
         # The recorder takes its results before its first await, and so do we.
         finished, self.finished = self.finished, []
         await self.recorder.flush()
-        for job_id in finished:
-            self.unrecorded.pop(job_id, None)
+        self.leases.drop_all(finished)
+        self.mine.difference_update(finished)
 
     async def _hand_back(self) -> None:
         try:
             await self._flush()
         except Exception:
             log.exception("could not record the last outcomes; they are sent again")
-        by_lease: dict[datetime, list[int]] = {}
-        for job in self.unrecorded.values():
-            by_lease.setdefault(job.lease, []).append(job.id)
-        if not by_lease:
-            return
-        try:
-            async with self.node.db.transaction() as session:
-                released = [
-                    await queue.release(session, Delivery, ids, lease)
-                    for lease, ids in by_lease.items()
-                ]
-        except Exception:
-            log.exception("could not hand back leased deliveries; due when the lease ends")
-            return
-        log.info("handed back %d leased deliveries unsent", sum(released))
+        await self.worker.release()
+        self.mine.clear()
 
     async def _start(self, lease: Lease) -> None:
         """Create one task per leased row (the semaphores pace them)."""
@@ -255,14 +241,15 @@ class _Pipeline:
                 known = self.hosts.get(job.domain)
                 failures = lease.failures.get(job.domain, 0)
                 if known is None:
-                    self.hosts[job.domain] = HostWindow(
+                    self.hosts[job.domain] = HostWindow.leased(
                         asyncio.Semaphore(self.worker.per_host), failures
                     )
                 else:
-                    known.failures, known.downs_since_up = failures, 0
+                    known.breaker = Breaker.at_lease(failures)
             self.held[job.domain] += 1
             self.held_total += 1
-            self.unrecorded[job.id] = job
+            self.leases.hold(job.id, job.lease)
+            self.mine.add(job.id)
         for job in lease.jobs:
             payload = lease.payloads.get(job.activity_id)
             key = await self._key(job, payload)

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from cityfed.activitypub import cavage
-from cityfed.federation.circuit import HostWindow
+from cityfed.federation.circuit import Decision, HostWindow
 from cityfed.federation.delivery_lease import Job, Payload
 from cityfed.federation.netguard import check_url
 from cityfed.federation.retry import Outcome, PermanentError, classify
@@ -116,9 +116,9 @@ class Sender:
         # The host slot first, then a global one: a task queued behind a slow host must not hold
         # a global slot that a task for another host could use.
         async with host.semaphore:
-            # Tripped by a failure seen while sending: the rest of its rows wait, uncharged.
-            # (Tripped already at lease time means the circuit just expired: let probes through.)
-            if host.tripped and host.downs_since_up:
+            # Opened by failures seen while sending: the rest of its rows wait, uncharged. (A
+            # circuit half-open at lease time lets its rows through as probes.)
+            if host.breaker.decide() is Decision.HOLD:
                 return self._held_back(job)
             async with slots:
                 status, retry_after, error, snippet = await self._post(job, payload, key)
@@ -132,7 +132,7 @@ class Sender:
                 self._rng,
                 max_attempts=self.settings.delivery_max_attempts,
             )
-            # Observed before the host slot is released, so the next task sees a tripped circuit.
+            # Observed before the host slot is released, so the next task sees an opened circuit.
             host.observe(outcome.host, now)
         return self._result(job, outcome, status, snippet, now)
 

@@ -11,7 +11,9 @@ soon as there is room, without waiting for a slow lane, so one sender whose obje
 only itself. Leases are renewed while an item is being worked on, so no second worker takes it.
 A fetch that fails for a passing reason (5xx, timeout, refused connection) sends the item to retry
 with the backoff of ``retry.classify_fetch`` (about three days of attempts, as for deliveries); a
-final one (404, wrong document) gives it up, with the reason on the item and in the log.
+final one (404, wrong document) gives it up, with the reason on the item and in the log. An error
+of our own is retried on ``retry.INBOX_ERRORS`` (the same schedule, fewer attempts).
+Leases, their renewal, ``stop`` and the hand-back are the shared ``queue_runner``'s.
 On ``stop`` (SIGTERM) the worker leases nothing more, its lanes start no other item, the items in
 hand finish, and the rest of its lease is handed back (``release``), so a restart processes them
 at once.
@@ -20,7 +22,6 @@ at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -35,8 +36,9 @@ from cityfed.federation.fetch import FetchError
 from cityfed.federation.forwarded import verify_forwarded
 from cityfed.federation.handlers import kinds
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
+from cityfed.federation.queue_runner import Leases, QueueRunner
 from cityfed.federation.remote import ResolveError, get_actor
-from cityfed.federation.retry import DEFAULT_MAX_ATTEMPTS, backoff_delay, classify_fetch
+from cityfed.federation.retry import DEFAULT_POLICY, INBOX_ERRORS, classify_fetch
 from cityfed.models import queue
 from cityfed.models.tables import InboxItem
 from cityfed.models.types import utcnow
@@ -45,7 +47,7 @@ from cityfed.node import Node
 log = logging.getLogger("cityfed.inbox")
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 8  # for errors of our own; an origin that is down gets DEFAULT_MAX_ATTEMPTS
+MAX_ATTEMPTS = INBOX_ERRORS.max_attempts  # for errors of our own; an origin that is down: more
 IDLE_POLL = 1.0
 BATCH = 100  # items leased and not yet finished, at most, per worker
 PER_SENDER = 10  # items of one sender per lease
@@ -74,13 +76,11 @@ def _lanes(items: list[InboxItem]) -> list[list[InboxItem]]:
     return [sorted(lane, key=lambda i: i.id) for lane in by_sender.values()]
 
 
-class InboxWorker:
+class InboxWorker(QueueRunner):
     def __init__(self, node: Node, *, lease_for: timedelta | None = None) -> None:
-        self.node = node
+        super().__init__(node, node.inbox_wakeup, Leases(node, InboxItem, "inbox items"))
         self.handlers = registry()
-        self.stopping = False
         self.lease_for = lease_for or LEASE
-        self._held: dict[int, InboxItem] = {}  # leased here, not finished: their leases renewed
         # Bounds the transactions that apply items, not the network waits before them.
         self._apply = asyncio.Semaphore(max(1, node.settings.inbox_concurrency))
         self._room = asyncio.Event()
@@ -97,7 +97,8 @@ class InboxWorker:
                 per_key=PER_SENDER,
             )
         for item in items:
-            self._held[item.id] = item
+            assert item.locked_until is not None
+            self.leases.hold(item.id, item.locked_until)
         return items
 
     async def _lane(self, items: list[InboxItem]) -> None:
@@ -111,45 +112,16 @@ class InboxWorker:
                 except asyncio.CancelledError:
                     raise  # unfinished and still held: ``release`` hands it back on a stop
                 except BaseException:
-                    self._held.pop(item.id, None)
+                    self.leases.drop(item.id)
                     raise
-                self._held.pop(item.id, None)
+                self.leases.drop(item.id)
         finally:
             if not self.stopping:
-                for item in items:
-                    self._held.pop(item.id, None)
+                self.leases.drop_all(item.id for item in items)
             self._room.set()
 
-    async def _renew(self) -> None:
-        """Keep the leases of the items in hand from running out while they are worked on."""
-        interval = max(self.lease_for.total_seconds() / 3, 0.05)
-        while True:
-            await asyncio.sleep(interval)
-            ids = list(self._held)
-            if not ids:
-                continue
-            now = utcnow()
-            until = now + self.lease_for
-            try:
-                async with self.node.db.transaction() as session:
-                    await queue.renew(session, InboxItem, ids, now, until)
-                for item_id in ids:  # what we hold now ends then (e.g. to hand it back)
-                    held = self._held.get(item_id)
-                    if held is not None:
-                        held.locked_until = until
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("renewing the leases of %d inbox items failed", len(ids))
-
-    @contextlib.asynccontextmanager
-    async def _renewing(self) -> Any:
-        task = asyncio.create_task(self._renew(), name="inbox-lease-renewal")
-        try:
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    def _renewing(self) -> Any:
+        return self.leases.renewing(self.lease_for, "inbox-lease-renewal")
 
     async def run_once(self, limit: int = BATCH) -> int:
         """Lease the items due now (fairly), process them all; returns how many were leased."""
@@ -162,22 +134,22 @@ class InboxWorker:
 
     async def run(self) -> None:
         """Process until cancelled, or until ``stop``: then what is still leased is handed back."""
-        try:
-            async with self._renewing():
-                await self._loop(self.node.inbox_wakeup)
-        finally:
-            if self.stopping:  # else killed: the lease expires as after a crash
-                await self.release()
 
-    async def _loop(self, wakeup: asyncio.Event) -> None:
+        async def work() -> None:
+            async with self._renewing():
+                await self._loop()
+
+        await self.released_after_stop(work)
+
+    async def _loop(self) -> None:
         lanes: set[asyncio.Task[None]] = set()
         eager = True  # new items or the poll: lease whatever room there is
         try:
             while not self.stopping:
                 leased: list[InboxItem] = []
-                room = BATCH - len(self._held)
+                room = BATCH - len(self.leases)
                 if room >= MIN_ROOM or (room > 0 and eager):
-                    wakeup.clear()
+                    self.wakeup.clear()
                     self._room.clear()
                     try:
                         leased = await self._lease(room)
@@ -191,51 +163,15 @@ class InboxWorker:
                     task.add_done_callback(lanes.discard)
                 if leased:
                     continue  # other senders may have items due: lease again at once
-                eager = await self._idle(wakeup)
+                # Until new items arrive, a lane finishes (room, or its sender free again), or
+                # the poll; only a lane finishing leases just when there is enough room.
+                eager = await self.idle(IDLE_POLL, self._room)
             # Stopping: the lanes start no other item and finish the ones they are applying.
             await asyncio.gather(*lanes, return_exceptions=True)
         finally:
             for task in lanes:
                 task.cancel()
             await asyncio.gather(*lanes, return_exceptions=True)
-
-    def stop(self) -> None:
-        """Lease nothing more and start no other item; ``run`` returns once those in hand end."""
-        self.stopping = True
-        self.node.inbox_wakeup.set()
-
-    async def release(self) -> None:
-        """Hand back the leased items not processed: due at once, the attempt not charged."""
-        held, self._held = self._held, {}
-        by_lease: dict[Any, list[int]] = {}
-        for item in held.values():
-            by_lease.setdefault(item.locked_until, []).append(item.id)
-        try:
-            async with self.node.db.transaction() as session:
-                released = [
-                    await queue.release(session, InboxItem, ids, lease)
-                    for lease, ids in by_lease.items()
-                ]
-        except Exception:
-            log.exception(
-                "could not hand back %d leased item(s); due when their lease ends", len(held)
-            )
-            return
-        if held:
-            log.info("handed back %d leased item(s) unprocessed", sum(released))
-
-    async def _idle(self, wakeup: asyncio.Event) -> bool:
-        """Until new items arrive, a lane finishes (room, or its sender free again), or the poll;
-        False when only a lane finished."""
-        waits = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(self._room.wait())]
-        try:
-            done, _ = await asyncio.wait(
-                waits, timeout=IDLE_POLL, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for wait in waits:
-                wait.cancel()
-        return not done or wakeup.is_set()
 
     async def process(self, item: InboxItem) -> None:
         node = self.node
@@ -292,7 +228,8 @@ class InboxWorker:
             reason = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, ResolveError):
                 reason = f"cannot resolve sender: {exc}"
-            if item.attempts >= MAX_ATTEMPTS:
+            outcome = INBOX_ERRORS.after_failure(reason, item.attempts, utcnow())
+            if outcome.kind == "dead" or outcome.next_attempt_at is None:
                 await self._end(item, "failed", reason)
                 log.error(
                     "gave up on %s %s after %d attempts: %s",
@@ -302,7 +239,7 @@ class InboxWorker:
                     reason,
                 )
             else:
-                at = utcnow() + timedelta(seconds=backoff_delay(item.attempts))
+                at = outcome.next_attempt_at
                 async with node.db.transaction() as session:
                     await queue.reschedule(session, InboxItem, item.id, at, error=reason)
                 log.warning(
@@ -322,7 +259,7 @@ class InboxWorker:
             exc.retry_after,
             item.attempts,
             utcnow(),
-            max_attempts=DEFAULT_MAX_ATTEMPTS,
+            policy=DEFAULT_POLICY,
         )
         reason = f"cannot fetch {exc.url}: {exc.reason}"
         if outcome.kind == "retry" and outcome.next_attempt_at is not None:

@@ -16,6 +16,11 @@ attempt count and the clock, so every rule of the retry policy is unit-tested wi
 The backoff starts at 30 s and doubles up to 12 h; with the default 16 attempts the 15 waits add up
 to ~2.7 days (2.2-2.9 with jitter): a peer down over a long weekend still gets everything.
 
+The schedule is a ``RetryPolicy`` (backoff base and cap, jitter, attempts allowed): the one retry
+policy of both queues. The delivery worker uses it with ``delivery_max_attempts``; the inbox
+worker with the default for a document it could not fetch, and ``INBOX_ERRORS`` (8 attempts) for
+an error of its own while applying an item.
+
 ``classify_fetch`` applies the same rules to a GET of a remote document that an inbox item needs
 (an object sent by reference): a 5xx, 408, 429, timeout or refused connection is retried, any other
 4xx (401 included: nothing about a GET changes on its own) and a document we refused ourselves
@@ -27,7 +32,7 @@ from __future__ import annotations
 import email.utils
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -66,13 +71,63 @@ class Outcome:
     host: HostState | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a failed attempt is tried again: exponential backoff from ``base`` doubling up to
+    ``cap``, each delay scaled by a factor from [1 - jitter, 1 + jitter], never earlier than the
+    server's ``Retry-After``; after ``max_attempts`` attempts the row is dead."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    base: float = BASE_DELAY
+    cap: float = MAX_DELAY
+    jitter: float = JITTER
+
+    def attempts(self, max_attempts: int) -> RetryPolicy:
+        """The same schedule with another budget of attempts."""
+        return (
+            self if max_attempts == self.max_attempts else replace(self, max_attempts=max_attempts)
+        )
+
+    def delay(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempts`` (1-based), jitter included."""
+        step = max(attempts, 1) - 1
+        # Cap the exponent too: 2 ** 10_000 would overflow a float before min() could help.
+        nominal = min(self.base * 2.0 ** min(step, 40), self.cap)
+        factor = (rng or random).uniform(1.0 - self.jitter, 1.0 + self.jitter)
+        return min(nominal * factor, self.cap)
+
+    def after_failure(
+        self,
+        reason: str,
+        attempts: int,
+        now: datetime,
+        *,
+        retry_after: float | None = None,
+        rng: random.Random | None = None,
+        host: HostState | None = None,
+    ) -> Outcome:
+        """A retry at the next time of the schedule, or dead once the attempts are used up."""
+        if attempts >= self.max_attempts:
+            return Outcome("dead", f"gave up after {attempts} attempts; last: {reason}", host=host)
+        delay = self.delay(attempts, rng)
+        if retry_after is not None:
+            # Never earlier than the server asked, never earlier than our own schedule: taking
+            # the max keeps the attempt budget spread over ~3 days even for "Retry-After: 1".
+            delay = max(delay, retry_after)
+        return Outcome(
+            "retry", reason, delay=delay, next_attempt_at=now + timedelta(seconds=delay), host=host
+        )
+
+
+DEFAULT_POLICY = RetryPolicy()
+# An error of the inbox worker's own while applying an item (a bug, a database hiccup): worth a
+# few more tries, not three days of them.
+INBOX_ERRORS = RetryPolicy(max_attempts=8)
+
+
 def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
-    """Seconds to wait after failed attempt number ``attempts`` (1-based), jitter included."""
-    step = max(attempts, 1) - 1
-    # Cap the exponent too: 2 ** 10_000 would overflow a float before min() could help.
-    nominal = min(BASE_DELAY * 2.0 ** min(step, 40), MAX_DELAY)
-    factor = (rng or random).uniform(1.0 - JITTER, 1.0 + JITTER)
-    return min(nominal * factor, MAX_DELAY)
+    """``DEFAULT_POLICY.delay``: seconds to wait after failed attempt number ``attempts``."""
+    return DEFAULT_POLICY.delay(attempts, rng)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -108,27 +163,6 @@ def _permanent_error(error: BaseException) -> bool:
     return isinstance(error, PermanentError | BlockedAddressError | aiohttp.InvalidURL)
 
 
-def _retry(
-    reason: str,
-    attempts: int,
-    now: datetime,
-    retry_after: float | None,
-    rng: random.Random | None,
-    max_attempts: int,
-    host: HostState | None,
-) -> Outcome:
-    if attempts >= max_attempts:
-        return Outcome("dead", f"gave up after {attempts} attempts; last: {reason}", host=host)
-    delay = backoff_delay(attempts, rng)
-    if retry_after is not None:
-        # Never earlier than the server asked, never earlier than our own schedule: taking the
-        # max keeps the attempt budget spread over ~3 days even if a peer says "Retry-After: 1".
-        delay = max(delay, retry_after)
-    return Outcome(
-        "retry", reason, delay=delay, next_attempt_at=now + timedelta(seconds=delay), host=host
-    )
-
-
 def classify(
     status: int | None,
     error: BaseException | None,
@@ -137,24 +171,36 @@ def classify(
     now: datetime,
     rng: random.Random | None = None,
     *,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_attempts: int | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
 ) -> Outcome:
-    """Classify one attempt. ``attempts`` counts this one (the lease already incremented it)."""
+    """Classify one attempt. ``attempts`` counts this one (the lease already incremented it).
+
+    A retry is scheduled by ``policy`` (``max_attempts``, when given, replaces its budget).
+    """
+    if max_attempts is not None:
+        policy = policy.attempts(max_attempts)
+
+    def _retry(reason: str, retry_after: float | None, host: HostState) -> Outcome:
+        return policy.after_failure(
+            reason, attempts, now, retry_after=retry_after, rng=rng, host=host
+        )
+
     if error is not None:
         if _permanent_error(error):
             return Outcome("permanent", _describe_error(error))
         kind = "timeout" if isinstance(error, TimeoutError) else "network error"
         reason = f"{kind}: {_describe_error(error)}"
-        return _retry(reason, attempts, now, None, rng, max_attempts, "down")
+        return _retry(reason, None, "down")
     if status is None:
-        return _retry("no response", attempts, now, None, rng, max_attempts, "down")
+        return _retry("no response", None, "down")
     if 200 <= status < 300:
         return Outcome("done", f"HTTP {status}", host="up")
     wait = parse_retry_after(retry_after, now)
     if status >= 500:
-        return _retry(f"HTTP {status}", attempts, now, wait, rng, max_attempts, "down")
+        return _retry(f"HTTP {status}", wait, "down")
     if status in (401, 408, 429):
-        return _retry(f"HTTP {status}", attempts, now, wait, rng, max_attempts, "up")
+        return _retry(f"HTTP {status}", wait, "up")
     if status == 410:
         return Outcome("permanent", "HTTP 410: inbox gone", host="up")
     if status == 404:
@@ -173,7 +219,8 @@ def classify_fetch(
     now: datetime,
     rng: random.Random | None = None,
     *,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_attempts: int | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
 ) -> Outcome:
     """Classify a failed fetch: ``status``/``error`` as kept by ``fetch.FetchError``.
 
@@ -183,4 +230,6 @@ def classify_fetch(
         return Outcome("permanent", "the document was refused")
     if status == 401:
         return Outcome("permanent", "HTTP 401", host="up")
-    return classify(status, error, retry_after, attempts, now, rng, max_attempts=max_attempts)
+    return classify(
+        status, error, retry_after, attempts, now, rng, max_attempts=max_attempts, policy=policy
+    )

@@ -28,6 +28,29 @@ class Error(Struct, kw_only=True):
     error: Annotated[
         str, Meta(description="What went wrong; field errors start with the field name.")
     ]
+    code: (
+        Annotated[
+            str,
+            Meta(
+                description="A refused change: what kind of refusal, stable for programs (e.g. "
+                "required, too_long, one_of; invalid when it has no code of its own)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    field: (
+        Annotated[str | None, Meta(description="A refused change: the field at fault, if any.")]
+        | UnsetType
+    ) = UNSET
+    params: (
+        Annotated[
+            dict[str, Any],
+            Meta(
+                description="A refused change: the values in its message (e.g. limit for too_long)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class Location(Struct, kw_only=True):
@@ -1754,7 +1777,16 @@ RAW: dict[str, dict[str, Any]] = {
 
 # What a struct's schema says about it as a whole, which msgspec has no place for.
 STRUCT_EXTRA: dict[str, dict[str, Any]] = {
-    "Error": {"examples": [{"error": "title: this field is required"}]},
+    "Error": {
+        "examples": [
+            {
+                "error": "title: this field is required",
+                "code": "required",
+                "field": "title",
+                "params": {},
+            }
+        ]
+    },
     "FollowCreate": {"anyOf": [{"required": ["account"]}, {"required": ["actor"]}]},
 }
 

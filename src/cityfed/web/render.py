@@ -17,6 +17,9 @@ def create_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        # gettext in templates: ``{% trans %}`` and ``_()`` take the ``gettext``/``ngettext``/``_``
+        # of the page's language from its context (web/staff/i18n.py).
+        extensions=["jinja2.ext.i18n"],
     )
     env.filters.update(
         isodate=filters.iso_date,

@@ -13,6 +13,7 @@ from cityfed.actions import users as user_actions
 from cityfed.appkeys import NODE
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import form, text
+from cityfed.web.staff.i18n import Shown
 from cityfed.web.staff.render import page, redirect
 from cityfed.web.staff.state import who
 
@@ -23,7 +24,7 @@ async def _tokens_page(
     request: web.Request,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, Shown] | None = None,
     secret: str | None = None,
     values: dict[str, str] | None = None,
 ) -> web.Response:
@@ -54,7 +55,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
             request.app[NODE], text(data, "name"), text(data, "scope"), who=who(request)
         )
     except user_actions.UserError as exc:
-        return await _tokens_page(request, status=422, errors={exc.field: exc.problem}, values=data)
+        return await _tokens_page(request, status=422, errors={exc.field: exc}, values=data)
     return await _tokens_page(request, secret=secret)
 
 
@@ -67,7 +68,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
             request.app[NODE], int(raw) if raw.isdigit() else 0, who=who(request)
         )
     except user_actions.UserError as exc:
-        return await _tokens_page(request, status=404, errors={exc.field: exc.problem})
+        return await _tokens_page(request, status=404, errors={exc.field: exc})
     return redirect("/staff/admin/tokens", done="token_revoked")
 
 
@@ -78,7 +79,7 @@ async def _users_page(
     request: web.Request,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, Shown] | None = None,
     created: tuple[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> web.Response:
@@ -107,7 +108,7 @@ async def create_user(request: web.Request) -> web.StreamResponse:
             request.app[NODE], text(data, "email"), text(data, "role"), who=who(request)
         )
     except user_actions.UserError as exc:
-        return await _users_page(request, status=422, errors={exc.field: exc.problem}, values=data)
+        return await _users_page(request, status=422, errors={exc.field: exc}, values=data)
     return await _users_page(request, created=(user.email, password or ""))
 
 
@@ -118,7 +119,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
         email = user_actions.normalize_email(text(data, "email"))
         password = await user_actions.reset_password(request.app[NODE], email, who=who(request))
     except user_actions.UserError as exc:
-        return await _users_page(request, status=422, errors={"list": exc.problem})
+        return await _users_page(request, status=422, errors={"list": exc})
     return await _users_page(request, created=(email, password or ""))
 
 
@@ -128,5 +129,5 @@ async def delete_user(request: web.Request) -> web.StreamResponse:
     try:
         await user_actions.delete_user(request.app[NODE], text(data, "email"), who=who(request))
     except user_actions.UserError as exc:
-        return await _users_page(request, status=422, errors={"list": exc.problem})
+        return await _users_page(request, status=422, errors={"list": exc})
     return redirect("/staff/admin/users", done="user_deleted")

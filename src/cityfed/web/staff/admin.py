@@ -23,6 +23,7 @@ from cityfed.models.states import CommentState
 from cityfed.models.types import utcnow
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, text
+from cityfed.web.staff.i18n import Shown
 from cityfed.web.staff.render import page, redirect
 from cityfed.web.staff.state import translator, who
 
@@ -38,7 +39,7 @@ def _page_number(request: web.Request) -> int:
 
 
 async def _peers_page(
-    request: web.Request, *, status: int = 200, errors: dict[str, str] | None = None
+    request: web.Request, *, status: int = 200, errors: dict[str, Shown] | None = None
 ) -> web.Response:
     node = request.app[NODE]
     mode = await peer_actions.federation_mode(node)
@@ -72,7 +73,7 @@ async def set_peer_policy(request: web.Request) -> web.StreamResponse:
             request.app[NODE], text(data, "domain"), policy, text(data, "note"), who(request)
         )
     except peer_actions.PolicyError as exc:
-        return await _peers_page(request, status=422, errors={"domain": str(exc)})
+        return await _peers_page(request, status=422, errors={"domain": exc})
     return redirect("/staff/admin/peers", done="policy_saved")
 
 
@@ -82,7 +83,7 @@ async def set_mode(request: web.Request) -> web.StreamResponse:
     try:
         await peer_actions.set_federation_mode(request.app[NODE], text(data, "mode"), who(request))
     except peer_actions.PolicyError as exc:
-        return await _peers_page(request, status=422, errors={"mode": str(exc)})
+        return await _peers_page(request, status=422, errors={"mode": exc})
     return redirect("/staff/admin/peers", done="mode_saved")
 
 

@@ -12,12 +12,13 @@ from cityfed.appkeys import NODE
 from cityfed.models import follows as follow_queries
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, text
+from cityfed.web.staff.i18n import Shown
 from cityfed.web.staff.render import page, redirect
 from cityfed.web.staff.state import translator
 
 
 async def _page(
-    request: web.Request, *, status: int = 200, error: str | None = None, account: str = ""
+    request: web.Request, *, status: int = 200, error: Shown | None = None, account: str = ""
 ) -> web.Response:
     me = await city(request)
     async with request.app[NODE].db.session() as session:
@@ -52,9 +53,8 @@ async def follow(request: web.Request) -> web.StreamResponse:
     try:
         await follow_actions.follow(request.app[NODE], me, account)
     except follow_actions.FollowError as exc:
-        # Shown next to the handle field: the API's field prefix would only repeat it.
-        problem = str(exc).removeprefix("account: ")
-        return await _page(request, status=422, error=problem, account=account)
+        # Shown next to the handle field (the refusal's field), translated by its template.
+        return await _page(request, status=422, error=exc, account=account)
     return redirect("/staff/follows", done="follow_requested")
 
 

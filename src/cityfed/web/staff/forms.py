@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 
 from cityfed.actions.project_fields import ALLOWED, FieldError, Submission, parse
 from cityfed.schemas.objects import CHALLENGE_SPECS, PROJECT_SPECS
-from cityfed.web.staff.i18n import N_
+from cityfed.web.staff.i18n import N_, Shown
 
 MAX_TRANSLATIONS = 8
 _DECLARED = (*PROJECT_SPECS, *CHALLENGE_SPECS)  # the fields ``cityfed.schemas`` declares
@@ -54,7 +54,7 @@ class ItemForm:
     sdgs: set[int] = field(default_factory=set)
     featured: bool = False
     translations: list[Translation] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, Shown] = field(default_factory=dict)
 
     def value(self, name: str) -> str:
         return self.values.get(name, "")
@@ -179,11 +179,11 @@ def validate(item: ItemForm) -> Submission | None:
             parse(item.kind, {name: value}, partial=True)
         except FieldError as exc:
             key = _error_key(item, exc.field)
-            item.errors.setdefault(key, str(exc).split(": ", 1)[-1])
+            item.errors.setdefault(key, exc)
     if item.errors:
         return None
     try:
         return parse(item.kind, data, partial=False)
     except FieldError as exc:
-        item.errors[_error_key(item, exc.field)] = str(exc).split(": ", 1)[-1]
+        item.errors[_error_key(item, exc.field)] = exc
         return None

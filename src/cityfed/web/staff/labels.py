@@ -116,18 +116,14 @@ class Labels:
         return self._("SDG {number}: {name}", number=goal, name=self._(SDGS.get(goal, str(goal))))
 
 
-# What actions/ say when they refuse a field ("title: this field is required"): the problem part
-# is shown next to the field, translated when it is one of these (else in English, marked so).
+# What actions/ say, in plain words, when they refuse a field: shown next to the field, translated
+# when it is one of these (else in English, marked so). Refusals with a code of their own
+# (``Problem`` in actions/) are extracted from there.
 PROBLEMS = (
-    N_("this field is required"),
     N_("expected an http(s) URL"),
-    N_("at most {0} characters"),
-    N_("at least {0} characters"),
     N_("expected an ISO 8601 date (2026-05-01) or date-time"),
     N_("goals are numbered 1 to 17"),
     N_("expected a language tag such as en or pt-BR"),
-    N_("expected an SPDX identifier such as EUPL-1.2"),
-    N_("{0} is not on the SPDX licence list (such as EUPL-1.2 or MIT)"),
     N_("must not be before start_date"),
     N_("give both latitude and longitude, or neither"),
     N_("expected an e-mail address such as name@city.example"),

@@ -17,6 +17,7 @@ from cityfed.actions import comments as comment_actions
 from cityfed.actions import offers as offer_actions
 from cityfed.actions import projects as project_actions
 from cityfed.actions.adoption_fields import ADOPTION
+from cityfed.actions.errors import ActionError
 from cityfed.actions.project_fields import FieldError
 from cityfed.activitypub.vocab.cooperation import ADOPTION_STATUSES
 from cityfed.appkeys import NODE
@@ -31,15 +32,15 @@ from cityfed.web.object_view import object_view
 from cityfed.web.references import referenced_ids
 from cityfed.web.staff.auth import requires
 from cityfed.web.staff.common import city, form, object_url, text
+from cityfed.web.staff.i18n import Shown
 from cityfed.web.staff.render import error_page, page, redirect
 from cityfed.web.staff.state import translator
 from cityfed.web.threads import comment_anchor, discussion
 
 
-def _problem(exc: Exception) -> tuple[str, str]:
-    """(field, problem) of an action's refusal "field: problem"."""
-    name, _, problem = str(exc).partition(": ")
-    return (getattr(exc, "field", None) or name), (problem or str(exc))
+def _problem(exc: ActionError) -> tuple[str, ActionError]:
+    """(field, refusal) of an action's refusal; the page translates it (``i18n.problem``)."""
+    return exc.field or "", exc
 
 
 async def render_object(
@@ -47,7 +48,7 @@ async def render_object(
     ap_id: str,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, Shown] | None = None,
     values: dict[str, dict[str, str]] | None = None,
 ) -> web.Response:
     _ = translator(request)
@@ -154,7 +155,7 @@ async def _adopt_page(
     request: web.Request,
     project_id: str,
     values: dict[str, str],
-    errors: dict[str, str],
+    errors: dict[str, Shown],
     status: int = 200,
 ) -> web.Response:
     _ = translator(request)

@@ -112,6 +112,8 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
     done = request.query.get("done")
     values: dict[str, Any] = {
         "_": _,
+        "gettext": _.gettext,
+        "ngettext": _.ngettext,
         "lang": _.lang,
         "user": user,
         "csrf": csrf_token(request),
@@ -134,6 +136,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 
+GENERIC_TITLE = N_("Something went wrong")
 ERROR_TITLES = {
     400: N_("Bad request"),
     403: N_("Not allowed"),
@@ -153,7 +156,7 @@ def error_page(
 ) -> web.Response:
     """An HTML error page in the page's language (``message`` already translated)."""
     _ = translator(request)
-    title = _(ERROR_TITLES.get(status, N_("Something went wrong")))
+    title = _(ERROR_TITLES.get(status, GENERIC_TITLE))
     response = page(request, "error.html", status=status, title=title, message=message)
     if headers:
         response.headers.update(headers)

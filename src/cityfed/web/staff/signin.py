@@ -12,6 +12,7 @@ from cityfed.actions.password_hashing import HashingBusy
 from cityfed.appkeys import NODE
 from cityfed.web.staff.auth import Cookies, requires, safe_next
 from cityfed.web.staff.common import form, text
+from cityfed.web.staff.i18n import Shown
 from cityfed.web.staff.ratelimit import HASHING, LIMITER
 from cityfed.web.staff.render import page, redirect
 from cityfed.web.staff.state import SESSION, SESSION_TOKEN, USER, translator, user_of
@@ -89,7 +90,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     user = request[USER]
     new = data.get("password", "")
-    errors: dict[str, str] = {}
+    errors: dict[str, Shown] = {}
     if new != data.get("password_confirm", ""):
         errors["password_confirm"] = _("The two new passwords differ.")
     else:
@@ -103,7 +104,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
                 gate=request.app[HASHING],
             )
         except user_actions.UserError as exc:
-            errors[exc.field] = exc.problem
+            errors[exc.field] = exc
         except HashingBusy as exc:
             response = page(request, "account.html", status=503, errors={})
             response.headers["Retry-After"] = str(exc.retry_after)
