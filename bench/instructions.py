@@ -33,7 +33,7 @@ from bench.inbox import DOMAIN, HANDLE, PATHS, SENDERS, _clear, _seed_senders, _
 
 CONCURRENCY = 50
 KEEP_ENV = "CITYFED_BENCH_CALLGRIND_DIR"
-_TOTALS = re.compile(rb"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
+_TOTALS = re.compile(rb"^summary:\s+(\d+)", re.MULTILINE)
 
 
 def _valgrind(name: str, command: list[str], tmp: Path) -> tuple[list[str], Path]:
