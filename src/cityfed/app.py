@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     logging.getLogger("cityfed").setLevel(settings.log_level)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middleware.answer, middleware.gatekeeper],
+        middlewares=[middleware.answer],  # with the gates (middleware.py)
         # aiohttp closes a connection that is still waiting for a request's headers when its
         # keep-alive timer runs out (set at connect and after each answer): the header deadline.
         handler_args={"keepalive_timeout": settings.header_timeout},
