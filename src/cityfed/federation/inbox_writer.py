@@ -27,7 +27,7 @@ log = logging.getLogger("cityfed.inbox")
 MAX_BATCH = 100
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per inbox request, and frozen costs 4x (verify.py)
 class PendingItem:
     activity_ap_id: str
     actor_ap_id: str
