@@ -96,6 +96,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     node = app[NODE]
     async with runtime.client_session(node):
         await node.policy.refresh(node.db, force=True)
+        await node.load_local_handles()
         writer = asyncio.create_task(app[inbox.INBOX_WRITER].run(), name="inbox-writer")
         log.info("node %s up (%s)", node.urls.base, node.db.dialect)
         try:
