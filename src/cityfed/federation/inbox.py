@@ -176,7 +176,9 @@ async def shared_inbox(request: web.Request) -> web.Response:
 
 async def actor_inbox(request: web.Request) -> web.Response:
     handle = request.match_info["handle"]
-    if not await request.app[NODE].is_local_handle(handle):
+    node = request.app[NODE]
+    # A known handle is a set lookup, without the coroutine of is_local_handle (which queries).
+    if handle not in node.local_handles and not await node.is_local_handle(handle):
         return error(404, "no such actor")
     return await receive(request, handle)
 
