@@ -10,9 +10,12 @@ by the requests answered is the figure; the ratio bare/node is what ``inbox_*_cp
 CPU time, without the noise of a shared machine (caches, steal, frequency).
 
 Caveats: valgrind runs the threads of a process one at a time and everything some 50 times
-slower, so the group commit sees other batch sizes than at full speed (batches are printed); an
-instruction is not a fixed amount of time (a cache miss costs more), so this is a yardstick for
-A/B comparisons and for the ratio, not a latency.
+slower, so the group commit sees other batch sizes than at full speed, and work done every few
+seconds (the policy view's reload) weighs about 50 times more per request; how long a phase
+takes under valgrind depends on the machine's load, so the node's count moves by a percent or
+two from run to run (the bare verifier's, which has no such work, by about 0.2 %). An
+instruction is not a fixed amount of time (an RSA multiplication and a bytecode dispatch are
+one each), so this is a yardstick for A/B comparisons and for the ratio, not a latency.
 """
 
 from __future__ import annotations
