@@ -1,4 +1,5 @@
-"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory ...]`` (all by default).
+"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory|instructions ...]``
+(all but ``instructions`` by default).
 
 Each benchmark prints what it measured and ends with ``BENCH name=... value=... unit=...
 baseline=... ratio=...`` lines; all of them are repeated at the end. Sizes scale with
@@ -18,21 +19,28 @@ from collections.abc import Awaitable, Callable
 
 
 def _benchmarks() -> dict[str, Callable[[], Awaitable[list[str]]]]:
-    from bench import fanout, inbox, readpath, verification
+    from bench import fanout, inbox, instructions, readpath, verification
 
     return {
         "verify": verification.run,
         "inbox": inbox.run,
         "fanout": fanout.run,
         "read": readpath.run,  # ends with the memory benchmark, on the same node
+        # Only when asked for: needs valgrind and takes minutes (bench/instructions.py).
+        "instructions": instructions.run,
     }
+
+
+OPT_IN = frozenset({"instructions"})
 
 
 def main(argv: list[str]) -> int:
     from bench import common
 
     benchmarks = _benchmarks()
-    wanted = [("read" if name == "memory" else name) for name in argv] or list(benchmarks)
+    wanted = [("read" if name == "memory" else name) for name in argv] or [
+        name for name in benchmarks if name not in OPT_IN
+    ]
     unknown = [name for name in wanted if name not in benchmarks]
     if unknown:
         print(f"unknown benchmark(s) {unknown}; choose from {[*benchmarks, 'memory']}")

@@ -52,7 +52,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     logging.getLogger("cityfed").setLevel(settings.log_level)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middleware.answer, middleware.gatekeeper],
+        middlewares=[middleware.answer],  # with the gates (middleware.py)
         # aiohttp closes a connection that is still waiting for a request's headers when its
         # keep-alive timer runs out (set at connect and after each answer): the header deadline.
         handler_args={"keepalive_timeout": settings.header_timeout},
@@ -104,6 +104,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     node = app[NODE]
     async with runtime.client_session(node):
         await node.policy.refresh(node.db, force=True)
+        await node.load_local_handles()
         writer = asyncio.create_task(app[inbox.INBOX_WRITER].run(), name="inbox-writer")
         log.info("node %s up (%s)", node.urls.base, node.db.dialect)
         try:

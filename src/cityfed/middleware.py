@@ -2,10 +2,9 @@
 
 aiohttp runs every middleware of the app on every request, and each layer is a coroutine call
 on the hot path. Instead of one layer per concern (API tokens, staff sign-in, authorized fetch)
-there are two: ``answer`` for what every response needs, and ``gatekeeper``, which hands the
-request to the one gate its path belongs to. An inbox POST passes neither gate; at thousands of
-activities a second, the layers it used to pass were a visible share of the inbox's CPU
-(bench/README.md).
+there is one, ``answer``: what every response needs, and the one gate the request's path belongs
+to. An inbox POST passes no gate; at thousands of activities a second, the layers it used to
+pass were a visible share of the inbox's CPU (bench/README.md).
 """
 
 from __future__ import annotations
@@ -54,10 +53,13 @@ def _for_a_person(request: web.Request) -> bool:
 async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refusals on machine endpoints answer JSON ``{"error": ...}``; every answer gets the
     security headers (error answers included). A body still arriving when the handler starts
-    has ``body_timeout`` seconds to arrive whole."""
+    has ``body_timeout`` seconds to arrive whole. The request goes through its area's gate
+    (``_through_gate``) on the way in."""
     deadline = _body_deadline(request)
     try:
-        response = await handler(request)
+        # The gate is chosen here rather than in a middleware of its own: aiohttp wraps each
+        # middleware in a coroutine call on every request, and an inbox POST passes no gate.
+        response = await _through_gate(request, handler)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
@@ -81,18 +83,19 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
-@web.middleware
-async def gatekeeper(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _through_gate(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
     """The API needs a bearer token, staff pages a session, ActivityStreams GETs (with
-    authorized fetch on) a signature; the rest (inboxes verify their own) goes straight in."""
+    authorized fetch on) a signature; the rest (inboxes verify their own) goes straight in.
+
+    Returns the awaitable without awaiting it: no coroutine frame of its own on the hot path."""
     path = request.path
     if is_api_path(path):
-        return await api_middleware(request, handler)
+        return api_middleware(request, handler)
     if is_staff_path(path):
-        return await staff_middleware(request, handler)
+        return staff_middleware(request, handler)
     if request.method in ("GET", "HEAD"):
-        return await authorized_fetch(request, handler)
-    return await handler(request)
+        return authorized_fetch(request, handler)
+    return handler(request)
 
 
 def _body_deadline(request: web.Request) -> asyncio.TimerHandle | None:

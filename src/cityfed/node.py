@@ -60,6 +60,13 @@ class Node:
     def __post_init__(self) -> None:
         self.policy.default_mode = self.policy.mode = self.settings.federation_mode
 
+    async def load_local_handles(self) -> None:
+        """Learn every local actor's handle at start: otherwise the first burst of personal
+        inbox POSTs (one per connection in flight) would each make the query of a miss."""
+        async with self.db.session() as session:
+            actors = await actor_queries.local_actors(session)
+        self.local_handles.update(actor.handle for actor in actors)
+
     async def is_local_handle(self, handle: str) -> bool:
         """Is ``handle`` one of our actors (not the instance actor)? Queries only on a miss."""
         if handle in self.local_handles:

@@ -224,6 +224,43 @@ async def test_personal_inbox_knows_its_actors_without_a_query(pair) -> None:
     assert await inbox_count(b) == 5
 
 
+async def test_stale_policy_is_reloaded_once_for_concurrent_requests(pair) -> None:
+    """Requests that find the policy view stale at the same time share one reload (it was one
+    query per request in flight), and a block made meanwhile is in force once it is reloaded."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    from cityfed.models.tables import Peer
+
+    a, b = pair
+    assert (await signed_post(a, b, "/inbox", follow_of(a, b)))[0] == 202  # warms the key cache
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engines = {b.node.db.read_engine.sync_engine, b.node.db.write_engine.sync_engine}
+    b.node.policy.loaded_at = 0.0  # stale, as after RELOAD_SECONDS
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answers = await asyncio.gather(
+            *(signed_post(a, b, "/inbox", follow_of(a, b)) for _ in range(8))
+        )
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert [status for status, _ in answers] == [202] * 8
+    assert len([s for s in statements if "FROM peers" in s]) == 1, statements
+    async with b.node.db.transaction() as session:
+        session.add(Peer(domain=a.domain, policy="blocked"))
+    b.node.policy.loaded_at = 0.0
+    before = await inbox_count(b)
+    assert (await signed_post(a, b, "/inbox", follow_of(a, b)))[0] == 202  # dropped quietly
+    assert await inbox_count(b) == before
+
+
 async def test_blocked_domain_is_dropped_quietly_without_fetching(nodes) -> None:
     a = await nodes("berlin")
     b = await nodes("hamburg")

@@ -40,7 +40,8 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _parse_activity(body: bytes) -> dict[str, Any]:
+def _parse_activity(body: bytes) -> tuple[dict[str, Any], str]:
+    """The activity and its actor's id, once the checks that need no key have passed."""
     try:
         activity = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -67,7 +68,7 @@ def _parse_activity(body: bytes) -> dict[str, Any]:
         check_links(activity)  # every id, url and href in it, embedded objects included (§6)
     except UnsafeLinkError as exc:
         raise Refused(400, str(exc)) from None
-    return activity
+    return activity, actor
 
 
 async def receive(request: web.Request, recipient: str | None) -> web.Response:
@@ -101,16 +102,16 @@ async def _receive(
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise Refused(413, "request body too large") from None
-    activity = _parse_activity(body)
+    activity, actor_id = _parse_activity(body)
     activity_id: str = activity["id"]
-    actor_id = id_of(activity["actor"]) or ""
     if node.policy.stale():
         await node.policy.refresh(node.db)
-    if node.policy.is_blocked(authority(actor_id)):
-        log.info("dropped %s from blocked domain %s", activity_id, authority(actor_id))
+    actor_domain = authority(actor_id)
+    if node.policy.is_blocked(actor_domain):
+        log.info("dropped %s from blocked domain %s", activity_id, actor_domain)
         return web.Response(status=202)
     limits = app[SENDER_LIMITS]
-    limits.check(authority(actor_id))  # no RSA work for a sender refused a moment ago
+    limits.check(actor_domain)  # no RSA work for a sender refused a moment ago
     try:
         signer = await app[VERIFIER].verify(request, body)
     except BlockedSigner as exc:
@@ -129,7 +130,7 @@ async def _receive(
         if not may_arrive_forwarded(activity):
             raise Refused(401, f"signed by {signer.owner}, not by the actor {actor_id}")
         verified_by = "forwarded"
-    signer_domain = authority(signer.owner)
+    signer_domain = actor_domain if signer.owner == actor_id else authority(signer.owner)
     await limits.take(signer_domain, len(body))
     if node.policy.unavailable and signer_domain in node.policy.unavailable:
         await availability.heard_from(node, signer_domain)
@@ -175,7 +176,9 @@ async def shared_inbox(request: web.Request) -> web.Response:
 
 async def actor_inbox(request: web.Request) -> web.Response:
     handle = request.match_info["handle"]
-    if not await request.app[NODE].is_local_handle(handle):
+    node = request.app[NODE]
+    # A known handle is a set lookup, without the coroutine of is_local_handle (which queries).
+    if handle not in node.local_handles and not await node.is_local_handle(handle):
         return error(404, "no such actor")
     return await receive(request, handle)
 

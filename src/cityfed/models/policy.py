@@ -11,6 +11,7 @@ A policy on a domain covers its subdomains, the most specific one deciding, as M
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Mapping
@@ -34,6 +35,13 @@ class PolicyView:
     # when one of them sends us something.
     unavailable: set[str] = field(default_factory=set)
     loaded_at: float = 0.0
+    # The reload in flight: every request that finds the view stale awaits this one instead of
+    # starting its own. Without it, each of the ~50 requests in flight when the view went stale
+    # ran the same query (a session and an ORM select each), every RELOAD_SECONDS.
+    _reload: asyncio.Future[None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _started: int = field(default=0, init=False, repr=False, compare=False)  # reloads begun
 
     def policy(self, domain: str) -> str | None:
         return policy_of(self.policies, domain)
@@ -58,6 +66,18 @@ class PolicyView:
     async def refresh(self, db: Database, *, force: bool = False) -> PolicyView:
         if not force and not self.stale():
             return self
+        reload = self._reload
+        if reload is None or reload.done() or force:
+            # A forced reload (after a local change) starts its own: one already in flight may
+            # have read the table before the change.
+            reload = self._reload = asyncio.ensure_future(self._load(db))
+        # Shielded: one waiter giving up (its client went away) does not cancel the others'.
+        await asyncio.shield(reload)
+        return self
+
+    async def _load(self, db: Database) -> None:
+        self._started += 1
+        started = self._started
         async with db.session() as session:
             rows = await session.execute(
                 select(Peer.domain, Peer.policy, Peer.unavailable_since).where(
@@ -71,11 +91,12 @@ class PolicyView:
                 if unavailable_since is not None:
                     unavailable.add(covering(domain)[0])
             setting = await session.get(NodeSetting, "federation_mode")
+        if started != self._started:
+            return  # a later reload (forced after a change) began meanwhile: its view wins
         self.policies = policies
         self.unavailable = unavailable
         self.mode = str(setting.value.get("mode")) if setting else self.default_mode
         self.loaded_at = time.monotonic()
-        return self
 
 
 def policy_of(policies: Mapping[str, str | None], domain: str) -> str | None:

@@ -80,7 +80,7 @@ def add_routes(app: web.Application) -> None:
 
 def setup(app: web.Application) -> None:
     """Install the staff pages: routes and the login limiter. Their sign-in/CSRF middleware is
-    run by the app's gatekeeper (cityfed.middleware) for paths under /staff."""
+    run by the app's middleware (cityfed.middleware) for paths under /staff."""
     app[LIMITER] = LoginLimiter()
     app[HASHING] = HashingGate()
     app.on_cleanup.append(_close_hashing)
