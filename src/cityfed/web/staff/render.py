@@ -45,6 +45,9 @@ NOTICES = {
     "moderation_saved": N_("The moderation setting is saved."),
     "token_revoked": N_("The token is revoked."),
     "user_deleted": N_("The account is deleted."),
+    "media_added": N_("The file is stored and attached; followers receive the update in a moment."),
+    "media_saved": N_("Saved. Your followers receive the update in a moment."),
+    "media_removed": N_("The file is removed; followers receive the update in a moment."),
 }
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from cityfed.actions.password_hashing import HashingGate
-from cityfed.web.staff import accounts, admin, follows, items, objects, report, signin, timeline
+from cityfed.web.staff import (
+    accounts,
+    admin,
+    follows,
+    items,
+    media,
+    objects,
+    report,
+    signin,
+    timeline,
+)
 from cityfed.web.staff.ratelimit import HASHING, LIMITER, LoginLimiter
 
 
@@ -63,6 +73,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/staff/admin/users", accounts.create_user)
     r.add_post("/staff/admin/users/reset", accounts.reset_password)
     r.add_post("/staff/admin/users/delete", accounts.delete_user)
+    media.add_routes(app)
 
 
 def setup(app: web.Application) -> None:
