@@ -18,7 +18,7 @@ import logging
 from aiohttp import BodyPartReader, web
 
 from cityfed.actions import media as media_actions
-from cityfed.api.common import ApiError, acting_actor, json_body, reply, require
+from cityfed.api.common import ApiError, acting_actor, json_body, page_of, reply, require
 from cityfed.appkeys import MEDIA, NODE
 from cityfed.media.errors import MediaRejected
 from cityfed.media.processing import check_focal_point
@@ -186,8 +186,9 @@ def _object_id(request: web.Request) -> str:
     return f"{node.urls.base}/{request.match_info['collection']}/{request.match_info['uid']}"
 
 
-async def _object_reply(items: list[media_actions.ShownMedia]) -> web.Response:
-    return reply({"items": [m.as_json() for m in items]})
+def _object_reply(request: web.Request, items: list[media_actions.ShownMedia]) -> web.Response:
+    """An object's media, in the API's one list shape (``{total, page, items}``)."""
+    return page_of(request, [m.as_json() for m in items])
 
 
 async def object_media(request: web.Request) -> web.Response:
@@ -200,7 +201,7 @@ async def object_media(request: web.Request) -> web.Response:
         except media_actions.MediaError as exc:
             raise ApiError(exc.status, str(exc)) from None
         items = await media_actions.object_media(session, node, row.id)
-    return await _object_reply(items)
+    return _object_reply(request, items)
 
 
 async def attach(request: web.Request) -> web.Response:
@@ -219,7 +220,7 @@ async def attach(request: web.Request) -> web.Response:
         )
     except media_actions.MediaError as exc:
         raise ApiError(exc.status, str(exc)) from None
-    return await _object_reply(items)
+    return _object_reply(request, items)
 
 
 async def reorder(request: web.Request) -> web.Response:
@@ -235,7 +236,7 @@ async def reorder(request: web.Request) -> web.Response:
         items = await media_actions.reorder(request.app[NODE], actor, _object_id(request), order)
     except media_actions.MediaError as exc:
         raise ApiError(exc.status, str(exc)) from None
-    return await _object_reply(items)
+    return _object_reply(request, items)
 
 
 async def detach(request: web.Request) -> web.Response:
@@ -247,7 +248,7 @@ async def detach(request: web.Request) -> web.Response:
         )
     except media_actions.MediaError as exc:
         raise ApiError(exc.status, str(exc)) from None
-    return await _object_reply(items)
+    return _object_reply(request, items)
 
 
 def add_routes(app: web.Application) -> None:
