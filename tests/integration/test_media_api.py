@@ -376,3 +376,7 @@ async def test_documents_on_comments_federate(nodes) -> None:
     (attachment,) = comment.document["attachment"]
     assert attachment["type"] == "Document" and attachment["name"] == "Our tender"
     assert attachment["mediaType"] == "application/pdf"
+    # A's page of the project offers it as a download link in the thread.
+    async with a.get(project, headers={"Accept": "text/html"}) as resp:
+        page = await resp.text()
+    assert f'href="{attachment["url"]}"' in page and "Our tender" in page
