@@ -172,6 +172,20 @@ SENSOR_CSV = (
 )
 
 
+async def _add_logo(node: Node, city: City) -> None:
+    """The city's logo, drawn by code, as its avatar (``icon``)."""
+    me = await _city(node, city.handle)
+    data, alt = demo_pictures.logo(city.name, city.name.removeprefix("City of ").strip())
+    library = MediaLibrary.from_settings(node.settings, node.db)
+    try:
+        media = await library.upload_image(me.id, data, alt_text=alt)
+        async with node.db.transaction() as session:
+            shown = await media_actions.shown(session, node, media, "")
+            await actor_queries.set_icon_url(session, me.id, shown.url)
+    finally:
+        await library.close()
+
+
 async def _add_cover(node: Node, me: Actor, ap_id: str, title: str) -> None:
     """A cover picture drawn by code, uploaded and attached as staff would (issue 16)."""
     data, alt = demo_pictures.cover(title)
@@ -186,6 +200,8 @@ async def _add_cover(node: Node, me: Actor, ap_id: str, title: str) -> None:
 async def seed(demo: Demo) -> None:
     """Follows, projects, challenges, a thread, an adoption and an offer, through actions/."""
     nodes = list(demo.nodes.values())
+    for city in CITIES:  # before the follows: partners fetch the city with its logo
+        await _add_logo(demo.nodes[city.handle], city)
     await _follow_all(demo)
     published: dict[str, str] = {}
     for city in CITIES:

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.tables import Actor, Key
+from cityfed.models.types import utcnow
 
 
 async def local_actor(session: AsyncSession, handle: str) -> Actor | None:
@@ -77,3 +78,11 @@ async def signing_key(session: AsyncSession, actor_id: int, kind: str) -> Key | 
 
 async def key_by_key_id(session: AsyncSession, key_id: str) -> Key | None:
     return await session.scalar(select(Key).where(Key.key_id == key_id))
+
+
+async def set_icon_url(session: AsyncSession, actor_id: int, url: str | None) -> None:
+    """A local actor's avatar (``icon``), e.g. the demo's logo drawn by code."""
+    actor = await session.get(Actor, actor_id)
+    if actor is not None:
+        actor.icon_url = url
+        actor.updated_at = utcnow()
