@@ -21,28 +21,13 @@ from cityfed.actions import media as media_actions
 from cityfed.api.common import ApiError, acting_actor, json_body, page_of, reply, require
 from cityfed.appkeys import MEDIA, NODE
 from cityfed.media.errors import MediaRejected
-from cityfed.media.processing import check_focal_point
+from cityfed.media.processing import focal_point_from_text
 from cityfed.models import media as media_queries
 from cityfed.urls import API_PREFIX
 
 log = logging.getLogger("cityfed.api.media")
 
 TEXT_FIELD_LIMIT = 8 * 1024
-# What a file's first bytes say it is: images go through Pillow, everything else is a document
-# (and ``documents.py`` refuses what it does not know, SVG and HTML included).
-IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
-
-
-def looks_like_image(data: bytes) -> bool:
-    head = data[:32]
-    if head.startswith(IMAGE_MAGIC):
-        return True
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return True
-    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis", b"heic", b"mif1"):
-        return True
-    stripped = data[:1024].lstrip().lower()
-    return stripped.startswith((b"<?xml", b"<svg")) and b"<svg" in stripped
 
 
 def max_upload_bytes(request: web.Request) -> int:
@@ -87,40 +72,25 @@ async def read_upload(request: web.Request) -> tuple[bytes, str, str | None, dic
     return data, filename, declared, fields
 
 
-def parse_focal_point(raw: str | None) -> tuple[float, float] | None:
-    if raw is None or not raw.strip():
-        return None
-    try:
-        x, y = (float(v) for v in raw.split(","))
-    except ValueError:
-        raise ApiError(422, "focal_point: expected 'x,y', each from -1 to 1") from None
-    try:
-        return check_focal_point((x, y))
-    except MediaRejected as exc:
-        raise ApiError(exc.status, f"focal_point: {exc.reason}") from None
-
-
 async def upload(request: web.Request) -> web.Response:
     require(request, "editor")
     actor = await acting_actor(request)
     data, filename, declared, fields = await read_upload(request)
     library = request.app[MEDIA]
     try:
-        if looks_like_image(data):
-            media = await library.upload_image(
-                actor.id,
-                data,
-                alt_text=fields.get("alt_text", ""),
-                focal_point=parse_focal_point(fields.get("focal_point")),
-            )
-        else:
-            media = await library.upload_document(
-                actor.id,
-                data,
-                filename=filename,
-                declared_type=declared,
-                description=fields.get("description") or fields.get("alt_text"),
-            )
+        focal_point = focal_point_from_text(fields.get("focal_point"))
+    except MediaRejected as exc:
+        raise ApiError(exc.status, f"focal_point: {exc.reason}") from None
+    try:
+        media = await library.upload(
+            actor.id,
+            data,
+            filename=filename,
+            declared_type=declared,
+            alt_text=fields.get("alt_text"),
+            focal_point=focal_point,
+            description=fields.get("description"),
+        )
     except MediaRejected as exc:
         log.info("upload by @%s refused: %s", actor.handle, exc.reason)
         raise ApiError(exc.status, f"file: {exc.reason}") from None

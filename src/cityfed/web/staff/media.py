@@ -19,7 +19,7 @@ from multidict import MultiDictProxy
 from cityfed.actions import media as media_actions
 from cityfed.appkeys import MEDIA, NODE
 from cityfed.media.errors import MediaRejected
-from cityfed.media.processing import check_focal_point
+from cityfed.media.processing import focal_point_from_text
 from cityfed.web.staff.auth import MEDIA_UPLOAD_PATH, requires
 from cityfed.web.staff.common import city, form, object_url, text
 from cityfed.web.staff.objects import render_object
@@ -28,27 +28,6 @@ from cityfed.web.staff.state import translator
 log = logging.getLogger("cityfed.web.staff.media")
 
 UPLOAD_PATH = MEDIA_UPLOAD_PATH
-IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
-
-
-def _is_image(data: bytes) -> bool:
-    head = data[:32]
-    if head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
-        return True
-    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
-        return True
-    start = data[:1024].lstrip().lower()
-    return start.startswith((b"<?xml", b"<svg")) and b"<svg" in start
-
-
-def _focal(raw: str) -> tuple[float, float] | None:
-    if not raw.strip():
-        return None
-    try:
-        x, y = (float(v) for v in raw.split(","))
-    except ValueError:
-        raise MediaRejected("the focal point is two numbers, x,y, each from -1 to 1") from None
-    return check_focal_point((x, y))
 
 
 async def _problem(request: web.Request, ap_id: str, status: int, message: str) -> web.Response:
@@ -80,16 +59,14 @@ async def upload(request: web.Request) -> web.StreamResponse:
         except media_actions.MediaError:
             return await _problem(request, ap_id, 404, _("No such project or challenge of ours."))
     try:
-        if _is_image(raw):
-            media = await library.upload_image(me.id, raw, alt_text=alt, focal_point=_focal(focal))
-        else:
-            media = await library.upload_document(
-                me.id,
-                raw,
-                filename=upload_field.filename or "document",
-                declared_type=upload_field.content_type,
-                description=alt or None,
-            )
+        media = await library.upload(
+            me.id,
+            raw,
+            filename=upload_field.filename or "document",
+            declared_type=upload_field.content_type,
+            alt_text=alt,
+            focal_point=focal_point_from_text(focal),
+        )
     except MediaRejected as exc:
         log.info("staff upload by @%s refused: %s", me.handle, exc.reason)
         return await _problem(request, ap_id, exc.status, exc.reason)
