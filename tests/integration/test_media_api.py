@@ -380,3 +380,26 @@ async def test_documents_on_comments_federate(nodes) -> None:
     async with a.get(project, headers={"Accept": "text/html"}) as resp:
         page = await resp.text()
     assert f'href="{attachment["url"]}"' in page and "Our tender" in page
+
+
+async def test_uploads_attached_to_nothing_are_swept_after_a_day(nodes) -> None:
+    from datetime import timedelta
+
+    from cityfed.federation.housekeeping import Housekeeper
+    from cityfed.models.types import utcnow
+
+    node = await nodes("berlin")
+    project = (await node.api("POST", "/projects", json=PROJECT, status=201))["id"]
+    _s, kept = await upload(node, photo(), "a.jpg", "image/jpeg", alt_text="kept")
+    await node.api(
+        "POST", f"/projects/{project.rsplit('/', 1)[1]}/media", json={"media": kept["id"]}
+    )
+    _s, abandoned = await upload(node, PDF, "draft.pdf", "application/pdf")
+    now = utcnow()
+    assert (await Housekeeper(node.node, clock=lambda: now).purge()).uploads == 0  # too young
+    later = now + timedelta(days=2)
+    assert (await Housekeeper(node.node, clock=lambda: later).purge()).uploads == 1
+    await node.api("GET", f"/media/{abandoned['id']}", status=404)
+    await node.api("GET", f"/media/{kept['id']}", status=200)
+    media, _files, paths = await stored(node)
+    assert media == 1 and not any(p.name == abandoned["url"].rsplit("/", 1)[1] for p in paths)
