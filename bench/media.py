@@ -3,8 +3,8 @@
 For photos of three sizes (VGA, Full HD, a 12 MP phone photo), the time ``process_image`` takes
 (verify, orient, strip, three sizes in WebP + JPEG, blurhash) and the bytes it makes. The baseline
 in the same run is the least any pipeline must do: decode the photo and encode one 1920 px JPEG;
-the ratio says what our extra renditions and checks cost on top. Not yet registered in
-``bench/__main__.py`` (left to whoever owns that file).
+the ratio says what our extra renditions and checks cost on top. Also run by
+``python -m bench media``.
 """
 
 from __future__ import annotations

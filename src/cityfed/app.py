@@ -19,20 +19,24 @@ from cityfed.api import adoptions as api_adoptions
 from cityfed.api import comments as api_comments
 from cityfed.api import follows as api_follows
 from cityfed.api import keys as api_keys
+from cityfed.api import media as api_media
 from cityfed.api import offers as api_offers
 from cityfed.api import openapi as api_openapi
 from cityfed.api import profile as api_profile
 from cityfed.api import projects as api_projects
 from cityfed.api import reports as api_reports
 from cityfed.api import timeline as api_timeline
-from cityfed.appkeys import HTML_PAGES, NODE, HtmlPages
+from cityfed.appkeys import HTML_PAGES, MEDIA, NODE, REMOTE_MEDIA, HtmlPages
 from cityfed.config import Settings
 from cityfed.federation import actors, authfetch, discovery, inbox, objects, runtime
+from cityfed.federation.fetch import NodeBinaryFetcher
 from cityfed.federation.inbox_limits import SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter
 from cityfed.federation.verify import Verifier
 from cityfed.mastodon import oauth as mastodon_oauth
 from cityfed.mastodon import staff_routes as mastodon_staff
+from cityfed.media.remote import RemoteMediaCache
+from cityfed.media.uploads import MediaLibrary
 from cityfed.models.db import open_database
 from cityfed.node import Node
 from cityfed.urls import Urls
@@ -68,6 +72,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app[inbox.INBOX_WRITER] = InboxWriter(node.db, on_commit=node.inbox_wakeup)
     app[inbox.SENDER_LIMITS] = SenderLimits(settings, node.db)
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_media)
     if workers:
         app.cleanup_ctx.append(_workers)
 
@@ -81,6 +86,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     api_adoptions.add_routes(app)
     api_follows.add_routes(app)
     api_keys.add_routes(app)
+    api_media.add_routes(app)
     api_offers.add_routes(app)
     api_openapi.add_routes(app)
     api_profile.add_routes(app)
@@ -113,6 +119,31 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
     await node.db.dispose()
+
+
+async def _media(app: web.Application) -> AsyncIterator[None]:
+    """The media library and the remote image cache share one storage backend (and, for S3,
+    one connection pool), opened here and closed on shutdown. After ``_lifecycle``: the cache
+    fetches through the node's HTTP client."""
+    node = app[NODE]
+    settings = node.settings
+    library = MediaLibrary.from_settings(settings, node.db)
+    app[MEDIA] = library
+    app[REMOTE_MEDIA] = RemoteMediaCache(
+        db=node.db,
+        storage=library.storage,
+        processor=library.processor,
+        fetcher=NodeBinaryFetcher(node),
+        is_blocked=node.policy.is_blocked,
+        refresh_policy=lambda: node.policy.refresh(node.db),
+        max_bytes=settings.media_remote_max_bytes,
+        cache_bytes=settings.media_remote_cache_bytes,
+        max_pixels=settings.media_max_image_pixels,
+    )
+    try:
+        yield
+    finally:
+        await library.close()
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityfed.media.remote import RemoteMediaCache
+from cityfed.media.uploads import MediaLibrary
 from cityfed.models.tables import Actor, Object
 from cityfed.node import Node
 
@@ -31,3 +33,8 @@ class HtmlPages:
 
 
 HTML_PAGES: web.AppKey[HtmlPages] = web.AppKey("html_pages", HtmlPages)
+
+# The node's media (issue 16): uploads and their storage, and the cache of partners' images.
+# Made and closed by the app's cleanup_ctx (``app._media``), so they exist while it serves.
+MEDIA: web.AppKey[MediaLibrary] = web.AppKey("media", MediaLibrary)
+REMOTE_MEDIA: web.AppKey[RemoteMediaCache] = web.AppKey("remote_media", RemoteMediaCache)

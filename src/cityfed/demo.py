@@ -26,9 +26,11 @@ from typing import Any
 
 from aiohttp import web
 
+from cityfed import demo_pictures
 from cityfed.actions import adoptions as adoption_actions
 from cityfed.actions import comments as comment_actions
 from cityfed.actions import follows as follow_actions
+from cityfed.actions import media as media_actions
 from cityfed.actions import offers as offer_actions
 from cityfed.actions import projects as project_actions
 from cityfed.actions import setup
@@ -39,6 +41,7 @@ from cityfed.appkeys import NODE
 from cityfed.config import Settings, load_settings, write_settings
 from cityfed.config.settings import default_database_url
 from cityfed.demo_cities import CITIES, City
+from cityfed.media.uploads import MediaLibrary
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import migrate
@@ -155,9 +158,45 @@ async def _follow_all(demo: Demo) -> None:
             raise RuntimeError("a demo follow was not accepted")
 
 
+# The document Berlin shares in the demo's thread (issue 16: documents on comments).
+SENSOR_CSV = (
+    b"district,sensor,vendor,installed,battery_years\n"
+    b"Mitte,underpass Invalidenstr.,A,2023-04,5\n"
+    b"Neukoelln,drain Sonnenallee,B,2023-05,5\n"
+    b"Pankow,underpass Bornholmer Str.,A,2023-06,5\n"
+)
+
+
+async def _add_logo(node: Node, city: City) -> None:
+    """The city's logo, drawn by code, as its avatar (``icon``)."""
+    me = await _city(node, city.handle)
+    data, alt = demo_pictures.logo(city.name, city.name.removeprefix("City of ").strip())
+    library = MediaLibrary.from_settings(node.settings, node.db)
+    try:
+        media = await library.upload_image(me.id, data, alt_text=alt)
+        async with node.db.transaction() as session:
+            shown = await media_actions.shown(session, node, media, "")
+            await actor_queries.set_icon_url(session, me.id, shown.url)
+    finally:
+        await library.close()
+
+
+async def _add_cover(node: Node, me: Actor, ap_id: str, title: str) -> None:
+    """A cover picture drawn by code, uploaded and attached as staff would (issue 16)."""
+    data, alt = demo_pictures.cover(title)
+    library = MediaLibrary.from_settings(node.settings, node.db)
+    try:
+        media = await library.upload_image(me.id, data, alt_text=alt, focal_point=(0.0, 0.2))
+        await media_actions.attach(node, me, ap_id, media.id, "cover")
+    finally:
+        await library.close()
+
+
 async def seed(demo: Demo) -> None:
     """Follows, projects, challenges, a thread, an adoption and an offer, through actions/."""
     nodes = list(demo.nodes.values())
+    for city in CITIES:  # before the follows: partners fetch the city with its logo
+        await _add_logo(demo.nodes[city.handle], city)
     await _follow_all(demo)
     published: dict[str, str] = {}
     for city in CITIES:
@@ -166,6 +205,7 @@ async def seed(demo: Demo) -> None:
         for kind, body in city.items:
             row = await project_actions.publish(node, me, kind, parse(kind, body, partial=False))
             published[body["title"]] = row.ap_id
+            await _add_cover(node, me, row.ap_id, body["title"])
     await settled(nodes)
 
     berlin, hamburg, barcelona = (demo.nodes[h] for h in ("berlin", "hamburg", "barcelona"))
@@ -177,12 +217,24 @@ async def seed(demo: Demo) -> None:
         "Which sensors do you use in underpasses, and how long do the batteries last?",
     )
     await settled(nodes)
+    berlin_city = await _city(berlin, "berlin")
+    library = MediaLibrary.from_settings(berlin.settings, berlin.db)
+    try:
+        sensor_list = await library.upload_document(
+            berlin_city.id,
+            SENSOR_CSV,
+            filename="rain-sensors-tender.csv",
+            description="Sensors of the 2023 tender",
+        )
+    finally:
+        await library.close()
     await comment_actions.comment(
         berlin,
-        await _city(berlin, "berlin"),
+        berlin_city,
         question.ap_id,
         "Pressure sensors from two vendors; both last about five years. Happy to share the "
-        "tender documents!",
+        "tender documents! The sensor list is attached.",
+        attachments=[sensor_list.id],
     )
     await comment_actions.comment(
         barcelona,

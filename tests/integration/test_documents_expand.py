@@ -20,6 +20,7 @@ from sqlalchemy import select
 from cityfed.activitypub import jsonld
 from cityfed.activitypub.vocab.common import as_list
 from cityfed.models.tables import Activity
+from tests.integration.test_media_api import PDF, photo, upload
 from tests.integration.test_offers import RATIONALE, SENSORS
 from tests.integration.test_projects import CHALLENGE, HEAT_MAP
 from tests.rig import TestNode, settle
@@ -103,6 +104,18 @@ async def _everything(a: TestNode, b: TestNode) -> dict[str, dict[str, Any]]:
     challenge = await b.api("POST", "/challenges", json=CHALLENGE, status=201)
     await settle(a, b)
     await b.api("PATCH", f"/projects/{project['id'].rsplit('/', 1)[1]}", json={"phase": "pilot"})
+    # A cover picture (blurhash, focalPoint: toot: terms) and a document (issue 16).
+    for data, name, media_type, fields in (
+        (photo(), "map.jpg", "image/jpeg", {"alt_text": "A heat map", "focal_point": "0,0.5"}),
+        (PDF, "report.pdf", "application/pdf", {}),
+    ):
+        _status, media = await upload(b, data, name, media_type, **fields)
+        await b.api(
+            "POST",
+            f"/projects/{project['id'].rsplit('/', 1)[1]}/media",
+            json={"media": media["id"]},
+            status=200,
+        )
     comment = await a.api(
         "POST", "/comments", json={"in_reply_to": project["id"], "content": "#heat works"}
     )

@@ -2,10 +2,9 @@
 served from our storage; never for blocked domains; bad files and failures remembered; LRU
 eviction within the size limit; both storage backends.
 
-``federation/fetch.py`` has no binary GET yet (it reads JSON only), so these tests pass the cache
-``LoopbackFetcher`` below: a plain aiohttp GET with the limits the real one must keep (redirects,
-size). It stands in for the missing ``fetch_bytes``; the cache's own checks (policy before the
-fetch and on the final URL, type and size by content) are what is tested here.
+The cache fetches through the node's real binary fetch (``federation.fetch.fetch_bytes``, bound as
+``NodeBinaryFetcher``): the SSRF guard and the blocked-domain check on every redirect hop, the
+redirect limit, and the size limit on a body read to its end, whatever pieces it comes in.
 """
 
 from __future__ import annotations
@@ -18,15 +17,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp import web
 from PIL import Image
 from sqlalchemy import func, select
 
 from cityfed.actions.peers import set_policy
+from cityfed.federation.fetch import NodeBinaryFetcher, fetch_bytes
 from cityfed.media.processing import ImageLimits, ImageProcessor
-from cityfed.media.remote import FetchedBody, RemoteFetchError, RemoteMediaCache
+from cityfed.media.remote import RemoteFetchError, RemoteMediaCache
 from cityfed.media.storage import FileStorage, Storage
 from cityfed.models import media as queries
 from cityfed.models.tables import RemoteMedia
@@ -42,25 +41,6 @@ from tests.media_support import (
 from tests.rig import TestNode, free_port
 
 __all__ = ["s3_endpoint"]  # a fixture, used by name
-
-
-class LoopbackFetcher:
-    """GET with at most 3 redirects and ``max_bytes`` read, for loopback test servers only."""
-
-    def __init__(self, http: aiohttp.ClientSession) -> None:
-        self.http = http
-
-    async def __call__(self, url: str, *, max_bytes: int, accept: str) -> FetchedBody:
-        try:
-            async with self.http.get(url, headers={"Accept": accept}, max_redirects=3) as resp:
-                if resp.status != 200:
-                    raise RemoteFetchError(url, f"HTTP {resp.status}", resp.status)
-                body = await resp.content.read(max_bytes + 1)
-                if len(body) > max_bytes:
-                    raise RemoteFetchError(url, "file too large")
-                return FetchedBody(str(resp.url), resp.headers.get("Content-Type"), body)
-        except aiohttp.ClientError as exc:
-            raise RemoteFetchError(url, f"{type(exc).__name__}: {exc}") from None
 
 
 class Partner:
@@ -88,6 +68,23 @@ class Partner:
                 return web.Response(body=SVG_WITH_SCRIPT, content_type="image/svg+xml")
             if name == "huge.jpg":
                 return web.Response(body=b"\xff\xd8\xff" + bytes(3 * 1024 * 1024))
+            if name == "chunked.jpg":  # no Content-Length: the body arrives in small pieces
+                body = jpeg_with_gps(900, 600, seed=7)
+                response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+                response.enable_chunked_encoding()
+                await response.prepare(request)
+                for start in range(0, len(body), 1000):
+                    await response.write(body[start : start + 1000])
+                await response.write_eof()
+                return response
+            if name == "endless.jpg":  # chunked, and far longer than any limit
+                response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+                response.enable_chunked_encoding()
+                await response.prepare(request)
+                for _ in range(400):
+                    await response.write(bytes(16 * 1024))
+                await response.write_eof()
+                return response
             if name == "moved.jpg":
                 raise web.HTTPFound(self.redirect_to)
             raise web.HTTPNotFound()
@@ -143,24 +140,23 @@ async def rig(request: pytest.FixtureRequest, node: TestNode, tmp_path: Path) ->
     partner, other = Partner(), Partner()
     runners = [await start(partner.app(), partner.port), await start(other.app(), other.port)]
     the_node = node.node
-    async with aiohttp.ClientSession() as http:
-        cache = RemoteMediaCache(
-            db=the_node.db,
-            storage=storage,
-            processor=ImageProcessor(ImageLimits(), concurrency=2),
-            fetcher=LoopbackFetcher(http),
-            # The node's own peer policy, asked the way fetch.py asks it.
-            is_blocked=the_node.policy.is_blocked,
-            refresh_policy=lambda: the_node.policy.refresh(the_node.db),
-            max_bytes=2 * 1024 * 1024,
-            side=400,
-        )
-        try:
-            yield Rig(cache, partner, other, node, listing)
-        finally:
-            await storage.close()
-            for runner in runners:
-                await runner.cleanup()
+    cache = RemoteMediaCache(
+        db=the_node.db,
+        storage=storage,
+        processor=ImageProcessor(ImageLimits(), concurrency=2),
+        fetcher=NodeBinaryFetcher(the_node),
+        # The node's own peer policy, asked the way fetch.py asks it.
+        is_blocked=the_node.policy.is_blocked,
+        refresh_policy=lambda: the_node.policy.refresh(the_node.db),
+        max_bytes=2 * 1024 * 1024,
+        side=400,
+    )
+    try:
+        yield Rig(cache, partner, other, node, listing)
+    finally:
+        await storage.close()
+        for runner in runners:
+            await runner.cleanup()
 
 
 async def test_a_remote_image_is_fetched_once_and_served_clean_from_our_storage(rig: Rig) -> None:
@@ -194,8 +190,10 @@ async def test_a_blocked_domain_is_never_fetched_and_its_images_go(rig: Rig) -> 
     assert await rig.cache.get(rig.partner.url("photo4.jpg")) is None
     assert await rig.cache.get(rig.partner.url("photo3.jpg")) is None  # not served either
     assert rig.partner.hits["photo4.jpg"] == 0 and rig.partner.hits["photo3.jpg"] == 1
-    assert await rig.cache.purge_domain(rig.partner.domain) == 1
-    assert await rig.rows() == 0 and await rig.stored() == []
+    # The block itself forgot the domain's entries (the files of the node's own storage go
+    # with them: test_media_api checks that; this rig's storage is not the node's).
+    assert await rig.rows() == 0
+    assert await rig.cache.purge_domain(rig.partner.domain) == 0
 
 
 async def test_a_redirect_to_a_blocked_domain_is_not_cached(rig: Rig) -> None:
@@ -246,3 +244,23 @@ async def test_the_least_recently_used_images_are_evicted_beyond_the_limit(rig: 
     async with rig.cache.db.session() as session:
         assert await queries.remote_total_bytes(session) <= rig.cache.cache_bytes
     assert fourth.storage_key in await rig.stored()
+
+
+async def test_fetch_bytes_reads_a_body_in_pieces_to_its_end_and_stops_past_the_limit(
+    rig: Rig,
+) -> None:
+    node = rig.node.node
+    whole = jpeg_with_gps(900, 600, seed=7)
+    fetched = await fetch_bytes(node, rig.partner.url("chunked.jpg"), max_bytes=len(whole))
+    assert fetched.body == whole and fetched.content_type == "image/jpeg"
+    with pytest.raises(RemoteFetchError, match="larger than"):
+        await fetch_bytes(node, rig.partner.url("endless.jpg"), max_bytes=1024 * 1024)
+    with pytest.raises(RemoteFetchError, match="HTTP 404"):
+        await fetch_bytes(node, rig.partner.url("nothing.jpg"), max_bytes=1024)
+
+
+async def test_fetch_bytes_refuses_private_addresses_unless_allowed(nodes, rig: Rig) -> None:
+    closed = await nodes("closed", allow_private_addresses=False)
+    with pytest.raises(RemoteFetchError) as refused:
+        await fetch_bytes(closed.node, rig.partner.url("photo1.jpg"), max_bytes=1024 * 1024)
+    assert rig.partner.hits["photo1.jpg"] == 0, refused.value.reason

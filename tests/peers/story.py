@@ -1,8 +1,9 @@
 """The story every real peer plays against a real node (test_real_peers.py checks it): a user of
 the peer discovers a city, follows it and gets the city's Accept; the city publishes a project
 (Create), the user replies, likes and boosts it; the city updates and deletes it; the user
-unfollows. Each step's outcome is recorded as JSON; a step that raised is recorded as
-``{"failed": why}`` and fails the tests that read it, not the others."""
+unfollows; the peer reads a project with a picture. Each step's outcome is recorded as JSON; a
+step that raised is recorded as ``{"failed": why}`` and fails the tests that read it, not the
+others."""
 
 from __future__ import annotations
 
@@ -169,6 +170,33 @@ async def tell(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
             "collection": await city.get_json(f"/actors/{city.handle}/followers"),
         }
 
+    async def pictured() -> Any:
+        # A project with a cover picture (issue 16), as the peer reads it: Fedify through its
+        # vocabulary, bovine as it serves it to its clients.
+        import aiohttp
+
+        from tests.media_support import jpeg_with_gps
+
+        project = await city.api("POST", "/projects", json=HEAT_MAP, status=201)
+        body = aiohttp.FormData(quote_fields=False)
+        body.add_field("alt_text", "A street map coloured by heat risk")
+        body.add_field("focal_point", "0,0.5")
+        body.add_field(
+            "file", jpeg_with_gps(800, 600), filename="map.jpg", content_type="image/jpeg"
+        )
+        async with city.post("/api/cityfed/v1/media", token=city.editor_token, data=body) as resp:
+            media = await resp.json()
+        uid = project["id"].rsplit("/", 1)[1]
+        await city.api(
+            "POST",
+            f"/projects/{uid}/media",
+            json={"media": media["id"], "role": "cover"},
+            status=200,
+        )
+        if hasattr(peer, "fetch"):
+            return await peer.fetch(me, project["id"])
+        return await peer.proxy(me, project["id"])
+
     for name, run in (
         ("discovery", discovery),
         ("follow", follow),
@@ -181,6 +209,7 @@ async def tell(peer: PeerDriver, city: TestNode) -> dict[str, Any]:
         ("delete", delete),
         ("profile", profile),
         ("unfollow", unfollow),
+        ("pictured", pictured),
     ):
         await step(name, run)
     facts["city"] = {"actor": city.actor_id, "account": city.account, "handle": city.handle}

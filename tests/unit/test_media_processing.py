@@ -311,3 +311,17 @@ def test_damaged_images_are_refused_cleanly(
         assert 400 <= exc.status < 500 and exc.reason
     else:
         assert result.variants
+
+
+def test_a_form_focal_point_and_what_counts_as_a_picture() -> None:
+    from cityfed.media.errors import InvalidFocalPoint
+    from cityfed.media.processing import focal_point_from_text, looks_like_image
+
+    assert focal_point_from_text("0.25,-1") == (0.25, -1.0)
+    assert focal_point_from_text("  ") is None and focal_point_from_text(None) is None
+    for bad in ("1", "a,b", "2,0", "nan,0", "0,0,0"):
+        with pytest.raises(InvalidFocalPoint):
+            focal_point_from_text(bad)
+    assert looks_like_image(fake_png()) and looks_like_image(SVG_WITH_SCRIPT)
+    assert looks_like_image(encode(picture(10, 10), "WEBP"))
+    assert not looks_like_image(b"%PDF-1.7\n") and not looks_like_image(b"a,b\n1,2\n")

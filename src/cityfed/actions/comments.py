@@ -8,12 +8,14 @@ followers. The owner forwards it to its own followers, so the whole thread reach
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from cityfed.actions.errors import REQUIRED, TOO_LONG, ActionError
+from cityfed.actions.media import link_to_comment
 from cityfed.activitypub.actor import authority
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.activitypub.sanitize import hashtags_in, text_to_html
@@ -28,7 +30,9 @@ from cityfed.activitypub.vocab.common import (
 from cityfed.federation import outbox
 from cityfed.federation.fetch import FetchError, fetch_object
 from cityfed.federation.remote import ResolveError, get_actor
+from cityfed.media.storage import forget_with_settings
 from cityfed.models import follows as follow_queries
+from cityfed.models import media as media_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
@@ -182,8 +186,16 @@ async def _send(
 
 
 async def comment(
-    node: Node, author: Actor, in_reply_to: str, text: Any, *, language: Any = None
+    node: Node,
+    author: Actor,
+    in_reply_to: str,
+    text: Any,
+    *,
+    language: Any = None,
+    attachments: Sequence[int] = (),
 ) -> Object:
+    """Reply to ``in_reply_to``; ``attachments`` are ids of this city's uploads (documents such as
+    a tender's PDF, or images) sent with the comment as ``Document``/``Image`` attachments."""
     text = _check_text(text)
     language = _check_language(language)
     if not isinstance(in_reply_to, str) or not in_reply_to.startswith(("https://", "http://")):
@@ -214,6 +226,12 @@ async def comment(
         )
         session.add(row)
         await session.flush()
+        if attachments:
+            doc = {
+                **doc,
+                "attachment": await link_to_comment(session, node, author, row.id, attachments),
+            }
+            row.document = doc
         await _send(session, node, author, target.owner, "Create", doc)
     log.info("@%s commented on %s", author.handle, target.id)
     return row
@@ -250,6 +268,8 @@ async def edit(node: Node, author: Actor, note_id: str, text: Any) -> Object:
             updated=format_datetime(now),
             language=language_of(row.document),
         )
+        if "attachment" in row.document:  # editing the text keeps the files
+            doc["attachment"] = row.document["attachment"]
         row.document = doc
         row.updated = now
         await _send(session, node, author, target.owner, "Update", doc)
@@ -271,3 +291,5 @@ async def delete(node: Node, author: Actor, note_id: str) -> None:
             "cc": row.document.get("cc", []),
         }
         await _send(session, node, author, target.owner, "Delete", tombstone)
+        orphans = await media_queries.release_object_media(session, row.id)
+    await forget_with_settings(node.settings, orphans)

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.actions.errors import ActionError
 from cityfed.activitypub.actor import authority
+from cityfed.media.storage import forget_with_settings
+from cityfed.models import media as media_queries
 from cityfed.models import peers as peer_queries
 from cityfed.models.deliveries import CANCELLABLE
 from cityfed.models.states import DeliveryState
@@ -50,6 +52,7 @@ class PolicyChange:
     previous: str | None
     follows_removed: int = 0
     deliveries_cancelled: int = 0
+    media_purged: int = 0  # cached images of the domain, forgotten with the block
 
 
 def normalize_domain(raw: str) -> str:
@@ -108,6 +111,8 @@ async def set_policy(
     note = note.strip() if note and note.strip() else None
     now = utcnow()
     removed = cancelled = 0
+    purged: list[int] = []
+    orphan_files: list[str] = []
     async with node.db.transaction() as session:
         peer = await peer_queries.lock(session, domain)
         previous = peer.policy
@@ -116,16 +121,28 @@ async def set_policy(
         peer.policy, peer.note, peer.updated_by, peer.updated_at = policy, note, who, now
         if policy == "blocked":
             removed, cancelled = await _cut_off(session, domain, now)
+            # Its cached images go too (issue 16): we keep nothing of a blocked domain.
+            purged = await media_queries.remote_of_domain(session, domain)
+            orphan_files = await media_queries.remove_remote(session, purged)
         detail: dict[str, object] = {"note": note, "previous": previous}
         if policy == "blocked":
-            detail |= {"follows_removed": removed, "deliveries_cancelled": cancelled}
+            detail |= {
+                "follows_removed": removed,
+                "deliveries_cancelled": cancelled,
+                "media_purged": len(purged),
+            }
         session.add(
             AuditEntry(
                 at=now, who=who, action=f"peer.{VERBS[policy]}", target=domain, detail=detail
             )
         )
     await node.policy.refresh(node.db, force=True)
-    cut = f": removed {removed} follows, cancelled {cancelled} deliveries"
+    # Files only after the commit: a rollback must never leave rows without their files.
+    await forget_with_settings(node.settings, orphan_files)
+    cut = (
+        f": removed {removed} follows, cancelled {cancelled} deliveries,"
+        f" purged {len(purged)} cached images"
+    )
     log.info(
         "%s set the policy of %s to %s (was %s)%s",
         who,
@@ -134,7 +151,7 @@ async def set_policy(
         previous or "none",
         cut if policy == "blocked" else "",
     )
-    return PolicyChange(domain, policy, previous, removed, cancelled)
+    return PolicyChange(domain, policy, previous, removed, cancelled, len(purged))
 
 
 async def _cut_off(session: AsyncSession, domain: str, now: datetime) -> tuple[int, int]:

@@ -20,7 +20,9 @@ from cityfed.activitypub.timefmt import format_datetime
 from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.federation import outbox
 from cityfed.federation.object_document import tombstone, with_live_collections
+from cityfed.media.storage import forget_with_settings
 from cityfed.models import follows as follow_queries
+from cityfed.models import media as media_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
@@ -121,6 +123,11 @@ async def publish_in(
     return row
 
 
+async def own_object(session: AsyncSession, actor: Actor, ap_id: str) -> Object:
+    """One of ``actor``'s live projects or challenges; ``NotFound`` otherwise."""
+    return await _own(session, actor, ap_id, None)
+
+
 async def _own(session: AsyncSession, actor: Actor, ap_id: str, kind: str | None) -> Object:
     row = await object_queries.by_ap_id(session, ap_id)
     if (
@@ -175,4 +182,7 @@ async def delete(node: Node, actor: Actor, ap_id: str, kind: str | None = None) 
         row.deleted_at = utcnow()
         row.featured = False
         await _announce(session, node, actor, "Delete", tombstone(row))
+        # Its pictures and documents go too, unless another object shows them (issue 16).
+        orphans = await media_queries.release_object_media(session, row.id)
+    await forget_with_settings(node.settings, orphans)
     log.info("@%s deleted %s", actor.handle, ap_id)

@@ -134,6 +134,9 @@ EXTRA_TERMS: dict[str, Any] = {
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    # Attachments (issue 16): Mastodon's own definitions, so Mastodon and GoToSocial read them.
+    "blurhash": "toot:blurhash",
+    "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     # FEP-521a keys (Multikey, assertionMethod, controller, publicKeyMultibase) are not defined
     # here: the DID and Multikey contexts protect them, and a redefinition, even an equal-looking
     # one, makes jsonld.js refuse any document whose context lists those first. Actor

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from cityfed.actions import comments as comment_actions
 from cityfed.actions import moderation
+from cityfed.actions.media import MediaError
 from cityfed.api.common import (
     ApiError,
     acting_actor,
@@ -58,10 +59,24 @@ async def create(request: web.Request) -> web.Response:
             field(body, "in_reply_to"),
             body.get("content"),
             language=body.get("language"),
+            attachments=_media_ids(body.get("attachments")),
         )
     except comment_actions.CommentError as exc:
         raise ApiError.refused(exc) from None
+    except MediaError as exc:
+        raise ApiError(exc.status, str(exc)) from None
     return reply({"id": row.ap_id, "url": row.ap_id}, 201)
+
+
+def _media_ids(value: object) -> list[int]:
+    """``attachments``: ids of this city's uploads (``POST /media``), sent with the comment."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ApiError(422, "attachments: expected a list of media ids")
+    return value
 
 
 async def thread(request: web.Request) -> web.Response:

@@ -7,6 +7,8 @@ Every ``purge_interval`` the housekeeper, beside the inbox and delivery workers:
   bodies of held comments, whose approval forwards the original bytes;
 * deletes processed inbox items after ``inbox_dedup_days``, past any sender's retry window;
 * deletes finished deliveries (done, failed, dead, cancelled) after ``delivery_retention_days``;
+* deletes uploads attached to nothing after ``UPLOAD_GRACE`` (a form abandoned after its upload:
+  the file would otherwise count against the city's quota forever), with their files;
 * and, every ``TRIM_SECONDS``, hands freed memory back to the system (``heap.trim``): after a
   burst of big bodies RSS comes back down within that time.
 
@@ -25,6 +27,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed import heap
+from cityfed.media.storage import forget_with_settings
+from cityfed.models import media as media_queries
 from cityfed.models import queue as queue_queries
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -34,6 +38,7 @@ log = logging.getLogger("cityfed.housekeeping")
 BATCH = 1000
 ERROR_PAUSE_SECONDS = 60.0
 TRIM_SECONDS = 30.0
+UPLOAD_GRACE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,7 @@ class Purged:
     inbox_bodies: int
     inbox_items: int
     deliveries: int
+    uploads: int = 0
 
 
 class Housekeeper:
@@ -78,7 +84,10 @@ class Housekeeper:
             queue_queries.delete_deliveries,
             now - timedelta(days=settings.delivery_retention_days),
         )
-        purged = Purged(bodies, items, deliveries)
+        uploads = await self._sweep_uploads(now - UPLOAD_GRACE)
+        purged = Purged(bodies, items, deliveries, uploads)
+        if uploads:
+            log.info("deleted %d uploads attached to nothing since %s", uploads, UPLOAD_GRACE)
         if bodies or items or deliveries:
             log.info(
                 "purged %d processed inbox bodies, %d inbox items, %d finished deliveries",
@@ -87,6 +96,17 @@ class Housekeeper:
                 deliveries,
             )
         return purged
+
+    async def _sweep_uploads(self, before: datetime) -> int:
+        total = 0
+        while True:
+            async with self.node.db.transaction() as session:
+                ids = await media_queries.unattached_media(session, created_before=before)
+                keys = await media_queries.delete_media(session, ids)
+            await forget_with_settings(self.node.settings, keys)  # after the commit
+            total += len(ids)
+            if len(ids) < 100:
+                return total
 
     async def _batches(
         self,

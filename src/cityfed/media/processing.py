@@ -152,6 +152,33 @@ def check_focal_point(point: tuple[float, float] | None) -> tuple[float, float] 
     return (round(x, 3), round(y, 3))
 
 
+def focal_point_from_text(text: str | None) -> tuple[float, float] | None:
+    """A focal point as forms send it, ``"x,y"`` (empty: none); ``InvalidFocalPoint`` if bad."""
+    if text is None or not text.strip():
+        return None
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidFocalPoint("the focal point is two numbers, x,y, each from -1 to 1") from None
+    return check_focal_point((x, y))
+
+
+# The first bytes of the picture formats we decode (AVIF and WebP are checked below).
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def looks_like_image(data: bytes) -> bool:
+    """Whether an upload claims, by its content, to be a picture (SVG included, which the
+    processing then refuses): it goes through Pillow; anything else is checked as a document."""
+    head = data[:32]
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis", b"heic", b"mif1"):
+        return True
+    start = data[:1024].lstrip().lower()
+    return start.startswith((b"<?xml", b"<svg")) and b"<svg" in start
+
+
 def _looks_like_markup(data: bytes) -> bool:
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<?xml", b"<svg", b"<!doctype", b"<html", b"<!--"))

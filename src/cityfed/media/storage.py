@@ -305,6 +305,19 @@ async def forget(storage: Storage, keys: Iterable[str]) -> None:
             log.warning("could not delete media file %s: %s", key, exc)
 
 
+async def forget_with_settings(settings: Settings, keys: Iterable[str]) -> None:
+    """``forget`` for code that holds no storage of its own (an action run from the CLI, or one
+    that the app's media library is not passed to): opens the configured backend for the call."""
+    keys = list(keys)
+    if not keys:
+        return
+    storage = open_storage(settings)
+    try:
+        await forget(storage, keys)
+    finally:
+        await storage.close()
+
+
 def open_storage(settings: Settings) -> Storage:
     """The backend ``[media] storage`` names, configured from the settings."""
     if settings.media_storage == "s3":

@@ -20,7 +20,13 @@ from typing import Any
 from cityfed.config import Settings
 from cityfed.media.documents import check_document
 from cityfed.media.errors import InvalidFile, QuotaExceeded
-from cityfed.media.processing import ImageLimits, ImageProcessor, ProcessedImage, VariantName
+from cityfed.media.processing import (
+    ImageLimits,
+    ImageProcessor,
+    ProcessedImage,
+    VariantName,
+    looks_like_image,
+)
 from cityfed.media.storage import Storage, forget, open_storage
 from cityfed.models import media as queries
 from cityfed.models.db import Database
@@ -173,6 +179,31 @@ class MediaLibrary:
             sha256=hashlib.sha256(data).hexdigest(),
             alt_text=description.strip() if description and description.strip() else None,
             filename=checked.filename,
+        )
+
+    async def upload(
+        self,
+        owner_id: int,
+        data: bytes,
+        *,
+        filename: str,
+        declared_type: str | None = None,
+        alt_text: str | None = None,
+        focal_point: tuple[float, float] | None = None,
+        description: str | None = None,
+    ) -> Media:
+        """A picture or a document, told apart by the content (never the name or the declared
+        type): what the upload forms and the API call. Raises ``MediaRejected``."""
+        if looks_like_image(data):
+            return await self.upload_image(
+                owner_id, data, alt_text=alt_text or "", focal_point=focal_point
+            )
+        return await self.upload_document(
+            owner_id,
+            data,
+            filename=filename,
+            declared_type=declared_type,
+            description=description or alt_text,
         )
 
     # ---- deleting ----

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.tables import Actor, Key, Object
+from cityfed.models.types import utcnow
 
 
 async def local_actor(session: AsyncSession, handle: str) -> Actor | None:
@@ -122,3 +123,11 @@ async def count_keys(session: AsyncSession, actor_id: int, kind: str) -> int:
     """How many keys of ``kind`` an actor has had (current and rotated out)."""
     query = select(func.count()).select_from(Key).where(Key.actor_id == actor_id, Key.kind == kind)
     return await session.scalar(query) or 0
+
+
+async def set_icon_url(session: AsyncSession, actor_id: int, url: str | None) -> None:
+    """A local actor's avatar (``icon``), e.g. the demo's logo drawn by code."""
+    actor = await session.get(Actor, actor_id)
+    if actor is not None:
+        actor.icon_url = url
+        actor.updated_at = utcnow()

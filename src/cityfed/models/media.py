@@ -16,7 +16,15 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityfed.models.tables import Actor, Media, MediaFile, MediaLink, ProfileMedia, RemoteMedia
+from cityfed.models.tables import (
+    Actor,
+    Media,
+    MediaFile,
+    MediaLink,
+    Object,
+    ProfileMedia,
+    RemoteMedia,
+)
 from cityfed.models.types import utcnow
 
 
@@ -190,6 +198,17 @@ async def reorder(session: AsyncSession, object_id: int, media_ids: Sequence[int
             .where(MediaLink.object_id == object_id, MediaLink.media_id == media_id)
             .values(position=position)
         )
+
+
+async def objects_showing(session: AsyncSession, media_id: int) -> list[Object]:
+    """The live objects a media item is attached to."""
+    rows = await session.scalars(
+        select(Object)
+        .join(MediaLink, MediaLink.object_id == Object.id)
+        .where(MediaLink.media_id == media_id, Object.deleted_at.is_(None))
+        .order_by(Object.id)
+    )
+    return list(rows)
 
 
 async def unreferenced_keys(session: AsyncSession, keys: Iterable[str]) -> list[str]:

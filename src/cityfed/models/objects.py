@@ -18,6 +18,10 @@ from cityfed.models.tables import Actor, Follow, Object, Reaction
 CITY_TYPES = ("Project", "Challenge")
 
 
+async def by_id(session: AsyncSession, object_id: int) -> Object | None:
+    return await session.get(Object, object_id)
+
+
 async def by_ap_id(session: AsyncSession, ap_id: str) -> Object | None:
     return await session.scalar(select(Object).where(Object.ap_id == ap_id))
 

@@ -11,7 +11,7 @@ Written once by converting the hand-written openapi.json of before issue 15; edi
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -923,6 +923,17 @@ class CommentCreate(Struct, kw_only=True, rename={"as_": "as"}):
             Annotated[str, Meta(examples=["de"])],
             Meta(
                 description="BCP 47 tag of the text's language (default en); sent as the comment's contentMap key."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    attachments: (
+        Annotated[
+            list[int],
+            Meta(
+                max_length=8,
+                description="Ids of this city's uploads (`POST /media`) sent with the comment as "
+                "`Document`/`Image` attachments: a tender's PDF, a data set.",
             ),
         ]
         | UnsetType
@@ -1874,3 +1885,123 @@ class ProfileImageUpload(Struct, kw_only=True):
         ),
     ]
     alt_text: Annotated[str, Meta(max_length=MAX_ALT_CHARS)] | UnsetType = UNSET
+
+
+_AS = Annotated[
+    Annotated[str, Meta(examples=["berlin"])],
+    Meta(
+        description="The handle of the local city to act as (default: the node's first city). "
+        "The `as` query parameter does the same."
+    ),
+]
+_URI = Annotated[str, Meta(extra_json_schema={"format": "uri"})]
+_FOCAL = Annotated[list[Annotated[float, Meta(ge=-1, le=1)]], Meta(min_length=2, max_length=2)]
+
+
+class MediaUpload(Struct, kw_only=True):
+    """One file, sent as `multipart/form-data`. Its type comes from its content, never from its name: JPEG, PNG, WebP, GIF (and AVIF where supported) become a picture, re-encoded without metadata (EXIF and GPS are dropped) in a few sizes with a blurhash; PDF, ODT, ODS, CSV and plain text are stored as they are. SVG, HTML and anything else are refused (415); a file that claims a type it is not (422), a decompression bomb or a file over the `[media]` limits (413) and an upload over the city's quota (413) too, and then nothing is stored."""
+
+    file: Annotated[
+        str,
+        Meta(
+            extra_json_schema={"contentMediaType": "application/octet-stream"},
+            description="The file.",
+        ),
+    ]
+    alt_text: (
+        Annotated[
+            Annotated[str, Meta(max_length=MAX_ALT_CHARS)],
+            Meta(
+                description="What the picture shows, for people who cannot see it: required for "
+                "pictures (sent as the attachment's `name`)."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    focal_point: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^-?[0-9.]+,-?[0-9.]+$",
+                examples=["0,0.5"],
+                description="`x,y`, each from -1 to 1 (Mastodon's convention): the part kept "
+                "when the picture is cropped.",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    description: (
+        Annotated[str, Meta(description="A document's title (shown instead of its file name).")]
+        | UnsetType
+    ) = UNSET
+
+
+class _MediaShown(Struct, kw_only=True):
+    id: int
+    kind: Literal["image", "document"]
+    media_type: Annotated[str, Meta(description="Of `url`: what federation gets.")]
+    url: Annotated[
+        _URI,
+        Meta(
+            description="The largest rendition (pictures) or the file (documents), served at "
+            "`/media/{sha256}` with a year-long immutable cache header."
+        ),
+    ]
+    preview_url: Annotated[_URI, Meta(description="A smaller rendition for pages.")]
+    alt_text: str | None
+    filename: str | None
+    width: int | None
+    height: int | None
+    blurhash: str | None
+    focal_point: _FOCAL | None
+    size: Annotated[int, Meta(description="Bytes of all its renditions: what the quota counts.")]
+
+
+class Media(_MediaShown, kw_only=True):
+    """An upload and where it is served."""
+
+    attached_to: list[_URI]
+
+
+class ShownMedia(_MediaShown, kw_only=True):
+    """A media item of an object, in the order it is sent (pictures, cover first, then documents)."""
+
+    role: Literal["cover", "gallery", "attachment"]
+
+
+class MediaList(Struct, kw_only=True):
+    total: Annotated[int, Meta(ge=0)]
+    page: Annotated[int, Meta(ge=1)]
+    items: list[ShownMedia]
+
+
+class MediaAttach(Struct, kw_only=True, forbid_unknown_fields=True, rename={"as_": "as"}):
+    media: Annotated[int, Meta(description="The upload's id.")]
+    role: (
+        Annotated[
+            Literal["cover", "gallery", "attachment"],
+            Meta(
+                description="Pictures: `cover` (one; the previous cover joins the gallery) or "
+                "`gallery` (default); documents: `attachment`. At most 4 pictures (Mastodon shows "
+                "four) and 8 documents."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    as_: _AS | UnsetType = UNSET
+
+
+class MediaOrder(Struct, kw_only=True, forbid_unknown_fields=True, rename={"as_": "as"}):
+    order: Annotated[
+        list[int],
+        Meta(
+            description="Every media id of the object, once, in the new order (pictures are "
+            "still sent before documents)."
+        ),
+    ]
+    as_: _AS | UnsetType = UNSET
+
+
+class MediaPatch(Struct, kw_only=True, forbid_unknown_fields=True, rename={"as_": "as"}):
+    alt_text: Annotated[str, Meta(min_length=1, max_length=MAX_ALT_CHARS)]
+    as_: _AS | UnsetType = UNSET

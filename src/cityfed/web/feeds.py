@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
+from html import escape
 
 from aiohttp import web
 
@@ -58,8 +59,25 @@ def _entry(feed: ET.Element, row: Object, base: str) -> datetime:
     if item.teaser:
         _child(entry, "summary", item.teaser)
     description = render_markdown(item.description)
-    if description:
-        _child(entry, "content", description, type="html")
+    # Pictures lead the entry's HTML, with their alt text; documents follow as links, and every
+    # attachment is also an enclosure (what podcast-style readers offer to download).
+    pictures = "".join(
+        f'<p><img src="{escape(a.url, quote=True)}" alt="{escape(a.name or "", quote=True)}"'
+        + (f' width="{a.width}" height="{a.height}"' if a.width and a.height else "")
+        + "></p>"
+        for a in item.attachments
+        if a.is_image
+    )
+    files = "".join(
+        f'<li><a href="{escape(a.url, quote=True)}">{escape(a.name or a.url)}</a></li>'
+        for a in item.attachments
+        if not a.is_image
+    )
+    html = pictures + description + (f"<ul>{files}</ul>" if files else "")
+    if html:
+        _child(entry, "content", html, type="html")
+    for attachment in item.attachments:
+        _child(entry, "link", rel="enclosure", type=attachment.media_type, href=attachment.url)
     kind = kind_of(row)
     _child(entry, "category", term=kind, label=KIND_LABELS[kind], scheme=CF_NAMESPACE)
     for tag in item.tags:

@@ -76,6 +76,7 @@ async def object_page(request: web.Request, row: Object) -> web.Response:
         env,
         "object.html",
         view=view,
+        row=row,
         item=view.item,
         cooperation=cooperation,
         lang=view.item.language,

@@ -8,6 +8,7 @@ import jinja2
 from aiohttp import web
 
 from cityfed.web import filters
+from cityfed.web.media import page_media
 
 
 def create_environment() -> jinja2.Environment:
@@ -29,7 +30,7 @@ def create_environment() -> jinja2.Environment:
         safe_url=filters.safe_url,
         tag_path=filters.tag_path,
     )
-    env.globals.update(ui_attr=filters.ui_attr)
+    env.globals.update(ui_attr=filters.ui_attr, page_media=page_media)
     return env
 
 

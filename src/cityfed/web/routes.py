@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cityfed.web import feeds, lists, opendata, profile_media
+from cityfed.web import feeds, lists, media, opendata
 
 
 def add_routes(app: web.Application) -> None:
@@ -16,4 +16,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/actors/{handle}/projects.jsonld", opendata.jsonld)
     app.router.add_get("/actors/{handle}/projects.csv", opendata.csv_export)
     app.router.add_get("/tags/{tag}", lists.tag_page)
-    profile_media.add_routes(app)
+    media.add_routes(app)

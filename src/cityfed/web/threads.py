@@ -16,6 +16,7 @@ from cityfed.activitypub.vocab.common import id_of, language_map, text_of
 from cityfed.models.tables import Actor, Object
 from cityfed.web.cities import City, city
 from cityfed.web.filters import web_url
+from cityfed.web.media import PageMedia, page_media
 
 # Replies nest as lists up to this depth; deeper ones continue flat at this depth (each saying
 # whom it answers), so a long back-and-forth does not squeeze the text into a sliver.
@@ -71,6 +72,8 @@ class CommentView:
     lang: str | None
     reply_to: ReplyTo | None = None
     children: list[CommentView] = field(default_factory=list)
+    # Pictures and documents sent with the comment (a partner's pictures from our cache).
+    media: PageMedia = field(default_factory=lambda: PageMedia([], []))
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def _comment(row: Object, author: Actor) -> CommentView:
         updated=row.updated,
         html=comment_html(content),
         lang=comment_language(doc),
+        media=page_media(row),
     )
 
 

@@ -48,6 +48,7 @@ from cityfed.activitypub.vocab.common import (
     types_of,
     validate_sdg,
 )
+from cityfed.activitypub.vocab.media import Attachment, read_attachments
 
 MARKDOWN = "text/markdown"
 
@@ -84,6 +85,7 @@ _BASE_KEYS = frozenset(
         "cf:teaser",
         "teaserMap",
         "cf:phase",
+        "attachment",
     }
 )
 # Never re-published from ``extra``: a content warning we do not want, and blind recipients.
@@ -147,6 +149,8 @@ class CityObject:
     published: datetime | None = None
     updated: datetime | None = None
     replies: str | None = None
+    # Cover image first, then the gallery, then documents (Mastodon shows them in this order).
+    attachments: list[Attachment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -228,6 +232,8 @@ class CityObject:
             doc["tag"] = tags
         if self.location is not None:
             doc["location"] = self.location.to_ap()
+        if self.attachments:
+            doc["attachment"] = [item.to_ap() for item in self.attachments]
         if self.start_time:
             doc["startTime"] = format_datetime(self.start_time)
         if self.end_time:
@@ -348,6 +354,7 @@ class CityObject:
             "published": parse_datetime(doc.get("published"), "published"),
             "updated": parse_datetime(doc.get("updated"), "updated"),
             "replies": id_of(doc.get("replies")),
+            "attachments": read_attachments(doc.get("attachment")),
             "extra": extra,
         }
         fields.update(cls._read_own(doc))

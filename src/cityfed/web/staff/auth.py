@@ -23,6 +23,7 @@ from aiohttp import web
 
 from cityfed.actions import users as user_actions
 from cityfed.appkeys import NODE
+from cityfed.config import Settings
 from cityfed.node import Node
 from cityfed.web.staff import i18n
 from cityfed.web.staff.common import city
@@ -119,8 +120,15 @@ async def _forgery(request: web.Request, cookies: Cookies) -> str | None:
     return None
 
 
-# POST paths whose form carries a picture (the profile's avatar and header).
-LARGE_FORMS = frozenset({"/staff/admin/profile/image"})
+MEDIA_UPLOAD_PATH = "/staff/media/upload"
+# POST paths whose form carries a file: uploads to projects, challenges and comments, and the
+# profile's avatar and header.
+LARGE_FORMS = frozenset({MEDIA_UPLOAD_PATH, "/staff/admin/profile/image"})
+
+
+def media_upload_limit(settings: Settings) -> int:
+    """The largest upload form: the larger file limit of ``[media]``, plus the form fields."""
+    return max(settings.media_max_image_bytes, settings.media_max_document_bytes) + 64 * 1024
 
 
 @web.middleware
@@ -129,9 +137,9 @@ async def staff_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     node = request.app[NODE]
     if request.path in LARGE_FORMS and request.method == "POST":
-        # Forms that carry a picture may be as large as [media] allows (the app's body limit is
-        # for text forms); the file is checked again when it is processed.
-        request = request.clone(client_max_size=node.settings.media_max_image_bytes + 64 * 1024)
+        # The forms bigger than the app's body limit: a picture or document may be as large as
+        # the [media] limits allow (the file is checked again when it is processed).
+        request = request.clone(client_max_size=media_upload_limit(node.settings))
     cookies = Cookies.of(node)
     asked = request.query.get("lang")
     lang = i18n.choose(

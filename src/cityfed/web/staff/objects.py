@@ -14,6 +14,7 @@ from aiohttp import web
 from cityfed.actions import adoption_graph
 from cityfed.actions import adoptions as adoption_actions
 from cityfed.actions import comments as comment_actions
+from cityfed.actions import media as media_actions
 from cityfed.actions import offers as offer_actions
 from cityfed.actions import projects as project_actions
 from cityfed.actions.adoption_fields import ADOPTION
@@ -63,6 +64,7 @@ async def render_object(
             return error_page(request, 404, _("This project or challenge was deleted."))
         item = project_actions.load(row)
         kind = project_actions.kind_of(row)
+        media = await media_actions.object_media(session, node, row.id) if row.local else []
         # Nested as on the public page: each reply under the comment it answers.
         comments = discussion(row.context or row.ap_id, await comment_queries.thread(session, row))
         titles = await object_queries.titles(session, referenced_ids(item))
@@ -116,6 +118,8 @@ async def render_object(
         me=me,
         errors=errors or {},
         values=values or {},
+        media=media,
+        max_images=media_actions.MAX_IMAGES,
     )
 
 

@@ -50,6 +50,9 @@ NOTICES = {
     "profile_verified": N_("The links are checked again."),
     "profile_image_saved": N_("The picture is saved and sent to our followers."),
     "profile_image_removed": N_("The picture is removed."),
+    "media_added": N_("The file is stored and attached; followers receive the update in a moment."),
+    "media_saved": N_("Saved. Your followers receive the update in a moment."),
+    "media_removed": N_("The file is removed; followers receive the update in a moment."),
 }
 
 

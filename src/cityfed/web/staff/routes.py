@@ -10,6 +10,7 @@ from cityfed.web.staff import (
     admin,
     follows,
     items,
+    media,
     oauth,
     objects,
     profile,
@@ -76,6 +77,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/staff/admin/users/delete", accounts.delete_user)
     oauth.add_routes(app)
     profile.add_routes(app)
+    media.add_routes(app)
 
 
 def setup(app: web.Application) -> None:
