@@ -21,6 +21,7 @@ from cityfed.appkeys import NODE
 from cityfed.federation.authfetch import authorized_fetch
 from cityfed.http.negotiation import wants_html
 from cityfed.http.responses import error
+from cityfed.mastodon.gate import is_mastodon_path, mastodon_middleware
 from cityfed.web.render import render_error
 from cityfed.web.staff.auth import is_staff_path, staff_middleware
 from cityfed.web.templates_key import TEMPLATES
@@ -83,11 +84,14 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def gatekeeper(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The API needs a bearer token, staff pages a session, ActivityStreams GETs (with
+    """The API needs a bearer token, the Mastodon client API its own gate (CORS, OAuth
+    tokens), staff pages a session, ActivityStreams GETs (with
     authorized fetch on) a signature; the rest (inboxes verify their own) goes straight in."""
     path = request.path
     if is_api_path(path):
         return await api_middleware(request, handler)
+    if is_mastodon_path(path):
+        return await mastodon_middleware(request, handler)
     if is_staff_path(path):
         return await staff_middleware(request, handler)
     if request.method in ("GET", "HEAD"):

@@ -22,6 +22,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from cityfed.activitypub.nodeinfo import MASTODON_API_VERSION
 from cityfed.activitypub.vocab.city_object import title_of
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.mastodon.ids import account_id, status_id
@@ -30,7 +31,6 @@ from cityfed.models.tables import Actor, Object
 # The version apps see: a Mastodon version they know the API of, and who we really are.
 # Mastodon.py reads the leading x.y.z to decide which methods exist; megalodon and other apps
 # look for "compatible" to tell a Mastodon-API-speaking server that is not Mastodon.
-MASTODON_API_VERSION = "4.3.0"
 SOURCE_URL = "https://codeberg.org/cityfed/cityfed"
 DEFAULT_AVATAR_PATH = "/static/avatar.png"
 MAX_CHARACTERS = 5000
