@@ -31,6 +31,7 @@ from cityfed.federation.inbox_limits import SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter
 from cityfed.federation.verify import Verifier
 from cityfed.mastodon import reading as mastodon_reading
+from cityfed.mastodon import streaming as mastodon_streaming
 from cityfed.models.db import open_database
 from cityfed.node import Node
 from cityfed.urls import Urls
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     api_reports.add_routes(app)
     api_timeline.add_routes(app)
     mastodon_reading.add_routes(app)
+    mastodon_streaming.add_routes(app)
     pages.add_routes(app)
     web_routes.add_routes(app)
     staff.setup(app)

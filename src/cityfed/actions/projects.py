@@ -21,6 +21,7 @@ from cityfed.activitypub.vocab import Challenge, Project
 from cityfed.federation import outbox
 from cityfed.federation.object_document import tombstone, with_live_collections
 from cityfed.models import follows as follow_queries
+from cityfed.models import notify
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
@@ -114,6 +115,7 @@ async def publish_in(
     session.add(row)
     await session.flush()
     await _announce(session, node, actor, "Create", await with_live_collections(session, row))
+    await notify.announce(session, node.events, "update", row.id)
     return row
 
 
@@ -161,6 +163,7 @@ async def edit_in(
     if submission.featured is not None:
         row.featured = submission.featured
     await _announce(session, node, actor, "Update", await with_live_collections(session, row))
+    await notify.announce(session, node.events, "status.update", row.id)
     return row
 
 
@@ -170,4 +173,5 @@ async def delete(node: Node, actor: Actor, ap_id: str, kind: str | None = None) 
         row.deleted_at = utcnow()
         row.featured = False
         await _announce(session, node, actor, "Delete", tombstone(row))
+        await notify.announce(session, node.events, "delete", row.id)
     log.info("@%s deleted %s", actor.handle, ap_id)

@@ -180,6 +180,11 @@ async def status_at(session: AsyncSession, cursor: Cursor) -> Object | None:
     )
 
 
+async def by_row_id(session: AsyncSession, object_id: int) -> Object | None:
+    """A stored object by row id, deleted or not (a streamed ``delete`` names a deleted one)."""
+    return await session.get(Object, object_id)
+
+
 async def shown_by_ap_ids(session: AsyncSession, ap_ids: Iterable[str]) -> dict[str, Object]:
     """The shown statuses among ``ap_ids`` (what replies point at), by AP id."""
     ids = {ap_id for ap_id in ap_ids if ap_id}
