@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,20 +76,14 @@ async def test_mastodon_py_streams_receive_a_new_project(tmp_path: Path) -> None
         ]
         try:
             # An SSE handler only gets its subscription once connected: wait for both.
-            hub_clients = node.app[_hub_key()].clients if node.app else set()
-            for _ in range(200):
-                if len(hub_clients) == 2:
-                    break
-                await asyncio.sleep(0.05)
+            assert node.app is not None
+            await until(lambda: len(node.app[_hub_key()].clients) == 2)
             await publish(node, "Bike lanes", ["Mobility"])
             made = await publish(node, "Tree register", ["Climate"])
             assert await wait_for(climate.arrived)
             assert [status.uri for status in climate.updates] == [made["id"]]
             assert "Tree register" in climate.updates[0].content
-            for _ in range(200):
-                if len(public.updates) == 2:
-                    break
-                await asyncio.sleep(0.05)
+            await until(lambda: len(public.updates) == 2)
             assert [status.uri for status in public.updates][-1] == made["id"]
 
             climate.arrived.clear()
@@ -103,6 +97,22 @@ async def test_mastodon_py_streams_receive_a_new_project(tmp_path: Path) -> None
                 await node.app[_hub_key()].close()
             for handle in handles:
                 await asyncio.to_thread(handle.close)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait until the node has taken in what the client sent (a subscription is set by the
+    handler reading the socket; a publish before that would rightly not reach it)."""
+    for _ in range(int(DEADLINE / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the node did not take in the subscription")
+
+
+def subscriptions(node: TestNode) -> set[Any]:
+    assert node.app is not None
+    [client] = node.app[_hub_key()].clients
+    return set(client.subscriptions)
 
 
 def _hub_key() -> Any:
@@ -121,8 +131,7 @@ async def test_websocket_multiplexes_streams(tmp_path: Path) -> None:
             assert (await next_message(ws))["status"] == 401  # signed-in streams need OAuth
             await ws.send_json({"type": "subscribe", "stream": "hashtag"})
             assert (await next_message(ws))["error"] == "No tag for hashtag stream"
-            while len(node.app[_hub_key()].clients.copy().pop().subscriptions) < 2:
-                await asyncio.sleep(0.05)
+            await until(lambda: len(subscriptions(node)) == 2)
 
             made = await publish(node, "Tree register", ["climate"])
             received = [await next_message(ws), await next_message(ws)]
@@ -136,11 +145,9 @@ async def test_websocket_multiplexes_streams(tmp_path: Path) -> None:
 
             await ws.send_json({"type": "unsubscribe", "stream": "public:local"})
             await ws.send_json({"type": "unsubscribe", "stream": "hashtag", "tag": "climate"})
-            while node.app[_hub_key()].clients.copy().pop().subscriptions:
-                await asyncio.sleep(0.05)
+            await until(lambda: not subscriptions(node))
             await ws.send_json({"type": "subscribe", "stream": "hashtag", "tag": "mobility"})
-            while not node.app[_hub_key()].clients.copy().pop().subscriptions:
-                await asyncio.sleep(0.05)
+            await until(lambda: bool(subscriptions(node)))
             await publish(node, "Canopy survey", ["Climate"])
             bikes = await publish(node, "Bike lanes", ["Mobility"])
             message = await next_message(ws)  # the climate project was not sent
@@ -164,8 +171,10 @@ async def test_websocket_multiplexes_streams(tmp_path: Path) -> None:
 def serve_process(config: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cityfed.cli", "serve", "--config", str(config)]
-            + ["--port", str(port), "--no-worker"],
+            [
+                *(sys.executable, "-m", "cityfed.cli", "serve", "--config", str(config)),
+                *("--port", str(port), "--no-worker"),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
