@@ -15,6 +15,7 @@ endpoints) query models/ and hand the rows in.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -225,7 +226,7 @@ def status_entity(
     base_url: str,
     counts: StatusCounts | None = None,
     in_reply_to: tuple[str, str] | None = None,
-    media_attachments: Sequence[Mapping[str, Any]] = (),
+    media_attachments: Sequence[Mapping[str, Any]] | None = None,
     mentioned: Mapping[str, Actor] | None = None,
     viewer: Viewer | None = None,
 ) -> dict[str, Any]:
@@ -233,9 +234,10 @@ def status_entity(
 
     ``account`` is its author's Account entity (``account_entity``); ``in_reply_to`` the
     (status id, account id) of what it replies to, when we hold that; ``media_attachments``
-    MediaAttachment entities once media exists; ``mentioned`` the known actors by AP id, for
-    ``mentions``; ``viewer`` what the signed-in viewer did with it (None for anonymous reading:
-    the viewer-dependent attributes are then left out, as Mastodon does).
+    MediaAttachment entities (None: those of the document's ``attachment``); ``mentioned``
+    the known actors by AP id, for ``mentions``; ``viewer`` what the signed-in viewer did with
+    it (None for anonymous reading: the viewer-dependent attributes are then left out, as
+    Mastodon does).
     """
     counts = counts or StatusCounts()
     document = obj.document
@@ -252,7 +254,11 @@ def status_entity(
         "visibility": VISIBILITY_PUBLIC,
         "sensitive": False,
         "spoiler_text": "",
-        "media_attachments": [dict(item) for item in media_attachments],
+        "media_attachments": (
+            media_entities(document)
+            if media_attachments is None
+            else [dict(item) for item in media_attachments]
+        ),
         "application": None,
         "mentions": _mentions(document, mentioned or {}),
         "tags": [tag_entity(name, base_url=base_url) for name in names],
@@ -280,6 +286,71 @@ def status_entity(
         if viewer.pinned is not None:
             entity["pinned"] = viewer.pinned
     return entity
+
+
+# ActivityStreams attachment type -> Mastodon's MediaAttachment type.
+_MEDIA_KINDS = {"Image": "image", "Video": "video", "Audio": "audio", "Document": "unknown"}
+
+
+def media_entities(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """MediaAttachment entities from a document's ``attachment`` (Image/Document with
+    ``mediaType``, ``url``, ``name`` as alt text, ``width``/``height``, ``blurhash``,
+    ``focalPoint``: DESIGN §4, as Mastodon sends media), in order.
+
+    Ids are derived from the URL (a number from its SHA-256), so they are stable strings
+    without a table of their own.
+    """
+    raw = document.get("attachment")
+    found: list[dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("type")
+        url = _media_url(item.get("url"))
+        if not isinstance(kind, str) or kind not in _MEDIA_KINDS or url is None:
+            continue
+        media_type = item.get("mediaType")
+        mastodon_kind = _MEDIA_KINDS[kind]
+        if kind == "Document" and isinstance(media_type, str):
+            # Mastodon sends images as Documents: the media type tells.
+            mastodon_kind = next(
+                (v for k, v in _MEDIA_KINDS.items() if media_type.startswith(v + "/")), "unknown"
+            )
+        meta: dict[str, Any] = {}
+        width, height = item.get("width"), item.get("height")
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            original = {"width": width, "height": height, "size": f"{width}x{height}"}
+            meta["original"] = {**original, "aspect": round(width / height, 6)}
+        focal = item.get("focalPoint")
+        if isinstance(focal, list) and len(focal) == 2:
+            meta["focus"] = {"x": focal[0], "y": focal[1]}
+        name = item.get("name")
+        blurhash = item.get("blurhash")
+        found.append(
+            {
+                "id": str(int(hashlib.sha256(url.encode()).hexdigest()[:15], 16)),
+                "type": mastodon_kind,
+                "url": url,
+                # Clients show a preview for every kind; the original serves as one.
+                "preview_url": url,
+                "remote_url": None,
+                "meta": meta,
+                "description": name if isinstance(name, str) else None,
+                "blurhash": blurhash if isinstance(blurhash, str) else None,
+            }
+        )
+    return found
+
+
+def _media_url(value: Any) -> str | None:
+    """An attachment's ``url``: a string, a Link, or a list of them (the first one)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, Mapping):
+        value = value.get("href")
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return None
 
 
 def object_title(obj: Object) -> str | None:

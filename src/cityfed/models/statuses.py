@@ -103,7 +103,14 @@ def _select(listing: Listing) -> Select[Object]:
     if listing.pinned:
         query = query.where(Object.featured.is_(True))
     if listing.only_media:
-        query = query.where(Object.id.in_(select(MediaLink.object_id)))
+        # Our uploads are linked in media_links; partners' media arrive in the document's
+        # ``attachment`` (objects carry no other attachments).
+        query = query.where(
+            or_(
+                Object.id.in_(select(MediaLink.object_id)),
+                cast(Object.document, Text).contains('"attachment"'),
+            )
+        )
     if listing.tag is not None and listing.tag.isascii():
         # Tags live in the JSON document, whose operators differ between SQLite and PostgreSQL:
         # a portable text match finds the candidates, ``tagged`` decides exactly (the serialiser
