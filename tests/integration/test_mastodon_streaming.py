@@ -154,6 +154,10 @@ async def test_websocket_multiplexes_streams(tmp_path: Path) -> None:
             assert message["stream"] == ["hashtag", "mobility"]
             assert orjson.loads(message["payload"])["uri"] == bikes["id"]
 
+        # A browser app sends its token as the subprotocol and needs it echoed.
+        async with node.http.ws_connect(url + "?stream=public", protocols=("a-token",)) as ws:
+            assert ws.protocol == "a-token"
+
         async with node.get("/api/v1/streaming/health") as resp:
             assert resp.status == 200 and await resp.text() == "OK"
         async with node.get("/api/v1/streaming/hashtag") as resp:

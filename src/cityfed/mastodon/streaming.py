@@ -234,7 +234,11 @@ async def health(request: web.Request) -> web.Response:
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS)
+    # Browser apps can't set headers on a WebSocket, so they send their token as the
+    # subprotocol (Mastodon's web app, Elk); a browser drops a connection whose answer does
+    # not echo one of the protocols it asked for, so the one asked for is echoed.
+    asked = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, protocols=[p for p in asked if p][:1])
     if not ws.can_prepare(request).ok:
         return error(400, "a WebSocket upgrade is expected here")
     await ws.prepare(request)
