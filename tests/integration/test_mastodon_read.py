@@ -68,6 +68,10 @@ async def test_mastodon_py_reads_a_city(city: tuple[TestNode, dict[str, Any]]) -
     assert v1.stats.status_count == nodeinfo["usage"]["localPosts"]
     assert v1.stats.user_count == nodeinfo["usage"]["users"]["total"]
     assert await in_thread(client.custom_emojis) == []
+    # Mastodon.py reads configuration.timelines_access (Mastodon 4.5) before timelines and
+    # streams, and warns when a feed looks closed.
+    for feed in ("public", "hashtag"):
+        assert client.timeline_is_available(feed, local=True, fail_hard=True)
 
     account = await in_thread(lambda: client.account_lookup("berlin"))
     assert account.acct == "berlin" and account.display_name == "City of Berlin"

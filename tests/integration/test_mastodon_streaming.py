@@ -231,3 +231,16 @@ async def test_a_project_published_on_one_process_streams_from_another(tmp_path:
             assert message["event"] == "update" and message["stream"] == ["public:local"]
             status = orjson.loads(message["payload"])
             assert status["uri"] == made["id"] and "Tree register" in status["content"]
+
+            uid = made["id"].rsplit("/", 1)[1]
+            await node.api("PATCH", f"/projects/{uid}", json={"phase": "pilot"}, status=200)
+            message = await next_message(ws)
+            assert message["event"] == "status.update"
+            assert "Phase: pilot" in orjson.loads(message["payload"])["content"]
+            await node.api("DELETE", f"/projects/{uid}", status=204)
+            message = await next_message(ws)
+            assert message == {
+                "stream": ["public:local"],
+                "event": "delete",
+                "payload": status["id"],
+            }

@@ -492,6 +492,12 @@ def instance_v2(facts: InstanceFacts) -> dict[str, Any]:
             },
             "polls": _POLLS,
             "translation": {"enabled": False},
+            # Mastodon 4.5: who may read which feed. All open: a city's feeds are public (the
+            # remote ones are empty, a city node keeps no federated timeline).
+            "timelines_access": {
+                feed: {"local": "public", "remote": "public"}
+                for feed in ("live_feeds", "hashtag_feeds", "trending_link_feeds")
+            },
         },
         "registrations": {
             "enabled": False,
