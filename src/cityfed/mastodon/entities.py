@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cityfed.activitypub.nodeinfo import MASTODON_API_VERSION
+from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.vocab.city_object import title_of
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.mastodon.ids import account_id, status_id
@@ -104,7 +105,9 @@ def account_entity(
         "url": actor.url or actor.ap_id,
         "uri": actor.ap_id,
         "display_name": actor.name or actor.handle,
-        "note": actor.summary or "",
+        # A partner's bio is stored as it arrived: cleaned here to Mastodon's allowed HTML, as
+        # Mastodon does before any app sees it (apps trust the server's HTML).
+        "note": (actor.summary or "") if actor.local else sanitize_html(actor.summary or ""),
         "avatar": avatar,
         "avatar_static": avatar,
         # No header image yet (issue 16.1): Mastodon sends its "missing" image, we the avatar.
@@ -250,7 +253,9 @@ def status_entity(
         "created_at": timestamp(obj.published),
         "edited_at": timestamp(obj.updated) if obj.updated else None,
         "account": dict(account),
-        "content": content_of(document),
+        # Partners' projects are stored as they arrived: their HTML is cleaned here (our own
+        # cards and comments are cleaned or escaped when written).
+        "content": content_of(document) if obj.local else sanitize_html(content_of(document)),
         "visibility": VISIBILITY_PUBLIC,
         "sensitive": False,
         "spoiler_text": "",

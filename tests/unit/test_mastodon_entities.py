@@ -1,5 +1,5 @@
-"""MediaAttachment entities from a document's ``attachment`` (mastodon/entities.py), shaped as
-Mastodon documents them: id, type, url, preview_url, remote_url, meta, description, blurhash."""
+"""Mastodon entities built from stored rows (mastodon/entities.py): media attachments shaped as
+Mastodon documents them, and partners' HTML cleaned before an app sees it."""
 
 from __future__ import annotations
 
@@ -53,3 +53,37 @@ def test_images_and_documents_become_media_attachments() -> None:
 def test_no_attachment_no_media() -> None:
     assert media_entities({}) == []
     assert media_entities({"attachment": "https://x.example/not-a-link-object"}) == []
+
+
+def test_a_partners_html_is_cleaned_before_an_app_sees_it() -> None:
+    from datetime import UTC, datetime
+
+    from cityfed.mastodon.entities import account_entity, status_entity
+    from cityfed.models.tables import Actor, Object
+
+    now = datetime.now(UTC)
+    partner = Actor(
+        id=7,
+        ap_id="https://hamburg.example/actors/hamburg",
+        local=False,
+        type="Organization",
+        handle="hamburg",
+        domain="hamburg.example",
+        summary='<p onclick="x()">Hi<script>1</script></p>',
+        created_at=now,
+        manually_approves_followers=False,
+    )
+    row = Object(
+        id=9,
+        ap_id="https://hamburg.example/projects/1",
+        type="Project",
+        actor_id=7,
+        local=False,
+        published=now,
+        document={"content": '<p>Map<img src=x onerror="alert(1)"></p>'},
+    )
+    account = account_entity(partner, base_url="https://berlin.example")
+    assert account["note"] == "<p>Hi</p>" and account["acct"] == "hamburg@hamburg.example"
+    status = status_entity(row, account, base_url="https://berlin.example")
+    assert "onerror" not in status["content"] and "<img" not in status["content"]
+    assert status["content"].startswith("<p>Map")
