@@ -142,6 +142,7 @@ async def test_unknown_ids_and_bad_paging_answer_4xx(city: tuple[TestNode, dict[
         ("/api/v1/accounts/lookup", 400),
         ("/api/v1/timelines/public?max_id=abc", 400),
         ("/api/v1/timelines/public?limit=x", 400),
+        ("/api/v1/no/such/endpoint", 404),
     ]:
         async with node.get(path) as resp:
             assert resp.status == status, path

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from cityfed.http.responses import error
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MASTODON_PREFIXES = ("/api/v1/", "/api/v2/")
@@ -34,8 +36,11 @@ async def mastodon_middleware(request: web.Request, handler: Handler) -> web.Str
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        exc.headers.update(CORS)
-        raise
+        if exc.status < 400:
+            raise
+        # Answered here (not by the app's outer layer) so the refusal keeps the CORS headers
+        # a browser app needs to read it.
+        response = error(exc.status, exc.reason)
     if not response.prepared:  # a stream has sent its headers already (it set them itself)
         response.headers.update(CORS)
     return response

@@ -196,8 +196,8 @@ async def _sse(request: web.Request, subscription: Subscription) -> web.StreamRe
             if item is None:
                 break
             await response.write(f"event: {item.event}\ndata: {item.payload}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the client went away
     finally:
         hub.disconnect(client)
     return response
