@@ -34,7 +34,9 @@ from cityfed.federation.inbox_limits import SenderLimits
 from cityfed.federation.inbox_writer import InboxWriter
 from cityfed.federation.verify import Verifier
 from cityfed.mastodon import oauth as mastodon_oauth
+from cityfed.mastodon import reading as mastodon_reading
 from cityfed.mastodon import staff_routes as mastodon_staff
+from cityfed.mastodon import streaming as mastodon_streaming
 from cityfed.media.remote import RemoteMediaCache
 from cityfed.media.uploads import MediaLibrary
 from cityfed.models.db import open_database
@@ -98,6 +100,8 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     # accounts/verify_credentials and accounts/relationships must not be taken for an id.
     mastodon_staff.add_routes(app)
     mastodon_oauth.add_routes(app)
+    mastodon_reading.add_routes(app)
+    mastodon_streaming.add_routes(app)
     pages.add_routes(app)
     web_routes.add_routes(app)
     staff.setup(app)

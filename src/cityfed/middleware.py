@@ -20,6 +20,7 @@ from cityfed.appkeys import NODE
 from cityfed.federation.authfetch import authorized_fetch
 from cityfed.http.negotiation import wants_html
 from cityfed.http.responses import error
+from cityfed.mastodon.gate import is_mastodon_path, mastodon_middleware
 from cityfed.web.render import render_error
 from cityfed.web.staff.auth import is_staff_path, staff_middleware
 from cityfed.web.templates_key import TEMPLATES
@@ -84,13 +85,16 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def _through_gate(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
-    """The API needs a bearer token, staff pages a session, ActivityStreams GETs (with
-    authorized fetch on) a signature; the rest (inboxes verify their own) goes straight in.
+    """The API needs a bearer token, the Mastodon client API its own gate (CORS, OAuth tokens),
+    staff pages a session, ActivityStreams GETs (with authorized fetch on) a signature; the rest
+    (inboxes verify their own) goes straight in.
 
     Returns the awaitable without awaiting it: no coroutine frame of its own on the hot path."""
     path = request.path
     if is_api_path(path):
         return api_middleware(request, handler)
+    if is_mastodon_path(path):
+        return mastodon_middleware(request, handler)
     if is_staff_path(path):
         return staff_middleware(request, handler)
     if request.method in ("GET", "HEAD"):

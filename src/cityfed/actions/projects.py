@@ -23,6 +23,7 @@ from cityfed.federation.object_document import tombstone, with_live_collections
 from cityfed.media.storage import forget_with_settings
 from cityfed.models import follows as follow_queries
 from cityfed.models import media as media_queries
+from cityfed.models import notify
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
@@ -120,6 +121,7 @@ async def publish_in(
     session.add(row)
     await session.flush()
     await _announce(session, node, actor, "Create", await with_live_collections(session, row))
+    await notify.announce(session, node.events, "update", row.id)
     return row
 
 
@@ -173,6 +175,7 @@ async def edit_in(
     if submission.featured is not None:
         row.featured = submission.featured
     await _announce(session, node, actor, "Update", await with_live_collections(session, row))
+    await notify.announce(session, node.events, "status.update", row.id)
     return row
 
 
@@ -182,6 +185,7 @@ async def delete(node: Node, actor: Actor, ap_id: str, kind: str | None = None) 
         row.deleted_at = utcnow()
         row.featured = False
         await _announce(session, node, actor, "Delete", tombstone(row))
+        await notify.announce(session, node.events, "delete", row.id)
         # Its pictures and documents go too, unless another object shows them (issue 16).
         orphans = await media_queries.release_object_media(session, row.id)
     await forget_with_settings(node.settings, orphans)

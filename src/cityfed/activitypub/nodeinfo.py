@@ -10,6 +10,10 @@ SCHEMAS = {
     "2.1": "http://nodeinfo.diaspora.software/ns/schema/2.1",
 }
 REPOSITORY = "https://codeberg.org/cityfed/cityfed"
+# The Mastodon client API version a node speaks (cityfed.mastodon). Client libraries that pick
+# their dialect from NodeInfo (megalodon's detector) read ``metadata.upstream`` for servers whose
+# software name they do not know.
+MASTODON_API_VERSION = "4.3.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,5 +51,8 @@ def nodeinfo(version: str, software_version: str, usage: Usage, node_name: str) 
             },
             "localPosts": usage.local_posts,
         },
-        "metadata": {"nodeName": node_name},
+        "metadata": {
+            "nodeName": node_name,
+            "upstream": {"name": "mastodon", "version": MASTODON_API_VERSION},
+        },
     }

@@ -18,7 +18,7 @@ from cityfed.activitypub.webfinger import (
 from cityfed.appkeys import NODE
 from cityfed.http.responses import error, plain_json
 from cityfed.models import actors as actor_queries
-from cityfed.models import objects as object_queries
+from cityfed.models import statuses as status_queries
 from cityfed.models.tables import Actor
 
 CORS = {"Access-Control-Allow-Origin": "*"}
@@ -78,7 +78,8 @@ async def nodeinfo(request: web.Request) -> web.Response:
         return error(404, "unknown NodeInfo version")
     async with node.db.session() as session:
         users = await actor_queries.count_local_actors(session)
-        posts = await object_queries.count_all_local(session)
+        # The same count as the Mastodon instance's status_count: one function, one answer.
+        posts = await status_queries.count_local_posts(session)
         names = [a.name for a in await actor_queries.local_actors(session) if a.name]
     node_name = names[0] if len(names) == 1 else node.settings.domain
     usage = ni.Usage(users=users, active_month=users, active_halfyear=users, local_posts=posts)

@@ -15,6 +15,7 @@ endpoints) query models/ and hand the rows in.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from cityfed.activitypub.nodeinfo import MASTODON_API_VERSION
+from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.vocab.city_object import title_of
 from cityfed.activitypub.vocab.common import id_of
 from cityfed.mastodon.ids import account_id, status_id
@@ -30,7 +33,6 @@ from cityfed.models.tables import Actor, Object
 # The version apps see: a Mastodon version they know the API of, and who we really are.
 # Mastodon.py reads the leading x.y.z to decide which methods exist; megalodon and other apps
 # look for "compatible" to tell a Mastodon-API-speaking server that is not Mastodon.
-MASTODON_API_VERSION = "4.3.0"
 SOURCE_URL = "https://codeberg.org/cityfed/cityfed"
 DEFAULT_AVATAR_PATH = "/static/avatar.png"
 MAX_CHARACTERS = 5000
@@ -103,12 +105,14 @@ def account_entity(
         "url": actor.url or actor.ap_id,
         "uri": actor.ap_id,
         "display_name": actor.name or actor.handle,
-        "note": actor.summary or "",
+        # A partner's bio is stored as it arrived: cleaned here to Mastodon's allowed HTML, as
+        # Mastodon does before any app sees it (apps trust the server's HTML).
+        "note": (actor.summary or "") if actor.local else sanitize_html(actor.summary or ""),
         "avatar": avatar,
         "avatar_static": avatar,
-        # No header image yet (issue 16.1): Mastodon sends its "missing" image, we the avatar.
-        "header": avatar,
-        "header_static": avatar,
+        # Without a header picture Mastodon sends its "missing" image; we send the avatar.
+        "header": actor.header_url or avatar,
+        "header_static": actor.header_url or avatar,
         "locked": bool(actor.manually_approves_followers),
         "fields": _fields(actor),
         "emojis": [],
@@ -225,7 +229,7 @@ def status_entity(
     base_url: str,
     counts: StatusCounts | None = None,
     in_reply_to: tuple[str, str] | None = None,
-    media_attachments: Sequence[Mapping[str, Any]] = (),
+    media_attachments: Sequence[Mapping[str, Any]] | None = None,
     mentioned: Mapping[str, Actor] | None = None,
     viewer: Viewer | None = None,
 ) -> dict[str, Any]:
@@ -233,9 +237,10 @@ def status_entity(
 
     ``account`` is its author's Account entity (``account_entity``); ``in_reply_to`` the
     (status id, account id) of what it replies to, when we hold that; ``media_attachments``
-    MediaAttachment entities once media exists; ``mentioned`` the known actors by AP id, for
-    ``mentions``; ``viewer`` what the signed-in viewer did with it (None for anonymous reading:
-    the viewer-dependent attributes are then left out, as Mastodon does).
+    MediaAttachment entities (None: those of the document's ``attachment``); ``mentioned``
+    the known actors by AP id, for ``mentions``; ``viewer`` what the signed-in viewer did with
+    it (None for anonymous reading: the viewer-dependent attributes are then left out, as
+    Mastodon does).
     """
     counts = counts or StatusCounts()
     document = obj.document
@@ -248,11 +253,17 @@ def status_entity(
         "created_at": timestamp(obj.published),
         "edited_at": timestamp(obj.updated) if obj.updated else None,
         "account": dict(account),
-        "content": content_of(document),
+        # Partners' projects are stored as they arrived: their HTML is cleaned here (our own
+        # cards and comments are cleaned or escaped when written).
+        "content": content_of(document) if obj.local else sanitize_html(content_of(document)),
         "visibility": VISIBILITY_PUBLIC,
         "sensitive": False,
         "spoiler_text": "",
-        "media_attachments": [dict(item) for item in media_attachments],
+        "media_attachments": (
+            media_entities(document)
+            if media_attachments is None
+            else [dict(item) for item in media_attachments]
+        ),
         "application": None,
         "mentions": _mentions(document, mentioned or {}),
         "tags": [tag_entity(name, base_url=base_url) for name in names],
@@ -280,6 +291,71 @@ def status_entity(
         if viewer.pinned is not None:
             entity["pinned"] = viewer.pinned
     return entity
+
+
+# ActivityStreams attachment type -> Mastodon's MediaAttachment type.
+_MEDIA_KINDS = {"Image": "image", "Video": "video", "Audio": "audio", "Document": "unknown"}
+
+
+def media_entities(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """MediaAttachment entities from a document's ``attachment`` (Image/Document with
+    ``mediaType``, ``url``, ``name`` as alt text, ``width``/``height``, ``blurhash``,
+    ``focalPoint``: DESIGN §4, as Mastodon sends media), in order.
+
+    Ids are derived from the URL (a number from its SHA-256), so they are stable strings
+    without a table of their own.
+    """
+    raw = document.get("attachment")
+    found: list[dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("type")
+        url = _media_url(item.get("url"))
+        if not isinstance(kind, str) or kind not in _MEDIA_KINDS or url is None:
+            continue
+        media_type = item.get("mediaType")
+        mastodon_kind = _MEDIA_KINDS[kind]
+        if kind == "Document" and isinstance(media_type, str):
+            # Mastodon sends images as Documents: the media type tells.
+            mastodon_kind = next(
+                (v for k, v in _MEDIA_KINDS.items() if media_type.startswith(v + "/")), "unknown"
+            )
+        meta: dict[str, Any] = {}
+        width, height = item.get("width"), item.get("height")
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            original = {"width": width, "height": height, "size": f"{width}x{height}"}
+            meta["original"] = {**original, "aspect": round(width / height, 6)}
+        focal = item.get("focalPoint")
+        if isinstance(focal, list) and len(focal) == 2:
+            meta["focus"] = {"x": focal[0], "y": focal[1]}
+        name = item.get("name")
+        blurhash = item.get("blurhash")
+        found.append(
+            {
+                "id": str(int(hashlib.sha256(url.encode()).hexdigest()[:15], 16)),
+                "type": mastodon_kind,
+                "url": url,
+                # Clients show a preview for every kind; the original serves as one.
+                "preview_url": url,
+                "remote_url": None,
+                "meta": meta,
+                "description": name if isinstance(name, str) else None,
+                "blurhash": blurhash if isinstance(blurhash, str) else None,
+            }
+        )
+    return found
+
+
+def _media_url(value: Any) -> str | None:
+    """An attachment's ``url``: a string, a Link, or a list of them (the first one)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, Mapping):
+        value = value.get("href")
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return None
 
 
 def object_title(obj: Object) -> str | None:
@@ -421,6 +497,12 @@ def instance_v2(facts: InstanceFacts) -> dict[str, Any]:
             },
             "polls": _POLLS,
             "translation": {"enabled": False},
+            # Mastodon 4.5: who may read which feed. All open: a city's feeds are public (the
+            # remote ones are empty, a city node keeps no federated timeline).
+            "timelines_access": {
+                feed: {"local": "public", "remote": "public"}
+                for feed in ("live_feeds", "hashtag_feeds", "trending_link_feeds")
+            },
         },
         "registrations": {
             "enabled": False,
