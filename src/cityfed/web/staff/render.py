@@ -15,7 +15,7 @@ from cityfed.web.staff.common import object_url
 from cityfed.web.staff.i18n import N_
 from cityfed.web.staff.labels import Labels
 from cityfed.web.staff.localized import shown
-from cityfed.web.staff.state import CITY, csrf_token, translator, user_of
+from cityfed.web.staff.state import CITY, UNREAD, csrf_token, translator, user_of
 from cityfed.web.templates_key import TEMPLATES
 
 # ``?done=<key>`` after a successful POST (Post/Redirect/Get): a fixed set, never free text, so a
@@ -45,6 +45,8 @@ NOTICES = {
     "moderation_saved": N_("The moderation setting is saved."),
     "token_revoked": N_("The token is revoked."),
     "user_deleted": N_("The account is deleted."),
+    "notifications_read": N_("Marked as read."),
+    "notifications_saved": N_("Your notification settings are saved."),
 }
 
 
@@ -57,6 +59,7 @@ class NavItem:
 
 EDITOR_NAV = (
     ("/staff/", N_("Partner timeline")),
+    ("/staff/notifications", N_("Notifications")),
     ("/staff/items", N_("Our projects and challenges")),
     ("/staff/report", N_("Report a city")),
     ("/staff/account", N_("My account")),
@@ -121,6 +124,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
         "object_url": object_url,
         "in_page_language": shown,
         "path": request.path,
+        "unread": request.get(UNREAD, 0),
     }
     values.update(context)
     body = request.app[TEMPLATES].get_template(f"staff/{template}").render(values)
