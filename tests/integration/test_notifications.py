@@ -223,3 +223,27 @@ async def test_a_refused_recipient_is_given_up(nodes, staff) -> None:
         assert (mail.state, mail.attempts) == ("failed", 1)
         assert mail.last_error is not None and mail.last_error.startswith("550")
         assert inbox.messages == []
+
+
+async def test_a_comment_on_our_challenge_notifies_and_our_own_does_not(nodes, staff) -> None:
+    berlin, barcelona = await nodes("berlin"), await nodes("barcelona")
+    editor = await staff(berlin, "editor")
+    ids = await offered(barcelona, berlin)
+    await barcelona.api(
+        "POST",
+        "/comments",
+        status=201,
+        json={"in_reply_to": ids["challenge"], "content": "Our shelters open at 10."},
+    )
+    # Berlin's own answer in its thread is no news to Berlin's staff.
+    await berlin.api(
+        "POST",
+        "/comments",
+        status=201,
+        json={"in_reply_to": ids["challenge"], "content": "Thank you!"},
+    )
+    await settle(barcelona, berlin)
+    notes = await rows_of(berlin, editor.email)
+    assert [n.kind for n in notes] == ["follow", "offer", "comment"]
+    assert "commented on “Cooling schools in summer”" in notes[-1].summary
+    assert notes[-1].link == ids["challenge"]
