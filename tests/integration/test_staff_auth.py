@@ -44,6 +44,7 @@ EDITOR_PAGES = [
     "/staff/items/new?kind=challenge",
     "/staff/report",
     "/staff/account",
+    "/staff/notifications",
 ]
 ADMIN_PAGES = [
     "/staff/admin/profile",

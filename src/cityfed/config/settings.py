@@ -101,6 +101,16 @@ class Settings:
     media_s3_secret_key: str | None = None
     media_s3_prefix: str = "media/"
     media_s3_public_url: str | None = None  # a CDN or public bucket URL; else we serve the files
+    # [smtp] (issue 18.5): staff notification e-mail. No host: nothing is sent (mails stay queued).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls (implicit, port 465) | none
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str | None = None  # From:; default noreply@<domain's host>
+    smtp_timeout: float = 30.0
+    smtp_max_attempts: int = 10  # then the mail is marked failed (backoff doubles from a minute)
+    smtp_poll_interval: float = 5.0  # seconds between looks at the mail queue
     config_file: Path | None = None
 
     @property
@@ -270,6 +280,15 @@ _FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "media_s3_secret_key": ("media", "s3_secret_key", _as_str),
     "media_s3_prefix": ("media", "s3_prefix", _as_str),
     "media_s3_public_url": ("media", "s3_public_url", _as_str),
+    "smtp_host": ("smtp", "host", _as_str),
+    "smtp_port": ("smtp", "port", _port),
+    "smtp_security": ("smtp", "security", _choice("starttls", "tls", "none")),
+    "smtp_username": ("smtp", "username", _as_str),
+    "smtp_password": ("smtp", "password", _as_str),
+    "smtp_sender": ("smtp", "sender", _as_str),
+    "smtp_timeout": ("smtp", "timeout", _as_float),
+    "smtp_max_attempts": ("smtp", "max_attempts", _as_int),
+    "smtp_poll_interval": ("smtp", "poll_interval", _as_float),
 }
 
 _ENV_NAMES = {

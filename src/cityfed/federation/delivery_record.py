@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.federation.circuit import HostReport, HostWindow, update_circuits
 from cityfed.federation.delivery_send import Result
+from cityfed.federation.notify import notify
 from cityfed.models import availability as availability_queries
 from cityfed.models import follows as follow_queries
+from cityfed.models.notifications import Kind
 from cityfed.models.tables import Delivery
 from cityfed.models.types import UTCDateTime, utcnow
 from cityfed.node import Node
@@ -68,6 +70,17 @@ _UPDATE_DONE = (
 )
 
 _KINDS = ("retry", "failed", "dead", "held back")
+
+
+async def _notify_given_up(session: AsyncSession, results: list[Result]) -> None:
+    """Staff hear of deliveries given up (dead-lettered), once per partner domain and batch."""
+    given_up = Counter(r.job.domain for r in results if r.state in ("failed", "dead"))
+    for domain, count in sorted(given_up.items()):
+        await notify(
+            session,
+            Kind.DEAD_LETTER,
+            f"{count} deliver{'y' if count == 1 else 'ies'} to {domain} given up",
+        )
 
 
 class Recorder:
@@ -121,6 +134,7 @@ class Recorder:
             for inbox in sorted({result.job.inbox for result in results if result.gone}):
                 await self._gone(session, inbox, now)
             await update_circuits(session, reports, now, self.unavailable_after)
+            await _notify_given_up(session, results)
         for inbox in answered:
             self.gone.pop(inbox, None)
         self._summarise(results, lost)

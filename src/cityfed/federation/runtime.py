@@ -18,6 +18,7 @@ from cityfed.activitypub.jsonld import install_document_loader
 from cityfed.federation.delivery import DeliveryWorker
 from cityfed.federation.housekeeping import Housekeeper
 from cityfed.federation.inbox_worker import InboxWorker
+from cityfed.federation.mailer import Mailer
 from cityfed.federation.netguard import resolver
 from cityfed.node import Node
 
@@ -71,11 +72,14 @@ async def workers(node: Node) -> AsyncIterator[list[asyncio.Task[None]]]:
     ]
     # Housekeeping holds no lease: it is cancelled, not asked to finish.
     housekeeping = asyncio.create_task(Housekeeper(node).run(), name="housekeeping")
+    # Neither does the mailer: a mail cut off mid-send keeps its short lease and goes again.
+    mailer = asyncio.create_task(Mailer(node).run(), name="mailer")
     try:
         yield tasks
     finally:
         housekeeping.cancel()
-        await asyncio.gather(housekeeping, return_exceptions=True)
+        mailer.cancel()
+        await asyncio.gather(housekeeping, mailer, return_exceptions=True)
         await stop_workers(running, tasks, node.settings.shutdown_grace)
 
 

@@ -341,6 +341,29 @@ async def tagged_local_objects(
     return matching[offset : offset + limit], len(matching)
 
 
+async def sdg_local_objects(session: AsyncSession, goal: int, *, limit: int) -> list[Object]:
+    """This node's live projects and challenges that name Sustainable Development Goal ``goal``,
+    newest first. As with hashtags, SQL narrows to documents naming an SDG at all and Python
+    decides exactly (the goal is a tag object inside the JSON document)."""
+    query = (
+        select(Object)
+        .where(
+            Object.local.is_(True),
+            Object.type.in_(CITY_TYPES),
+            Object.deleted_at.is_(None),
+            cast(Object.document, Text).icontains("SDG", autoescape=True),
+        )
+        .order_by(Object.published.desc(), Object.id.desc())
+    )
+    found: list[Object] = []
+    for row in await session.scalars(query):
+        if goal in _city_object(row).sdgs:
+            found.append(row)
+            if len(found) == limit:
+                break
+    return found
+
+
 def _city_object(row: Object) -> Project | Challenge:
     return (Project if row.type == "Project" else Challenge).from_plain(row.document)
 

@@ -88,3 +88,11 @@ async def upsert(session: AsyncSession, remote: RemoteActor, document: dict[str,
             row.expires_at = info.expires
     await session.flush()
     return actor
+
+
+async def rsa_key_ids(session: AsyncSession, actor_id: int) -> set[str]:
+    """The ids of the RSA keys we hold for an actor (to tell a rotation from a plain update)."""
+    rows = await session.scalars(
+        select(Key.key_id).where(Key.actor_id == actor_id, Key.kind == "rsa")
+    )
+    return set(rows)

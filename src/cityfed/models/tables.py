@@ -560,3 +560,58 @@ class ProfileMedia(Base):
     )
     role: Mapped[str] = mapped_column(String(16), primary_key=True)  # models.profile.ImageRole
     media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+
+
+class Notification(Base):
+    """Something a staff member should notice (issue 18.5), one row per user so that each has
+    their own read state; written in the same transaction as the change that caused it."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="SET NULL"))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    summary: Mapped[str] = mapped_column(Text)  # one line, plain text, in the mail and the list
+    link: Mapped[str | None] = mapped_column(URL)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+    digested_at: Mapped[datetime | None]  # put in a daily digest mail (or not wanted in one)
+
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+
+class NotificationPreference(Base):
+    """A staff member's choice of events and of e-mail: ``off``, ``immediate`` or ``digest``."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    muted: Mapped[str] = mapped_column(Text, default="")  # comma-separated event kinds
+    email: Mapped[str] = mapped_column(String(16), default="immediate")
+    last_digest_at: Mapped[datetime | None]
+
+
+class Mail(Base):
+    """An e-mail waiting to go out over SMTP (federation/mailer.py), retried with backoff."""
+
+    __tablename__ = "mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_mails_due", "state", "next_attempt_at"),)

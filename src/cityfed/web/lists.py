@@ -14,7 +14,7 @@ from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor
 from cityfed.node import Node
-from cityfed.web import paging
+from cityfed.web import feeds, paging
 from cityfed.web.cards import cards
 from cityfed.web.cities import CityLinks, profile_url
 from cityfed.web.filters import KIND_LABELS
@@ -148,4 +148,5 @@ async def tag_page(request: web.Request) -> web.Response:
         actor=None,
         empty=f"Nothing here is tagged #{tag} yet.",
         node_name=node.settings.domain,
+        topic_feed={"href": feeds.tag_feed_url(node.urls.base, tag), "title": f"#{tag}"},
     )

@@ -17,3 +17,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/actors/{handle}/projects.csv", opendata.csv_export)
     app.router.add_get("/tags/{tag}", lists.tag_page)
     media.add_routes(app)
+    app.router.add_get("/tags/{tag}/feed.atom", feeds.tag_feed)
+    app.router.add_get("/sdgs/{goal}/feed.atom", feeds.sdg_feed)
+    # Before the /static directory (app.py adds it last): served with a type browsers apply.
+    app.router.add_get("/static/feed.xsl", feeds.stylesheet)

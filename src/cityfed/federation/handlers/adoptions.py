@@ -19,7 +19,9 @@ from cityfed.activitypub.vocab.common import id_of, read_as_default
 from cityfed.activitypub.vocab.cooperation import Adoption
 from cityfed.federation import outbox
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
+from cityfed.federation.notify import notify, title, who
 from cityfed.models import objects as object_queries
+from cityfed.models.notifications import Kind
 from cityfed.models.states import ADOPTION_GRAPH, AnswerState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
@@ -87,23 +89,26 @@ async def _store(ctx: Context, adoption: Adoption, plain: dict[str, Any]) -> Non
     project = await object_queries.by_ap_id(ctx.session, adoption.project)
     if project is None or project.type != "Project" or project.deleted_at is not None:
         raise Ignore(f"adoption of {adoption.project}, which we do not have")
-    ctx.session.add(
-        Object(
-            ap_id=adoption.id,
-            type=ADOPTION,
-            actor_id=ctx.sender.id,
-            local=False,
-            document=plain,
-            published=adoption.published or utcnow(),
-            updated=adoption.updated,
-            target=adoption.project,
-            state=AnswerState.ACCEPTED if project.local else None,
-            activity_ap_id=id_of(ctx.activity.get("id")),
-        )
+    row = Object(
+        ap_id=adoption.id,
+        type=ADOPTION,
+        actor_id=ctx.sender.id,
+        local=False,
+        document=plain,
+        published=adoption.published or utcnow(),
+        updated=adoption.updated,
+        target=adoption.project,
+        state=AnswerState.ACCEPTED if project.local else None,
+        activity_ap_id=id_of(ctx.activity.get("id")),
     )
+    ctx.session.add(row)
     await ctx.session.flush()
     if project.local:
         await _accept(ctx, project, adoption)
+        summary = f"{who(ctx.sender)} adopted your project {title(project)} ({adoption.status})"
+        await notify(
+            ctx.session, Kind.ADOPTION, summary, actor=ctx.sender, obj=row, link=project.ap_id
+        )
     log.info("stored adoption %s of %s by %s", adoption.id, adoption.project, ctx.sender.ap_id)
 
 
@@ -130,9 +135,24 @@ async def on_update(ctx: Context) -> None:
     known = existing.updated or existing.published
     if adoption.updated is None or adoption.updated <= known:
         raise Ignore(f"stale Update of {adoption.id} (updated {adoption.updated}, ours {known})")
+    previous = existing.document.get("cf:status")
     existing.document = plain
     existing.updated = adoption.updated
     log.info("updated adoption %s (%s) from %s", adoption.id, adoption.status, ctx.sender.ap_id)
+    project = await object_queries.by_ap_id(ctx.session, adoption.project)
+    if project is not None and project.local and previous != plain.get("cf:status"):
+        summary = (
+            f"{who(ctx.sender)}'s adoption of your project {title(project)} is now "
+            f"{adoption.status}"
+        )
+        await notify(
+            ctx.session,
+            Kind.ADOPTION_UPDATE,
+            summary,
+            actor=ctx.sender,
+            obj=existing,
+            link=project.ap_id,
+        )
 
 
 async def _from_origin(ctx: Context, row: Object) -> bool:

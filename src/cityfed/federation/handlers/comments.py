@@ -17,8 +17,11 @@ from cityfed.activitypub.sanitize import sanitize_html
 from cityfed.activitypub.vocab.common import as_list, id_of, parse_datetime
 from cityfed.federation import outbox
 from cityfed.federation.handlers.base import Context, Ignore, Refuse
+from cityfed.federation.notify import notify, title, who
+from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.notifications import Kind
 from cityfed.models.states import CommentState
 from cityfed.models.tables import Actor, Object
 from cityfed.models.types import utcnow
@@ -120,8 +123,35 @@ async def on_create(ctx: Context) -> None:
     ctx.session.add(row)
     await ctx.session.flush()
     log.info("comment %s by %s on %s (%s)", note_id, ctx.sender.ap_id, parent.ap_id, row.state)
+    await _notify(ctx, obj, row, parent, owner)
     if owner is not None and not held and is_public(ctx.activity):
         await forward(ctx, owner)
+
+
+async def _mentions_us(ctx: Context, obj: dict[str, Any]) -> bool:
+    for tag in as_list(obj.get("tag")):
+        if isinstance(tag, dict) and tag.get("type") == "Mention":
+            actor = await actor_queries.actor_by_ap_id(ctx.session, id_of(tag.get("href")) or "")
+            if actor is not None and actor.local:
+                return True
+    return False
+
+
+async def _notify(
+    ctx: Context, obj: dict[str, Any], row: Object, parent: Object, owner: Actor | None
+) -> None:
+    """A comment in one of our threads (held ones too: they wait for staff), else a mention."""
+    held = " (held for moderation)" if row.state == "held" else ""
+    if owner is not None:
+        kind = Kind.COMMENT
+        summary = f"{who(ctx.sender)} commented on {title(parent)}{held}"
+    elif await _mentions_us(ctx, obj):
+        kind = Kind.MENTION
+        summary = f"{who(ctx.sender)} mentioned your city{held}"
+    else:
+        return
+    link = parent.ap_id if owner is not None else row.ap_id
+    await notify(ctx.session, kind, summary, actor=ctx.sender, obj=row, link=link)
 
 
 async def on_update(ctx: Context) -> None:

@@ -20,9 +20,11 @@ import nh3
 from cityfed.activitypub.actor import authority, is_http_url
 from cityfed.activitypub.vocab.common import as_list, id_of
 from cityfed.federation.handlers.base import Context, Handler, Ignore
+from cityfed.federation.notify import notify, title
 from cityfed.models import actors as actor_queries
 from cityfed.models import objects as object_queries
 from cityfed.models import reports as report_queries
+from cityfed.models.notifications import Kind
 from cityfed.models.tables import Actor, Report
 
 log = logging.getLogger("cityfed.handlers.flag")
@@ -111,17 +113,24 @@ async def apply(ctx: Context) -> None:
         raise Ignore("Flag names nothing of ours")
     assert target is not None
     content = plain_text(_content_of(ctx.activity))
-    session.add(
-        Report(
-            activity_ap_id=activity_id,
-            direction="received",
-            origin_domain=origin,
-            target_actor=target.ap_id,
-            objects={"ids": [o.ap_id for o in named_objects]},
-            content=content or None,
-        )
+    report = Report(
+        activity_ap_id=activity_id,
+        direction="received",
+        origin_domain=origin,
+        target_actor=target.ap_id,
+        objects={"ids": [o.ap_id for o in named_objects]},
+        content=content or None,
     )
+    session.add(report)
     await session.flush()
+    about = title(named_objects[0]) if named_objects else f"@{target.handle}"
+    await notify(
+        session,
+        Kind.REPORT,
+        f"{origin} reported {about}",
+        report_id=report.id,
+        link=ctx.node.urls.base + "/staff/admin/reports",
+    )
     log.info(
         "report %s from %s about %s (%d object(s))",
         activity_id,

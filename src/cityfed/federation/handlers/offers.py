@@ -23,8 +23,10 @@ from cityfed.federation.handlers.base import (
     dereference_object,
     screen_reference,
 )
+from cityfed.federation.notify import notify, title, who
 from cityfed.models import activities as activity_queries
 from cityfed.models import objects as object_queries
+from cityfed.models.notifications import Kind
 from cityfed.models.states import OFFER_GRAPH, AnswerState
 from cityfed.models.tables import Activity, Object
 from cityfed.models.types import utcnow
@@ -90,20 +92,31 @@ async def apply(ctx: Context) -> None:
             and earlier.state != AnswerState.REJECTED
         ):
             raise Ignore(f"{offer.solution} is already offered for {offer.challenge}")
-    ctx.session.add(
-        Object(
-            ap_id=offer.id,
-            type=SOLUTION_OFFER,
-            actor_id=ctx.sender.id,
-            local=False,
-            document=plain,
-            published=offer.published or utcnow(),
-            target=offer.challenge,
-            state=AnswerState.PENDING,
-            activity_ap_id=ctx.activity["id"],
-        )
+    row = Object(
+        ap_id=offer.id,
+        type=SOLUTION_OFFER,
+        actor_id=ctx.sender.id,
+        local=False,
+        document=plain,
+        published=offer.published or utcnow(),
+        target=offer.challenge,
+        state=AnswerState.PENDING,
+        activity_ap_id=ctx.activity["id"],
     )
+    ctx.session.add(row)
+    await ctx.session.flush()
     log.info("offer %s of %s for %s", offer.id, offer.solution, offer.challenge)
+    project = await object_queries.by_ap_id(ctx.session, offer.solution)
+    await notify(
+        ctx.session,
+        Kind.OFFER,
+        f"{who(ctx.sender)} offered "
+        f"{title(project) if project else f'a project ({offer.solution})'} as a "
+        f"solution for your challenge {title(challenge)}",
+        actor=ctx.sender,
+        obj=row,
+        link=challenge.ap_id,
+    )
 
 
 async def _from_owner(ctx: Context, row: Object) -> bool:
@@ -151,6 +164,15 @@ async def on_answer(ctx: Context, *, accepted: bool) -> bool:
     OFFER_GRAPH.move(row, AnswerState.ACCEPTED if accepted else AnswerState.REJECTED)
     await _keep_answer(ctx, answered or "")
     log.info("offer %s %s by %s", row.ap_id, row.state, ctx.sender.ap_id)
+    challenge = await object_queries.by_ap_id(ctx.session, row.target or "")
+    await notify(
+        ctx.session,
+        Kind.OFFER_ANSWER,
+        f"{who(ctx.sender)} {row.state} your offer for {title(challenge)}",
+        actor=ctx.sender,
+        obj=row,
+        link=row.target,
+    )
     return True
 
 

@@ -12,9 +12,11 @@ import logging
 
 from cityfed.activitypub.vocab.common import first_of, id_of
 from cityfed.federation.handlers.base import Context, Handler, Ignore, Refuse
+from cityfed.federation.notify import notify, title, who
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
+from cityfed.models.notifications import Kind
 from cityfed.models.reactions import ReactionKind
 
 log = logging.getLogger("cityfed.handlers.reactions")
@@ -37,6 +39,16 @@ async def _apply(ctx: Context, kind: ReactionKind) -> None:
             raise Ignore(f"boost of a partner's object by {ctx.sender.ap_id}, not followed")
     if await reaction_queries.record(ctx.session, kind, activity_id, ctx.sender.id, row.id):
         log.info("%s of %s by %s recorded", kind, object_id, ctx.sender.ap_id)
+        if row.local:
+            liked = kind is ReactionKind.LIKE
+            verb = "liked" if liked else "boosted"
+            await notify(
+                ctx.session,
+                Kind.LIKE if liked else Kind.BOOST,
+                f"{who(ctx.sender)} {verb} {title(row)}",
+                actor=ctx.sender,
+                obj=row,
+            )
     else:
         raise Ignore(f"{kind} of {object_id} by {ctx.sender.ap_id} is known already")
 

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from cityfed.actions import notifications as notification_actions
 from cityfed.actions import users as user_actions
 from cityfed.appkeys import NODE
 from cityfed.config import Settings
@@ -36,6 +37,7 @@ from cityfed.web.staff.state import (
     SESSION,
     SESSION_TOKEN,
     TRANSLATOR,
+    UNREAD,
     USER,
     translator,
 )
@@ -151,6 +153,7 @@ async def staff_middleware(request: web.Request, handler: Handler) -> web.Stream
     if found is not None:
         request[SESSION], request[USER] = found
         request[SESSION_TOKEN] = token
+        request[UNREAD] = await notification_actions.unread_count(node, found[1].id)
     if found is not None or request.path == LOGIN_PATH:
         with contextlib.suppress(web.HTTPNotFound):  # a node without a city yet
             await city(request)  # named in the page header and on the sign-in page

@@ -16,7 +16,7 @@ from cityfed.web.staff.common import object_url
 from cityfed.web.staff.i18n import N_
 from cityfed.web.staff.labels import Labels
 from cityfed.web.staff.localized import shown
-from cityfed.web.staff.state import CITY, csrf_token, translator, user_of
+from cityfed.web.staff.state import CITY, UNREAD, csrf_token, translator, user_of
 from cityfed.web.templates_key import TEMPLATES
 
 # ``?done=<key>`` after a successful POST (Post/Redirect/Get): a fixed set, never free text, so a
@@ -53,6 +53,8 @@ NOTICES = {
     "media_added": N_("The file is stored and attached; followers receive the update in a moment."),
     "media_saved": N_("Saved. Your followers receive the update in a moment."),
     "media_removed": N_("The file is removed; followers receive the update in a moment."),
+    "notifications_read": N_("Marked as read."),
+    "notifications_saved": N_("Your notification settings are saved."),
 }
 
 
@@ -65,6 +67,7 @@ class NavItem:
 
 EDITOR_NAV = (
     ("/staff/", N_("Partner timeline")),
+    ("/staff/notifications", N_("Notifications")),
     ("/staff/items", N_("Our projects and challenges")),
     ("/staff/report", N_("Report a city")),
     ("/staff/account", N_("My account")),
@@ -133,6 +136,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
         "in_page_language": shown,
         "path": request.path,
         "fields": GROUPS,  # the declared fields of each kind, for the forms
+        "unread": request.get(UNREAD, 0),
     }
     values.update(context)
     body = request.app[TEMPLATES].get_template(f"staff/{template}").render(values)

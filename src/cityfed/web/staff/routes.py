@@ -11,6 +11,7 @@ from cityfed.web.staff import (
     follows,
     items,
     media,
+    notifications,
     oauth,
     objects,
     profile,
@@ -33,6 +34,9 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/staff/logout", signin.logout)
     r.add_get("/staff/account", signin.account)
     r.add_post("/staff/account", signin.change_password)
+    r.add_post("/staff/account/notifications", notifications.save_preferences)
+    r.add_get("/staff/notifications", notifications.list_page)
+    r.add_post("/staff/notifications/read", notifications.mark_read)
     r.add_get("/staff/", timeline.partner_timeline)
     r.add_get("/staff/items", items.list_items)
     r.add_get("/staff/items/new", items.new_form)

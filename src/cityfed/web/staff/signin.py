@@ -10,6 +10,7 @@ from cityfed.actions import oauth as oauth_actions
 from cityfed.actions import users as user_actions
 from cityfed.actions.password_hashing import HashingBusy
 from cityfed.appkeys import NODE
+from cityfed.web.staff import notifications
 from cityfed.web.staff.auth import Cookies, requires, safe_next
 from cityfed.web.staff.common import form, text
 from cityfed.web.staff.i18n import Shown
@@ -81,7 +82,13 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @requires("editor", while_password_change=True)
 async def account(request: web.Request) -> web.StreamResponse:
     grants = await oauth_actions.list_grants(request.app[NODE], user_id=request[USER].id)
-    return page(request, "account.html", errors={}, grants=grants)
+    return page(
+        request,
+        "account.html",
+        errors={},
+        grants=grants,
+        **await notifications.preference_context(request),
+    )
 
 
 @requires("editor", while_password_change=True)

@@ -13,6 +13,8 @@ SESSION: web.RequestKey[StaffSession] = web.RequestKey("staff_session", StaffSes
 SESSION_TOKEN: web.RequestKey[str] = web.RequestKey("staff_session_token", str)
 # The local city the staff act for (looked up once per request, for handlers and the header).
 CITY: web.RequestKey[Actor] = web.RequestKey("staff_city", Actor)
+# The signed-in member's unread notifications, for the count on every page.
+UNREAD: web.RequestKey[int] = web.RequestKey("staff_unread", int)
 TRANSLATOR: web.RequestKey[Translator] = web.RequestKey("staff_translator", Translator)
 # The login form's CSRF value (a cookie of its own: there is no session yet to bind it to).
 LOGIN_CSRF: web.RequestKey[str] = web.RequestKey("staff_login_csrf", str)
