@@ -44,7 +44,9 @@ async def test_cooling_schools_lists_climate_shelters_with_reasons(nodes) -> Non
     assert shelters["reasons"].endswith("operational in Barcelona")
     # It shares the most: it comes first.
     assert titles[0] == "Climate shelters in schools"
-    assert all(a["score"] >= b["score"] for a, b in zip(answer["items"], answer["items"][1:]))
+    assert all(
+        a["score"] >= b["score"] for a, b in zip(answer["items"], answer["items"][1:], strict=False)
+    )
 
 
 async def test_suggestions_of_an_unknown_challenge_is_404(nodes) -> None:

@@ -25,6 +25,7 @@ from cityfed.activitypub.actor import authority
 from cityfed.activitypub.vocab import parse_object
 from cityfed.activitypub.vocab.common import first_of, id_of, read_as_default
 from cityfed.federation.fetch import FetchError, fetch_object
+from cityfed.federation.handlers import kinds
 from cityfed.models import backfill as backfill_queries
 from cityfed.models.types import utcnow
 from cityfed.node import Node
@@ -34,7 +35,6 @@ log = logging.getLogger("cityfed.backfill")
 MAX_PAGES = 5
 MAX_ITEMS = 200
 INTERVAL = 1.0  # seconds between looks for follows that still owe a backfill
-CITY_TYPES = ("Project", "Challenge")
 
 
 @dataclass
@@ -96,7 +96,7 @@ async def _keep(
     if not isinstance(item, dict) or first_of(item.get("type")) != "Create":
         return
     obj = item.get("object")
-    if not isinstance(obj, dict) or first_of(obj.get("type")) not in CITY_TYPES:
+    if not isinstance(obj, dict) or kinds.kind_of(obj) != kinds.CITY:
         return  # a comment, an adoption, or an object by reference: not part of the backfill
     try:
         parsed = parse_object(obj, context=context)
@@ -106,7 +106,10 @@ async def _keep(
         return
     if parsed is None or plain is None:
         return
-    if authority(parsed.id) != authority(owed.actor_ap_id) or parsed.attributed_to != owed.actor_ap_id:
+    if (
+        authority(parsed.id) != authority(owed.actor_ap_id)
+        or parsed.attributed_to != owed.actor_ap_id
+    ):
         result.refused.append(f"{parsed.id} is not {owed.actor_ap_id}'s to publish")
         return
     plain.pop("@context", None)

@@ -29,13 +29,15 @@ SDG_POINTS = 2.0
 TEXT_POINTS = 10.0
 PHASE_POINTS = {"operational": 3.0, "pilot": 2.0, "idea": 0.0}
 CANDIDATES = 2000  # newest projects considered
-STOP_WORDS = frozenset(
-    "the and for with that this from are was were has have had not but our their its into "
-    "what which who how all any can may will more most than then them they there when where "
-    "while also each other such only own same very just about over under after before since "
-    "der die das und mit von für den dem des ein eine einer nicht auf ist sind wir "
-    "els les per amb que una dels del".split()
-)
+# Words that say nothing about a topic, in the demo's languages (English, German, Catalan).
+_STOP_TEXT = """
+the and for with that this from are was were has have had not but our their its into what which
+who how all any can may will more most than then them they there when where while also each other
+such only own same very just about over under after before since
+der die das und mit von für den dem des ein eine einer nicht auf ist sind wir
+els les per amb que una dels del
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 
@@ -60,7 +62,9 @@ def words(*texts: str) -> set[str]:
     return {w for text in texts for w in WORD.findall(text.lower()) if w not in STOP_WORDS}
 
 
-def score(challenge: Challenge, project: Project, where: str) -> tuple[float, list[str], list[int], float, str]:
+def score(
+    challenge: Challenge, project: Project, where: str
+) -> tuple[float, list[str], list[int], float, str]:
     """The score of ``project`` for ``challenge`` and its parts, with the reasons in words."""
     tags = sorted(_tags(challenge.tags) & _tags(project.tags))
     sdgs = sorted(set(challenge.sdgs) & set(project.sdgs))
