@@ -24,7 +24,7 @@ async def suggestions(request: web.Request) -> web.Response:
     items = [
         {
             "id": s.project.ap_id,
-            "title": s.project.document.get("name"),
+            "title": s.title,
             "local": s.project.local,
             "author": {"actor": s.author.ap_id, "account": f"{s.author.handle}@{s.author.domain}"},
             "score": round(s.score, 2),
