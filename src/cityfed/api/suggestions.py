@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cityfed.api.common import ApiError, reply, require
+from cityfed.api.common import ApiError, page_of, require
 from cityfed.appkeys import NODE
 from cityfed.models import objects as object_queries
 from cityfed.models import suggestions as suggestion_queries
 from cityfed.urls import API_PREFIX
+
+API_LIMIT = 100  # the best this many, paged like every list
 
 
 async def suggestions(request: web.Request) -> web.Response:
@@ -20,7 +22,7 @@ async def suggestions(request: web.Request) -> web.Response:
         row = await object_queries.by_ap_id(session, ap_id)
         if row is None or not row.local or row.deleted_at is not None or row.type != "Challenge":
             raise ApiError(404, "no such challenge")
-        found = await suggestion_queries.for_challenge(session, row)
+        found = await suggestion_queries.for_challenge(session, row, limit=API_LIMIT)
     items = [
         {
             "id": s.project.ap_id,
@@ -36,7 +38,7 @@ async def suggestions(request: web.Request) -> web.Response:
         }
         for s in found
     ]
-    return reply({"challenge": ap_id, "items": items})
+    return page_of(request, items, challenge=ap_id)
 
 
 def add_routes(app: web.Application) -> None:
