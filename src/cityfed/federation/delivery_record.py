@@ -28,6 +28,7 @@ from cityfed.federation.notify import notify
 from cityfed.models import availability as availability_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models.notifications import Kind
+from cityfed.models.states import DeliveryState
 from cityfed.models.tables import Delivery
 from cityfed.models.types import UTCDateTime, utcnow
 from cityfed.node import Node
@@ -61,7 +62,7 @@ _UPDATE_DONE = (
         _TABLE.c.locked_until == bindparam("_lease", type_=UTCDateTime()),
     )
     .values(
-        state="done",
+        state=DeliveryState.DONE,
         locked_until=None,
         finished_at=bindparam("_finished", type_=UTCDateTime()),
         last_status=bindparam("_status"),

@@ -15,6 +15,7 @@ import aiohttp
 
 from cityfed import __version__
 from cityfed.activitypub.jsonld import install_document_loader
+from cityfed.federation import backfill
 from cityfed.federation.delivery import DeliveryWorker
 from cityfed.federation.housekeeping import Housekeeper
 from cityfed.federation.inbox_worker import InboxWorker
@@ -74,12 +75,15 @@ async def workers(node: Node) -> AsyncIterator[list[asyncio.Task[None]]]:
     housekeeping = asyncio.create_task(Housekeeper(node).run(), name="housekeeping")
     # Neither does the mailer: a mail cut off mid-send keeps its short lease and goes again.
     mailer = asyncio.create_task(Mailer(node).run(), name="mailer")
+    # The outbox backfill of newly followed partners (issue 18): cancelled like housekeeping.
+    backfilling = asyncio.create_task(backfill.run(node), name="backfill")
     try:
         yield tasks
     finally:
         housekeeping.cancel()
         mailer.cancel()
-        await asyncio.gather(housekeeping, mailer, return_exceptions=True)
+        backfilling.cancel()
+        await asyncio.gather(housekeeping, mailer, backfilling, return_exceptions=True)
         await stop_workers(running, tasks, node.settings.shutdown_grace)
 
 

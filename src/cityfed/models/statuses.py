@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, or_, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityfed.models.peers import actor_not_blocked, domain_not_blocked
+from cityfed.models.states import FollowState
 from cityfed.models.tables import Actor, Follow, MediaLink, Object
 
 CITY_TYPES = ("Project", "Challenge")
@@ -341,12 +342,12 @@ async def account_stats(session: AsyncSession, actor_id: int) -> Stats:
     followers = await session.scalar(
         select(func.count())
         .select_from(Follow)
-        .where(Follow.followee_id == actor_id, Follow.state == "accepted")
+        .where(Follow.followee_id == actor_id, Follow.state == FollowState.ACCEPTED)
     )
     following = await session.scalar(
         select(func.count())
         .select_from(Follow)
-        .where(Follow.follower_id == actor_id, Follow.state == "accepted")
+        .where(Follow.follower_id == actor_id, Follow.state == FollowState.ACCEPTED)
     )
     return Stats(
         statuses=statuses_row[0] or 0,

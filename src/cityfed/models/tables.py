@@ -174,6 +174,9 @@ class Follow(Base):
     state: Mapped[str] = mapped_column(String(16))  # FollowState
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When the followee's earlier objects were fetched from its outbox (issue 18 backfill); None
+    # until then, so the backfill worker finds the accepted follows it still owes.
+    backfilled_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (
         UniqueConstraint("follower_id", "followee_id"),

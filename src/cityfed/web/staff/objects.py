@@ -26,6 +26,7 @@ from cityfed.models import comments as comment_queries
 from cityfed.models import cooperation as cooperation_queries
 from cityfed.models import objects as object_queries
 from cityfed.models import reactions as reaction_queries
+from cityfed.models import suggestions as suggestion_queries
 from cityfed.models.objects import CITY_TYPES
 from cityfed.models.reactions import ReactionKind
 from cityfed.schemas.objects import ADOPTION_SPECS
@@ -73,6 +74,7 @@ async def render_object(
         adoptions: list[tuple[dict[str, Any], Any]] = []
         offers: list[tuple[dict[str, Any], Any]] = []
         our_projects = []
+        suggestions: list[suggestion_queries.Suggestion] = []
         if kind == "project":
             for adoption, adopter in await cooperation_queries.targeting_with_authors(
                 session, ADOPTION, row.ap_id
@@ -94,6 +96,14 @@ async def render_object(
                     )
                 ]
             titles |= await object_queries.titles(session, [o["project"] for o, _a in offers])
+            # Suggested solutions (issue 18.4): for our open challenge, projects from across the
+            # federation; for a partner's, our own projects we could offer.
+            if row.actor_id == me.id and item.phase == "open":
+                suggestions = await suggestion_queries.for_challenge(session, row)
+            elif not author.local:
+                suggestions = await suggestion_queries.for_challenge(
+                    session, row, by_actor_id=me.id
+                )
     ours = row.local and row.actor_id == me.id
     mine = next((a for a, adopter in adoptions if adopter.id == me.id), None)
     return page(
@@ -113,6 +123,7 @@ async def render_object(
         my_adoption=mine,
         offers=offers,
         our_projects=our_projects,
+        suggestions=suggestions,
         titles=titles,
         statuses=ADOPTION_STATUSES,
         me=me,
