@@ -23,6 +23,7 @@ from cityfed.api import offers as api_offers
 from cityfed.api import openapi as api_openapi
 from cityfed.api import projects as api_projects
 from cityfed.api import reports as api_reports
+from cityfed.api import search as api_search
 from cityfed.api import timeline as api_timeline
 from cityfed.appkeys import HTML_PAGES, NODE, HtmlPages
 from cityfed.config import Settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     api_projects.add_routes(app)
     api_reports.add_routes(app)
     api_timeline.add_routes(app)
+    api_search.add_routes(app)
     pages.add_routes(app)
     web_routes.add_routes(app)
     staff.setup(app)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cityfed.web import feeds, lists, opendata
+from cityfed.web import feeds, lists, opendata, search
 
 
 def add_routes(app: web.Application) -> None:
@@ -15,4 +15,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/actors/{handle}/feed.atom", feeds.feed)
     app.router.add_get("/actors/{handle}/projects.jsonld", opendata.jsonld)
     app.router.add_get("/actors/{handle}/projects.csv", opendata.csv_export)
-    app.router.add_get("/tags/{tag}", lists.tag_page)
+    # Ours and partners' public items (issue 18); lists.tag_page showed only our own.
+    app.router.add_get("/tags/{tag}", search.tag_page)
+    search.add_routes(app)

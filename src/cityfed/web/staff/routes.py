@@ -6,6 +6,7 @@ from aiohttp import web
 
 from cityfed.actions.password_hashing import HashingGate
 from cityfed.web.staff import accounts, admin, follows, items, objects, report, signin, timeline
+from cityfed.web.staff import search as staff_search
 from cityfed.web.staff.ratelimit import HASHING, LIMITER, LoginLimiter
 
 
@@ -22,6 +23,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/staff/account", signin.account)
     r.add_post("/staff/account", signin.change_password)
     r.add_get("/staff/", timeline.partner_timeline)
+    r.add_get("/staff/search", staff_search.search_page)
     r.add_get("/staff/items", items.list_items)
     r.add_get("/staff/items/new", items.new_form)
     r.add_post("/staff/items/new", items.create)
