@@ -73,7 +73,7 @@ async def search_ids(node: TestNode, query: str) -> list[str]:
 
 
 async def test_heat_in_hamburgs_staff_pages_finds_both_partners(nodes, staff) -> None:
-    berlin, hamburg, barcelona, ids = await three_cities(nodes)
+    _, hamburg, _, ids = await three_cities(nodes)
     editor = await staff(hamburg, "editor")
     page = await editor.get("/staff/search?q=heat")
     assert page.status == 200
@@ -87,7 +87,7 @@ async def test_heat_in_hamburgs_staff_pages_finds_both_partners(nodes, staff) ->
 
 
 async def test_diacritics_languages_and_ranking(nodes) -> None:
-    berlin, hamburg, barcelona, ids = await three_cities(nodes)
+    _, hamburg, _, ids = await three_cities(nodes)
     # German words of Berlin's project, with and without the diacritics the text has or lacks.
     for words in ("Hitze", "hitzé", "KÜHLE", "kuhle", "Klassenzimmer"):
         assert await search_ids(hamburg, "q=" + quote(words)) == [ids["berlin"]], words
