@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory ...]`` (all by default).
+"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory|search ...]`` (all by default).
 
 Each benchmark prints what it measured and ends with ``BENCH name=... value=... unit=...
 baseline=... ratio=...`` lines; all of them are repeated at the end. Sizes scale with
@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable
 
 
 def _benchmarks() -> dict[str, Callable[[], Awaitable[list[str]]]]:
-    from bench import fanout, inbox, readpath, verification
+    from bench import fanout, inbox, readpath, search, verification
 
     return {
         "verify": verification.run,
         "inbox": inbox.run,
         "fanout": fanout.run,
         "read": readpath.run,  # ends with the memory benchmark, on the same node
+        "search": search.run,
     }
 
 
