@@ -1,4 +1,5 @@
-"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory|search ...]`` (all by default).
+"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory|search ...]``
+(all by default).
 
 Each benchmark prints what it measured and ends with ``BENCH name=... value=... unit=...
 baseline=... ratio=...`` lines; all of them are repeated at the end. Sizes scale with

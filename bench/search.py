@@ -32,13 +32,71 @@ from cityfed.models.tables import Actor, Object
 QUERIES = 400
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 WARMUP = 40
-WORDS = (
-    "heat map flood sensor tree shade school cooling water bike lane park street data open "
-    "energy solar roof garden transport bus tram noise air quality climate shelter library "
-    "youth elderly housing district neighbourhood waste recycling light night safety health"
-).split()
-GERMAN = "Hitze Karte Überflutung Schule Kühlung Wasser Straße Bäume Schatten Verkehr".split()
-SPANISH = "calor mapa inundación escuela refugio agua calle árboles sombra tráfico".split()
+WORDS = [
+    "heat",
+    "map",
+    "flood",
+    "sensor",
+    "tree",
+    "shade",
+    "school",
+    "cooling",
+    "water",
+    "bike",
+    "lane",
+    "park",
+    "street",
+    "data",
+    "open",
+    "energy",
+    "solar",
+    "roof",
+    "garden",
+    "transport",
+    "bus",
+    "tram",
+    "noise",
+    "air",
+    "quality",
+    "climate",
+    "shelter",
+    "library",
+    "youth",
+    "elderly",
+    "housing",
+    "district",
+    "neighbourhood",
+    "waste",
+    "recycling",
+    "light",
+    "night",
+    "safety",
+    "health",
+]
+GERMAN = [
+    "Hitze",
+    "Karte",
+    "Überflutung",
+    "Schule",
+    "Kühlung",
+    "Wasser",
+    "Straße",
+    "Bäume",
+    "Schatten",
+    "Verkehr",
+]
+SPANISH = [
+    "calor",
+    "mapa",
+    "inundación",
+    "escuela",
+    "refugio",
+    "agua",
+    "calle",
+    "árboles",
+    "sombra",
+    "tráfico",
+]
 RARE = [f"kiezblock{n}" for n in range(200)]
 # Most words of real texts are rarer than these: a 3,000-word filler vocabulary drawn with Zipf
 # weights, so that "heat" matches a few percent of the items, not half of them.
