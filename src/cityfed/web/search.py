@@ -15,6 +15,7 @@ from cityfed.models import search as search_queries
 from cityfed.models.search import BadQuery, Filters
 from cityfed.models.tables import Actor, Object
 from cityfed.web import paging
+from cityfed.web.cards import cards
 from cityfed.web.cities import profile_url
 from cityfed.web.filters import KIND_LABELS, SDG_NAMES
 from cityfed.web.render import render, render_error
@@ -144,17 +145,33 @@ async def catalogue_page(request: web.Request) -> web.Response:
 
 async def tag_page(request: web.Request) -> web.Response:
     """``/tags/{tag}``: public projects and challenges with a hashtag, ours and partners'
-    (Mastodon links a post's hashtags here)."""
+    (Mastodon links a post's hashtags here), as cards naming their city and linking to their
+    origin."""
+    node = request.app[NODE]
     tag = request.match_info["tag"].removeprefix("#")
     if not is_valid_hashtag(tag):
         return _error(request, 404, "Not found", "That is not a hashtag.")
     try:
-        filters = _filters(request)
-    except BadQuery as exc:
-        return _error(request, 400, "Bad filter", str(exc))
-    filters.tag = tag
-    return await _listing(
-        request, title=f"#{tag}", words=None, filters=filters, action=request.path
+        number = paging.page_number(request.query.get("page"))
+    except paging.BadPage:
+        return _error(request, 400, "Bad page number", "Pages are numbered 1, 2, 3…")
+    size = paging.PAGE_SIZE
+    async with node.db.session() as session:
+        rows, total = await search_queries.catalogue(
+            session, Filters(tag=tag, public_only=True), offset=(number - 1) * size, limit=size
+        )
+    pager = paging.Pager(number, total, request.rel_url.raw_path)
+    if pager.beyond_end:
+        return _error(request, 404, "No such page", "This list has fewer pages.")
+    return render(
+        request.app[TEMPLATES],
+        "list.html",
+        title=f"#{tag}",
+        cards=cards([obj for obj, _ in rows], {author.id: author for _, author in rows}),
+        pager=pager,
+        actor=None,
+        empty=f"Nothing here is tagged #{tag} yet.",
+        node_name=node.settings.domain,
     )
 
 
