@@ -204,3 +204,52 @@ async def test_index_follows_edits_deletes_and_comments(nodes) -> None:
     async with node.node.db.transaction() as session:
         assert await search_queries.reindex(session) >= 1
     assert await search_ids(node, "q=cooling") == []
+
+
+async def test_migration_indexes_existing_objects(tmp_path) -> None:
+    """Objects stored before 0009 are found after it (the migration's backfill)."""
+    from sqlalchemy import insert
+
+    from cityfed.models import migrate
+    from cityfed.models.db import open_database
+    from cityfed.models.tables import Actor
+    from tests.rig import database_url
+
+    async with database_url(tmp_path, "backfill", reuse=False) as url:
+        db = open_database(url)
+        try:
+            await migrate.upgrade(db, "0008")
+            async with db.transaction() as session:
+                actor_id = (
+                    await session.execute(
+                        insert(Actor)
+                        .values(
+                            ap_id="https://b.example/a",
+                            type="Organization",
+                            handle="a",
+                            domain="b.example",
+                            name="City of B",
+                        )
+                        .returning(Actor.id)
+                    )
+                ).scalar_one()
+                await session.execute(
+                    insert(Object).values(
+                        ap_id="https://b.example/c/1", type="Note", actor_id=actor_id,
+                        state="published", document={
+                            "id": "https://b.example/c/1", "type": "Note",
+                            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                            "contentMap": {"de": "<p>Gegen die Hitze helfen Bäume.</p>"},
+                        },
+                    )
+                )  # fmt: skip
+            await migrate.upgrade(db)
+            async with db.session() as session:
+                hits, total = await search_queries.search(
+                    session, "baume", search_queries.Filters(public_only=True)
+                )
+                assert total == 1 and hits[0].obj.ap_id == "https://b.example/c/1"
+                hits, _ = await search_queries.search(session, "hitze", search_queries.Filters())
+            assert "<mark>Hitze</mark>" in hits[0].snippet
+        finally:
+            await db.dispose()
