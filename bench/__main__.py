@@ -1,5 +1,5 @@
-"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory|media|instructions
-...]`` (all but ``instructions`` by default).
+"""Run the benchmarks: ``python -m bench [verify|inbox|fanout|read|memory|media|search|
+instructions ...]`` (all but ``instructions`` by default).
 
 Each benchmark prints what it measured and ends with ``BENCH name=... value=... unit=...
 baseline=... ratio=...`` lines; all of them are repeated at the end. Sizes scale with
@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 
 def _benchmarks() -> dict[str, Callable[[], Awaitable[list[str]]]]:
-    from bench import fanout, inbox, instructions, media, readpath, verification
+    from bench import fanout, inbox, instructions, media, readpath, search, verification
 
     async def media_run() -> list[str]:
         # Image processing is CPU work with no event loop of its own: run it in a thread.
@@ -31,6 +31,7 @@ def _benchmarks() -> dict[str, Callable[[], Awaitable[list[str]]]]:
         "fanout": fanout.run,
         "read": readpath.run,  # ends with the memory benchmark, on the same node
         "media": media_run,
+        "search": search.run,
         # Only when asked for: needs valgrind and takes minutes (bench/instructions.py).
         "instructions": instructions.run,
     }

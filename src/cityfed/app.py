@@ -25,6 +25,7 @@ from cityfed.api import openapi as api_openapi
 from cityfed.api import profile as api_profile
 from cityfed.api import projects as api_projects
 from cityfed.api import reports as api_reports
+from cityfed.api import search as api_search
 from cityfed.api import suggestions as api_suggestions
 from cityfed.api import timeline as api_timeline
 from cityfed.appkeys import HTML_PAGES, MEDIA, NODE, REMOTE_MEDIA, HtmlPages
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     mastodon_reading.add_routes(app)
     mastodon_streaming.add_routes(app)
     api_suggestions.add_routes(app)
+    api_search.add_routes(app)
     pages.add_routes(app)
     web_routes.add_routes(app)
     staff.setup(app)

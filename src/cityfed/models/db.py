@@ -99,6 +99,9 @@ class Database:
 
 
 def open_database(url: str, *, pool_size: int = 10) -> Database:
+    # Registers the search index's flush listener: every session then keeps it in step.
+    from cityfed.models import search  # noqa: F401
+
     if url.startswith("sqlite"):
         return Database(
             url=url,

@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from cityfed.actions import profile as profile_actions
-from cityfed.activitypub.vocab.common import is_valid_hashtag
 from cityfed.appkeys import NODE
 from cityfed.models import actors as actor_queries
 from cityfed.models import follows as follow_queries
 from cityfed.models import objects as object_queries
 from cityfed.models.tables import Actor
 from cityfed.node import Node
-from cityfed.web import feeds, paging
+from cityfed.web import paging
 from cityfed.web.cards import cards
 from cityfed.web.cities import CityLinks, profile_url
 from cityfed.web.filters import KIND_LABELS
@@ -116,37 +115,4 @@ async def kind_list(request: web.Request) -> web.Response:
         links=CityLinks.of(actor),
         empty=f"{name} has published no {kind}s yet.",
         node_name=node.settings.domain,
-    )
-
-
-async def tag_page(request: web.Request) -> web.Response:
-    """``/tags/{tag}``: this node's projects and challenges with a hashtag (Mastodon links a
-    post's hashtags here, so a reader coming from a post lands on a useful page)."""
-    node = request.app[NODE]
-    tag = request.match_info["tag"].removeprefix("#")
-    if not is_valid_hashtag(tag):
-        return _error(request, node, 404, "Not found", "That is not a hashtag.")
-    try:
-        number = paging.page_number(request.query.get("page"))
-    except paging.BadPage:
-        return _bad_page(request, node)
-    size = paging.PAGE_SIZE
-    async with node.db.session() as session:
-        rows, total = await object_queries.tagged_local_objects(
-            session, tag, offset=(number - 1) * size, limit=size
-        )
-        pager = paging.Pager(number, total, request.rel_url.raw_path)
-        if pager.beyond_end:
-            return _no_such_page(request, node)
-        authors = await actor_queries.actors_by_id(session, {row.actor_id for row in rows})
-    return render(
-        request.app[TEMPLATES],
-        "list.html",
-        title=f"#{tag}",
-        cards=cards(rows, authors),
-        pager=pager,
-        actor=None,
-        empty=f"Nothing here is tagged #{tag} yet.",
-        node_name=node.settings.domain,
-        topic_feed={"href": feeds.tag_feed_url(node.urls.base, tag), "title": f"#{tag}"},
     )

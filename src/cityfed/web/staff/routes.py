@@ -19,6 +19,7 @@ from cityfed.web.staff import (
     signin,
     timeline,
 )
+from cityfed.web.staff import search as staff_search
 from cityfed.web.staff.ratelimit import HASHING, LIMITER, LoginLimiter
 
 
@@ -38,6 +39,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/staff/notifications", notifications.list_page)
     r.add_post("/staff/notifications/read", notifications.mark_read)
     r.add_get("/staff/", timeline.partner_timeline)
+    r.add_get("/staff/search", staff_search.search_page)
     r.add_get("/staff/items", items.list_items)
     r.add_get("/staff/items/new", items.new_form)
     r.add_post("/staff/items/new", items.create)
