@@ -18,6 +18,12 @@ from cityfed.models.types import utcnow
 from tests.rig import database_url
 
 
+def _modelled(name: str | None, kind: str, _parents: object) -> bool:
+    """The search index (migration 0014) is written in SQL of its own, FTS5 virtual tables
+    included, which no model declares: it is left out of the comparison."""
+    return not (kind == "table" and name is not None and name.startswith("search_"))
+
+
 def down_to_0009(connection: Any) -> None:
     config = migrate.alembic_config()
     config.attributes["connection"] = connection
@@ -72,7 +78,10 @@ async def test_website_and_contact_become_fields(tmp_path: Path) -> None:
             assert all(r == (None, None) for r in leftovers)
             async with db.write_engine.connect() as conn:
                 diff = await conn.run_sync(
-                    lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+                    lambda c: compare_metadata(
+                        MigrationContext.configure(c, opts={"include_name": _modelled}),
+                        Base.metadata,
+                    )
                 )
             assert diff == [], diff
             async with db.write_engine.connect() as conn:

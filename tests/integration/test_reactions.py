@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from cityfed.activitypub.jsonld import PUBLIC
 from cityfed.models.tables import InboxItem, Reaction
@@ -162,17 +162,23 @@ async def test_migration_moves_stored_titles_to_cf_title(tmp_path) -> None:
         db = open_database(url)
         try:
             await migrate.upgrade(db, "0005")
+            # Core inserts naming only the columns of that revision: an ORM row would name every
+            # column the models have today.
             async with db.transaction() as session:
-                city = Actor(
-                    ap_id="https://b.example/actors/b",
-                    local=True,
-                    type="Organization",
-                    handle="b",
-                    domain="b.example",
-                    manually_approves_followers=False,
-                )
-                session.add(city)
-                await session.flush()
+                city_id = (
+                    await session.execute(
+                        insert(Actor)
+                        .values(
+                            ap_id="https://b.example/actors/b",
+                            local=True,
+                            type="Organization",
+                            handle="b",
+                            domain="b.example",
+                            manually_approves_followers=False,
+                        )
+                        .returning(Actor.id)
+                    )
+                ).scalar_one()
                 old = {
                     "id": "https://b.example/projects/1",
                     "type": ["Note", "cf:Project"],
@@ -180,9 +186,9 @@ async def test_migration_moves_stored_titles_to_cf_title(tmp_path) -> None:
                     "nameMap": {"en": "Heat map", "de": "Hitzekarte"},
                     "content": "<p>card</p>",
                 }
-                session.add(
-                    Object(
-                        ap_id=old["id"], type="Project", actor_id=city.id, local=True, document=old
+                await session.execute(
+                    insert(Object).values(
+                        ap_id=old["id"], type="Project", actor_id=city_id, local=True, document=old
                     )
                 )
             await migrate.upgrade(db)
